@@ -1,0 +1,46 @@
+using Coffer.Host.Plugins;
+using Coffer.Packager;
+
+namespace Coffer.Host.Cli;
+
+/// <summary>
+/// What every command shares: where coffer's files are, the output streams, and the connector catalog,
+/// loaded on first use so commands that need no plugin (e.g. <c>--version</c>, <c>pkg</c>) start fast.
+/// </summary>
+internal sealed class CliContext : IDisposable
+{
+    private readonly Lazy<ConnectorCatalog> _catalog;
+
+    public CliContext(CofferPaths paths, TextWriter output, TextWriter error)
+    {
+        Paths = paths;
+        Output = output;
+        Error = error;
+        _catalog = new Lazy<ConnectorCatalog>(() =>
+        {
+            var catalog = ConnectorCatalog.LoadInstalled(Paths);
+            foreach (var line in catalog.Errors)
+            {
+                Error.WriteLine($"coffer: {line}");
+            }
+
+            return catalog;
+        });
+    }
+
+    public CofferPaths Paths { get; }
+
+    public TextWriter Output { get; }
+
+    public TextWriter Error { get; }
+
+    public ConnectorCatalog Catalog => _catalog.Value;
+
+    public void Dispose()
+    {
+        if (_catalog.IsValueCreated)
+        {
+            _catalog.Value.Dispose();
+        }
+    }
+}

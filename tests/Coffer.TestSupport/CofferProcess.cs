@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Coffer.TestSupport;
+
+/// <summary>The result of running coffer.</summary>
+public sealed record CofferResult(int ExitCode, string Output, string Error)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Output}\n--- stderr\n{Error}";
+}
+
+/// <summary>Runs the built coffer executable in a separate process with a private data and config directory.</summary>
+public sealed class CofferProcess
+{
+    public CofferProcess(string dataDirectory, string configDirectory)
+    {
+        DataDirectory = dataDirectory;
+        ConfigDirectory = configDirectory;
+    }
+
+    public string DataDirectory { get; }
+
+    public string ConfigDirectory { get; }
+
+    /// <summary>Extra environment variables for every run.</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
+    /// <summary>A coffer with its directories inside <paramref name="root"/>.</summary>
+    public static CofferProcess In(TemporaryDirectory root) => new(root.Combine("data"), root.Combine("config"));
+
+    public ProcessStartInfo StartInfo(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(RepositoryPaths.CofferDll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["COFFER_DATA_DIR"] = DataDirectory;
+        info.Environment["COFFER_CONFIG_DIR"] = ConfigDirectory;
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in Environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        return info;
+    }
+
+    public CofferResult Run(params string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    public async Task<CofferResult> RunAsync(string[] args, TimeSpan? timeout = null, string? input = null)
+    {
+        using var process = Process.Start(StartInfo(args))!;
+        var output = new StringBuilder();
+        var error = new StringBuilder();
+        var readOut = process.StandardOutput.ReadToEndAsync();
+        var readErr = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+        }
+
+        process.StandardInput.Close();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"coffer {string.Join(' ', args)} did not finish in {timeout ?? TimeSpan.FromMinutes(5)}");
+        }
+
+        return new CofferResult(process.ExitCode, await readOut, await readErr);
+    }
+}
