@@ -29,8 +29,11 @@ public sealed class DirectorySourceFactory : ISourceConnectorFactory
     public ConnectorDescriptor Descriptor { get; } = new(
         ConnectorKind.Source,
         PosixPlugin.Scheme,
-        "back up a local directory tree (files, directories, symlinks, modes, owners, mtimes)",
-        []);
+        "back up a local directory tree (files, directories, symlinks, modes, owners, mtimes, user xattrs)",
+        [new ConnectorOption(XattrsOption, "carry the user.* extended attributes of files and directories as xattr.* metadata", DefaultValue: "true")]);
+
+    /// <summary>The option that turns extended attributes off.</summary>
+    public const string XattrsOption = "xattrs";
 
     /// <inheritdoc />
     public ValueTask<ISourceConnector> CreateSourceAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
@@ -42,7 +45,7 @@ public sealed class DirectorySourceFactory : ISourceConnectorFactory
             throw new ConnectorConfigurationException($"source directory '{configuration.Path}' does not exist");
         }
 
-        return ValueTask.FromResult<ISourceConnector>(new DirectorySource(root));
+        return ValueTask.FromResult<ISourceConnector>(new DirectorySource(root, configuration.GetBoolean(XattrsOption, defaultValue: true)));
     }
 }
 

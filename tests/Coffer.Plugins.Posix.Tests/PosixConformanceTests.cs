@@ -72,6 +72,13 @@ public class PosixSourceDestinationConformanceTests : SourceDestinationConforman
 
     protected override TimeSpan MtimePrecision => TimeSpan.FromTicks(1);
 
+    // One text and one binary attribute (a NUL and a 0xFF byte are not text): both must round-trip.
+    protected override IReadOnlyDictionary<string, string> SampleMetadata { get; } = new Dictionary<string, string>
+    {
+        ["xattr.user.coffer.note"] = "kept ☕",
+        ["xattr.user.coffer.raw"] = "base64:AAEC/w==",
+    };
+
     protected override Task CreateBackendAsync()
     {
         _sandbox = new TemporaryDirectory("tree");
