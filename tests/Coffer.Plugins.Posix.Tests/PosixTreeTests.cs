@@ -60,6 +60,19 @@ public class PosixTreeTests
     }
 
     [Test]
+    public async Task A_source_rooted_at_a_link_walks_the_tree_the_link_points_to()
+    {
+        await File.WriteAllTextAsync(InRoot("inside.txt"), "x");
+        var alias = _sandbox.Combine("alias");
+        File.CreateSymbolicLink(alias, Root);
+        await using var source = await PosixPluginHost.Catalog.CreateSourceAsync(new ConnectorConfiguration(alias));
+
+        var entries = source.ScanAsync().ToBlockingEnumerable().ToList();
+
+        Assert.That(entries.Select(e => (e.Path, e.Kind)), Is.EqualTo(new[] { ("", EntryKind.Directory), ("inside.txt", EntryKind.File) }));
+    }
+
+    [Test]
     public async Task Entries_carry_owner_and_a_file_id_that_hard_links_share()
     {
         await File.WriteAllTextAsync(InRoot("a"), "same");
