@@ -549,6 +549,20 @@ public abstract class VolumeConformanceTests
     }
 
     [Test]
+    public async Task A_cancelled_put_stores_nothing()
+    {
+        var (writer, subject) = await OpenPairAsync();
+        var (hash, data) = Block(100_000, 31);
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+
+        Assert.ThrowsAsync(Is.InstanceOf<OperationCanceledException>(), () => writer.WriteAsync(hash, data, cancellation.Token));
+
+        Assert.ThrowsAsync<NotFoundException>(() => subject.ReadAsync(hash, Stream.Null));
+        Assert.That(await IndexAsync(subject), Is.Empty);
+    }
+
+    [Test]
     public async Task A_read_only_volume_refuses_every_write()
     {
         var writer = await OpenVolumeAsync(readOnly: false);

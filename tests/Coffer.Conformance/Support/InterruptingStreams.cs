@@ -25,3 +25,29 @@ public sealed class FailingStream(Stream inner, long failAfter) : ForwardOnlyStr
         base.Dispose(disposing);
     }
 }
+
+/// <summary>Reads from an inner stream and cancels a token once a number of bytes went by: a user pressing Ctrl-C mid-upload.</summary>
+public sealed class CancellingStream(Stream inner, long cancelAfter, CancellationTokenSource cancellation) : ForwardOnlyStream
+{
+    public override int Read(Span<byte> buffer)
+    {
+        var read = inner.Read(buffer);
+        BytesRead += read;
+        if (BytesRead >= cancelAfter)
+        {
+            cancellation.Cancel();
+        }
+
+        return read;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
