@@ -98,6 +98,8 @@ public sealed class DirectoryDestinationFactory : IDestinationConnectorFactory
         ArgumentNullException.ThrowIfNull(configuration);
         var root = Location.Require(configuration, "destination");
         Directory.CreateDirectory(root);
-        return ValueTask.FromResult<IDestinationConnector>(new DirectoryDestination(root));
+        // A root given as a link is resolved once here: the destination replaces links it finds
+        // below its root, and must never take the root itself for one of them.
+        return ValueTask.FromResult<IDestinationConnector>(new DirectoryDestination(Native.RealPath(root)));
     }
 }

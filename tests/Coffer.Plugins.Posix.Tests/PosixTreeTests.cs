@@ -144,6 +144,24 @@ public class PosixTreeTests
     }
 
     [Test]
+    public async Task A_destination_rooted_at_a_link_restores_into_its_target_and_keeps_the_link()
+    {
+        var alias = _sandbox.Combine("alias");
+        File.CreateSymbolicLink(alias, Root);
+        await using (var destination = await PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(alias)))
+        {
+            var root = new TreeEntry("", EntryKind.Directory) { ModifiedTime = DateTimeOffset.UnixEpoch.AddDays(3) };
+            await destination.CreateDirectoryAsync(root);
+            await destination.WriteFileAsync(new TreeEntry("f", EntryKind.File) { Size = 1 }, new MemoryStream([9]));
+            await destination.FinishDirectoryAsync(root);
+        }
+
+        Assert.That(new FileInfo(alias).LinkTarget, Is.EqualTo(Root), "the link is still a link");
+        Assert.That(await File.ReadAllBytesAsync(InRoot("f")), Is.EqualTo(new byte[] { 9 }));
+        Assert.That(Directory.GetLastWriteTimeUtc(Root), Is.EqualTo(DateTimeOffset.UnixEpoch.AddDays(3).UtcDateTime));
+    }
+
+    [Test]
     public async Task Writing_a_file_over_a_symlink_replaces_the_link_and_leaves_its_target_alone()
     {
         var target = _sandbox.Combine("target.txt");
