@@ -32,16 +32,16 @@ public class PosixTreeTests
         PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(Root));
 
     [Test]
-    public async Task Siblings_come_in_ordinal_order()
+    public async Task Siblings_come_in_ordinal_order_dot_files_included()
     {
-        foreach (var name in new[] { "b", "B", "a", "_x", "Z1", "é" })
+        foreach (var name in new[] { "b", "B", "a", "_x", "Z1", "é", ".hidden" })
         {
             await File.WriteAllTextAsync(InRoot(name), name);
         }
 
         var paths = (await ScanAsync()).Select(e => e.Path).ToList();
 
-        Assert.That(paths, Is.EqualTo(new[] { "", "B", "Z1", "_x", "a", "b", "é" }));
+        Assert.That(paths, Is.EqualTo(new[] { "", ".hidden", "B", "Z1", "_x", "a", "b", "é" }), "dot files included");
     }
 
     [Test]
