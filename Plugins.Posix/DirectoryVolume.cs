@@ -62,7 +62,8 @@ internal sealed class DirectoryVolume : IVolume
 
         var real = Native.RealPath(full);
         var stat = Native.Lstat(real) ?? throw new ConnectorConfigurationException($"volume directory '{path}' vanished while opening it");
-        // The filesystem's device number plus the canonical path: two mounts of one directory agree.
+        // The filesystem's device number plus the canonical path: volumes configured on one directory,
+        // by whatever path or link, agree.
         var deviceId = string.Create(CultureInfo.InvariantCulture, $"fs:{stat.DeviceMajor}:{stat.DeviceMinor}:{real}");
         return new DirectoryVolume(real, deviceId, minimumFree, settings, context);
     }
