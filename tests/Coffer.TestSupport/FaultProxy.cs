@@ -150,19 +150,12 @@ public sealed class FaultProxy : IAsyncDisposable
 
         await upstreamStream.WriteAsync(Encoding.Latin1.GetBytes(WithConnectionClose(head.Text)), _stop.Token);
         await upstreamStream.WriteAsync(head.BodyStart, _stop.Token);
-        var remaining = head.ContentLength - head.BodyStart.Length;
-        var buffer = new byte[64 * 1024];
-        while (remaining > 0)
+        if (!await CopyRequestBodyAsync(downstream, head, upstreamStream))
         {
-            var read = await downstream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), _stop.Token);
-            if (read == 0)
-            {
-                return;
-            }
-
-            await upstreamStream.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
-            remaining -= read;
+            return;
         }
+
+        var buffer = new byte[64 * 1024];
 
         // The upstream closes after its response (Connection: close), so relay to EOF.
         long bodyBytes = -1; // -1 until the response head has passed
@@ -217,7 +210,11 @@ public sealed class FaultProxy : IAsyncDisposable
         await downstream.WriteAsync(Encoding.Latin1.GetBytes(response), _stop.Token);
     }
 
-    private async Task DrainBodyAsync(NetworkStream downstream, RequestHead head)
+    private Task DrainBodyAsync(NetworkStream downstream, RequestHead head) => CopyRequestBodyAsync(downstream, head, Stream.Null);
+
+    // Moves the rest of a request body (what followed the head in the first reads is already handled);
+    // false when the client went away first.
+    private async Task<bool> CopyRequestBodyAsync(NetworkStream downstream, RequestHead head, Stream destination)
     {
         var remaining = head.ContentLength - head.BodyStart.Length;
         var buffer = new byte[64 * 1024];
@@ -226,11 +223,14 @@ public sealed class FaultProxy : IAsyncDisposable
             var read = await downstream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), _stop.Token);
             if (read == 0)
             {
-                return;
+                return false;
             }
 
+            await destination.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
             remaining -= read;
         }
+
+        return true;
     }
 
     private static string WithConnectionClose(string head)
