@@ -5,11 +5,23 @@ using NUnit.Framework;
 
 namespace Coffer.Conformance;
 
+/// <summary>How a storage suite runs.</summary>
+public enum StorageVariant
+{
+    /// <summary>Everything goes through read-write connectors.</summary>
+    Normal,
+
+    /// <summary>
+    /// Objects are written through a read-write connector and every read (open, get, list) goes through a
+    /// connector opened read-only on the same location.
+    /// </summary>
+    ReadOnly,
+}
+
 /// <summary>
 /// The behaviour every <see cref="IStorageConnector"/> is held to. A connector's test project inherits
-/// it and supplies a fresh, empty location per test; every connector it opens points at that location.
-/// A connector with a read-only mode also inherits <see cref="ReadOnlyStorageConformanceTests"/>, which
-/// runs every case again reading through a read-only connector.
+/// it (once per <see cref="StorageVariant"/>) and supplies a fresh, empty location per test; every
+/// connector it opens points at that location.
 /// </summary>
 public abstract class StorageConformanceTests
 {
@@ -17,6 +29,11 @@ public abstract class StorageConformanceTests
     protected const long LargeObjectSize = 100L * 1024 * 1024;
 
     private readonly List<IStorageConnector> _opened = [];
+
+    protected StorageConformanceTests(StorageVariant variant) => Variant = variant;
+
+    /// <summary>The variant this fixture instance runs.</summary>
+    protected StorageVariant Variant { get; }
 
     /// <summary>The context every connector of the current test is created with.</summary>
     protected ConnectorContext Context { get; private set; } = ConnectorContext.Default;
@@ -30,14 +47,11 @@ public abstract class StorageConformanceTests
     /// <summary>Removes the current test's location.</summary>
     protected abstract Task DeleteBackendAsync();
 
-    /// <summary>Creates a read-write storage connector on the current test's location, the way the host does.</summary>
-    protected abstract Task<IStorageConnector> CreateStorageAsync(ConnectorContext context);
-
-    /// <summary>Creates the connector every read of a case (open, get, list) goes through.</summary>
-    private protected virtual Task<IStorageConnector> CreateReaderAsync(ConnectorContext context) => CreateStorageAsync(context);
-
-    /// <summary>The mode the reader reports.</summary>
-    private protected virtual StorageMode ReaderMode => StorageMode.ReadWrite;
+    /// <summary>
+    /// Creates a storage connector on the current test's location, the way the host does; with
+    /// <paramref name="openReadOnly"/> its <see cref="IStorageConnector.Mode"/> is read-only.
+    /// </summary>
+    protected abstract Task<IStorageConnector> CreateStorageAsync(bool openReadOnly, ConnectorContext context);
 
     [SetUp]
     public async Task SetUpStorageBackendAsync()
@@ -58,36 +72,32 @@ public abstract class StorageConformanceTests
         await DeleteBackendAsync();
     }
 
-    /// <summary>Opens a read-write connector on the current location; the fixture disposes it.</summary>
-    protected Task<IStorageConnector> OpenAsync() => Track(CreateStorageAsync(Context));
-
-    /// <summary>Opens the connector reads go through (read-only in the read-only suite); the fixture disposes it.</summary>
-    protected Task<IStorageConnector> OpenReaderAsync() => Track(CreateReaderAsync(Context));
-
-    /// <summary>Creates a store with a small config; returns the writer and the reader (the same connector unless reads go read-only).</summary>
-    protected async Task<(IStorageConnector Writer, IStorageConnector Reader)> OpenCreatedAsync()
+    /// <summary>Opens a connector on the current location; the fixture disposes it.</summary>
+    protected async Task<IStorageConnector> OpenAsync(bool readOnly = false)
     {
-        var writer = await OpenAsync();
-        await writer.CreateAsync(Encoding.UTF8.GetBytes("{\"version\":1}"));
-        return (writer, ReaderMode == StorageMode.ReadOnly ? await OpenReaderAsync() : writer);
-    }
-
-    private async Task<IStorageConnector> Track(Task<IStorageConnector> opening)
-    {
-        var storage = await opening;
+        var storage = await CreateStorageAsync(openReadOnly: readOnly, Context);
         _opened.Add(storage);
         return storage;
     }
 
-    /// <summary>Puts a small object from a byte array.</summary>
-    private protected static async Task PutAsync(IStorageConnector storage, StorageObjectClass objectClass, string name, byte[] content)
+    /// <summary>Opens the connector reads go through: read-only in that variant.</summary>
+    protected Task<IStorageConnector> OpenReaderAsync() => OpenAsync(readOnly: Variant == StorageVariant.ReadOnly);
+
+    /// <summary>Creates a store with a small config; returns the writer and the reader (the same in the normal variant).</summary>
+    protected async Task<(IStorageConnector Writer, IStorageConnector Reader)> OpenCreatedAsync()
+    {
+        var writer = await OpenAsync();
+        await writer.CreateAsync(Encoding.UTF8.GetBytes("{\"version\":1}"));
+        return (writer, Variant == StorageVariant.ReadOnly ? await OpenReaderAsync() : writer);
+    }
+
+    private static async Task PutAsync(IStorageConnector storage, StorageObjectClass objectClass, string name, byte[] content)
     {
         await using var stream = new MemoryStream(content, writable: false);
         await storage.PutAsync(objectClass, name, stream);
     }
 
-    /// <summary>Gets an object, or a range of it, as a byte array.</summary>
-    private protected static async Task<byte[]> GetAsync(IStorageConnector storage, StorageObjectClass objectClass, string name, long offset = 0, long? length = null)
+    private static async Task<byte[]> GetAsync(IStorageConnector storage, StorageObjectClass objectClass, string name, long offset = 0, long? length = null)
     {
         await using var stream = await storage.GetAsync(objectClass, name, offset, length);
         using var buffer = new MemoryStream();
@@ -95,8 +105,7 @@ public abstract class StorageConformanceTests
         return buffer.ToArray();
     }
 
-    /// <summary>Lists a class.</summary>
-    private protected static async Task<List<StorageObject>> ListAsync(IStorageConnector storage, StorageObjectClass objectClass)
+    private static async Task<List<StorageObject>> ListAsync(IStorageConnector storage, StorageObjectClass objectClass)
     {
         var objects = new List<StorageObject>();
         await foreach (var o in storage.ListAsync(objectClass))
@@ -108,8 +117,7 @@ public abstract class StorageConformanceTests
     }
 
     // Names that look like what the engine writes: hex ids for packfiles and indexes, others free-form.
-    /// <summary>An object name like the engine's.</summary>
-    private protected static string Name(int n) => Convert.ToHexStringLower(BitConverter.GetBytes(unchecked((ulong)n * 0x9E3779B97F4A7C15UL))) + $"{n:d4}";
+    private static string Name(int n) => Convert.ToHexStringLower(BitConverter.GetBytes(unchecked((ulong)n * 0x9E3779B97F4A7C15UL))) + $"{n:d4}";
 
     [Test]
     public async Task Open_returns_the_config_given_to_create()
@@ -121,7 +129,7 @@ public abstract class StorageConformanceTests
         var reader = await OpenReaderAsync();
 
         Assert.That(await reader.OpenAsync(), Is.EqualTo(config));
-        Assert.That(reader.Mode, Is.EqualTo(ReaderMode));
+        Assert.That(reader.Mode, Is.EqualTo(Variant == StorageVariant.ReadOnly ? StorageMode.ReadOnly : StorageMode.ReadWrite));
     }
 
     [Test]
@@ -353,5 +361,22 @@ public abstract class StorageConformanceTests
         Assert.ThrowsAsync(Is.InstanceOf<OperationCanceledException>(), () => writer.PutAsync(StorageObjectClass.Packfile, Name(500), content, cancellation.Token));
 
         Assert.That(await ListAsync(reader, StorageObjectClass.Packfile), Is.Empty, "a cancelled put stores nothing");
+    }
+
+    [Test]
+    public async Task A_read_only_connector_refuses_every_write()
+    {
+        var (writer, _) = await OpenCreatedAsync();
+        await PutAsync(writer, StorageObjectClass.Snapshot, Name(400), [7, 7, 7]);
+        var readOnly = await OpenAsync(readOnly: true);
+
+        Assert.That(readOnly.Mode, Is.EqualTo(StorageMode.ReadOnly));
+        Assert.ThrowsAsync<ReadOnlyException>(() => readOnly.CreateAsync("other"u8.ToArray()));
+        Assert.ThrowsAsync<ReadOnlyException>(() => PutAsync(readOnly, StorageObjectClass.Snapshot, Name(401), [1]));
+        Assert.ThrowsAsync<ReadOnlyException>(() => PutAsync(readOnly, StorageObjectClass.Snapshot, Name(400), [1]));
+        Assert.ThrowsAsync<ReadOnlyException>(() => readOnly.DeleteAsync(StorageObjectClass.Snapshot, Name(400)));
+
+        Assert.That(await ListAsync(readOnly, StorageObjectClass.Snapshot), Is.EqualTo(new[] { new StorageObject(Name(400), 3) }), "nothing changed");
+        Assert.That(await GetAsync(readOnly, StorageObjectClass.Snapshot, Name(400)), Is.EqualTo(new byte[] { 7, 7, 7 }));
     }
 }

@@ -24,7 +24,9 @@ public class PosixVolumeConformanceTests(VolumeVariant variant) : VolumeConforma
         File.WriteAllBytesAsync(_root.Combine(hash[..3], hash), content.ToArray());
 }
 
-public class PosixStorageConformanceTests : StorageConformanceTests
+[TestFixture(StorageVariant.Normal)]
+[TestFixture(StorageVariant.ReadOnly)]
+public class PosixStorageConformanceTests(StorageVariant variant) : StorageConformanceTests(variant)
 {
     private readonly PerTestDirectory _directory = new("store");
 
@@ -32,29 +34,11 @@ public class PosixStorageConformanceTests : StorageConformanceTests
 
     protected override Task DeleteBackendAsync() => _directory.DeleteAsync();
 
-    protected override Task<IStorageConnector> CreateStorageAsync(ConnectorContext context) => PosixStore.OpenAsync(_directory, readOnly: false, context);
-}
-
-public class PosixReadOnlyStorageConformanceTests : ReadOnlyStorageConformanceTests
-{
-    private readonly PerTestDirectory _directory = new("store");
-
-    protected override Task CreateBackendAsync() => _directory.CreateAsync();
-
-    protected override Task DeleteBackendAsync() => _directory.DeleteAsync();
-
-    protected override Task<IStorageConnector> CreateStorageAsync(ConnectorContext context) => PosixStore.OpenAsync(_directory, readOnly: false, context);
-
-    protected override Task<IStorageConnector> CreateReadOnlyStorageAsync(ConnectorContext context) => PosixStore.OpenAsync(_directory, readOnly: true, context);
-}
-
-internal static class PosixStore
-{
-    public static async Task<IStorageConnector> OpenAsync(PerTestDirectory directory, bool readOnly, ConnectorContext context)
+    protected override async Task<IStorageConnector> CreateStorageAsync(bool openReadOnly, ConnectorContext context)
     {
         // A store that does not exist yet lives in a directory that does not exist yet.
-        var options = readOnly ? new Dictionary<string, string> { ["read_only"] = "true" } : null;
-        return await PosixPluginHost.Catalog.CreateStorageAsync(new ConnectorConfiguration(directory.Combine("store"), options, context));
+        var options = openReadOnly ? new Dictionary<string, string> { ["read_only"] = "true" } : null;
+        return await PosixPluginHost.Catalog.CreateStorageAsync(new ConnectorConfiguration(_directory.Combine("store"), options, context));
     }
 }
 
