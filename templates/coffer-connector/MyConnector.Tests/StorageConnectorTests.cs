@@ -4,9 +4,13 @@ using NUnit.Framework;
 
 namespace MyConnector.Tests;
 
-/// <summary>Holds the storage connector to the behaviour coffer expects of every storage connector.</summary>
-[TestFixture]
-public sealed class StorageConnectorTests : StorageConformanceTests
+/// <summary>
+/// Holds the storage connector to the behaviour coffer expects of every storage connector: once
+/// read-write, once reading through a connector opened with <c>read_only=true</c>.
+/// </summary>
+[TestFixture(StorageVariant.Normal)]
+[TestFixture(StorageVariant.ReadOnly)]
+public sealed class StorageConnectorTests(StorageVariant variant) : StorageConformanceTests(variant)
 {
     private string _location = "";
 
@@ -25,11 +29,12 @@ public sealed class StorageConnectorTests : StorageConformanceTests
         return Task.CompletedTask;
     }
 
-    /// <summary>Creates a connector on the test's location, as the host would.</summary>
-    protected override async Task<IStorageConnector> CreateStorageAsync(ConnectorContext context)
+    /// <summary>Creates a connector on the test's location, as the host would; read-only when asked.</summary>
+    protected override async Task<IStorageConnector> CreateStorageAsync(bool openReadOnly, ConnectorContext context)
     {
         var factory = new StorageConnectorFactory();
-        var configuration = new ConnectorConfiguration($"myconnector://{_location}", context: context);
+        var options = new Dictionary<string, string> { [StorageConnectorFactory.ReadOnlyOption] = openReadOnly ? "true" : "false" };
+        var configuration = new ConnectorConfiguration($"myconnector://{_location}", options, context);
         configuration.Validate(factory.Descriptor);
         return await factory.CreateStorageAsync(configuration);
     }

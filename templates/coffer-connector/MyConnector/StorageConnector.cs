@@ -13,13 +13,18 @@ public sealed class StorageConnector : IStorageConnector
 
     /// <summary>Creates the connector for a location.</summary>
     /// <param name="location">What follows <c>myconnector://</c>.</param>
-    public StorageConnector(string location) => _location = location;
+    /// <param name="mode">Read-only refuses create, put and delete with <see cref="ReadOnlyException"/>.</param>
+    public StorageConnector(string location, StorageMode mode)
+    {
+        _location = location;
+        Mode = mode;
+    }
 
     /// <inheritdoc />
     public string Description => $"myconnector://{_location}";
 
     /// <inheritdoc />
-    public StorageMode Mode => StorageMode.ReadWrite;
+    public StorageMode Mode { get; }
 
     /// <inheritdoc />
     public Task CreateAsync(ReadOnlyMemory<byte> config, CancellationToken cancellationToken = default) =>

@@ -5,6 +5,9 @@ namespace MyConnector;
 /// <summary>Creates storage connectors for <c>myconnector://…</c> locations.</summary>
 public sealed class StorageConnectorFactory : IStorageConnectorFactory
 {
+    /// <summary>The option that opens a store read-only (the conformance tests' read-only variant uses it).</summary>
+    public const string ReadOnlyOption = "read_only";
+
     /// <inheritdoc />
     public ConnectorDescriptor Descriptor { get; } = new(
         ConnectorKind.Storage,
@@ -13,6 +16,7 @@ public sealed class StorageConnectorFactory : IStorageConnectorFactory
         [
             // Declare every option: the host refuses undeclared ones and masks the secret ones.
             // new ConnectorOption("api_key", "The key to reach the service", Required: true, Secret: true),
+            new ConnectorOption(ReadOnlyOption, "Open the store read-only: create, put and delete are refused", DefaultValue: "false"),
         ]);
 
     /// <inheritdoc />
@@ -21,6 +25,7 @@ public sealed class StorageConnectorFactory : IStorageConnectorFactory
         ArgumentNullException.ThrowIfNull(configuration);
 
         // configuration.Path is what follows "myconnector://"; configuration.Options holds key=value options.
-        return ValueTask.FromResult<IStorageConnector>(new StorageConnector(configuration.Path));
+        var mode = configuration.GetBoolean(ReadOnlyOption) ? StorageMode.ReadOnly : StorageMode.ReadWrite;
+        return ValueTask.FromResult<IStorageConnector>(new StorageConnector(configuration.Path, mode));
     }
 }
