@@ -1,0 +1,312 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace Coffer.Plugins.Posix.Internal;
+
+/// <summary>What <c>statx</c> tells about one path, without following a final symlink.</summary>
+internal readonly record struct FileStat(
+    uint Mode,
+    uint UserId,
+    uint GroupId,
+    ulong Inode,
+    long Size,
+    DateTimeOffset ModifiedTime,
+    uint DeviceMajor,
+    uint DeviceMinor)
+{
+    private const uint TypeMask = 0xF000;
+
+    public bool IsDirectory => (Mode & TypeMask) == 0x4000;
+
+    public bool IsRegularFile => (Mode & TypeMask) == 0x8000;
+
+    public bool IsSymlink => (Mode & TypeMask) == 0xA000;
+
+    /// <summary>The permission bits, including setuid, setgid and sticky.</summary>
+    public UnixFileMode Permissions => (UnixFileMode)(Mode & 0xFFF);
+
+    /// <summary>A word for what the entry is, for messages about special files.</summary>
+    public string TypeName => (Mode & TypeMask) switch
+    {
+        0x1000 => "fifo",
+        0x2000 => "character device",
+        0x6000 => "block device",
+        0xC000 => "socket",
+        _ => "special file",
+    };
+}
+
+/// <summary>
+/// The few libc calls .NET does not expose: inode and device numbers, nanosecond mtimes on links,
+/// exclusive hard links and directory fsync. <c>statx</c> is used because its struct layout is the
+/// same on every Linux architecture, unlike <c>struct stat</c>.
+/// </summary>
+internal static partial class Native
+{
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const uint StatxBasicStats = 0x7FF;
+    private const int StatxSize = 256;
+    private const int OReadOnly = 0;
+    private const int OCloseOnExec = 0x80000;
+
+    /// <summary>errno: no such file or directory.</summary>
+    public const int ENOENT = 2;
+
+    /// <summary>errno: file exists.</summary>
+    public const int EEXIST = 17;
+
+    /// <summary>errno: not a directory.</summary>
+    public const int ENOTDIR = 20;
+
+    /// <summary>errno: a buffer was too small (the value grew meanwhile).</summary>
+    public const int ERANGE = 34;
+
+    /// <summary>errno: no such attribute.</summary>
+    public const int ENODATA = 61;
+
+    /// <summary>errno: the filesystem does not support the operation (no extended attributes).</summary>
+    public const int ENOTSUP = 95;
+
+    /// <summary>The extended attribute names of <paramref name="path"/> itself (not a link's target).</summary>
+    /// <returns>The names, or empty when the filesystem has no extended attributes.</returns>
+    public static IReadOnlyList<string> ListXattrs(string path)
+    {
+        var buffer = ReadSized(size =>
+        {
+            unsafe
+            {
+                fixed (byte* p = size.Buffer)
+                {
+                    return llistxattr(path, size.Buffer is null ? null : p, size.Buffer?.Length ?? 0);
+                }
+            }
+        }, "list the extended attributes of", path);
+        if (buffer is null)
+        {
+            return [];
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    /// <summary>The value of one extended attribute, or null when it vanished meanwhile.</summary>
+    public static byte[]? GetXattr(string path, string name) => ReadSized(size =>
+    {
+        unsafe
+        {
+            fixed (byte* p = size.Buffer)
+            {
+                return lgetxattr(path, name, size.Buffer is null ? null : p, size.Buffer?.Length ?? 0);
+            }
+        }
+    }, $"read the extended attribute {name} of", path);
+
+    /// <summary>Sets one extended attribute on <paramref name="path"/> itself.</summary>
+    /// <returns>False when the filesystem does not support extended attributes.</returns>
+    public static bool SetXattr(string path, string name, ReadOnlySpan<byte> value)
+    {
+        unsafe
+        {
+            fixed (byte* p = value)
+            {
+                if (lsetxattr(path, name, p, value.Length, 0) == 0)
+                {
+                    return true;
+                }
+            }
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == ENOTSUP ? false : throw Error(errno, $"set the extended attribute {name} of", path);
+    }
+
+    // The xattr calls share one protocol: ask the size with a null buffer, then read; retry if it grew.
+    private static byte[]? ReadSized(Func<SizedBuffer, nint> call, string verb, string path)
+    {
+        while (true)
+        {
+            var size = call(default);
+            if (size < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                return errno is ENOTSUP or ENODATA ? null : throw Error(errno, verb, path);
+            }
+
+            var buffer = new byte[size];
+            var read = size == 0 ? 0 : call(new SizedBuffer(buffer));
+            if (read >= 0)
+            {
+                return buffer[..(int)read];
+            }
+
+            var error = Marshal.GetLastPInvokeError();
+            if (error != ERANGE)
+            {
+                return error is ENOTSUP or ENODATA ? null : throw Error(error, verb, path);
+            }
+        }
+    }
+
+    private readonly record struct SizedBuffer(byte[]? Buffer);
+
+    /// <summary>Stats <paramref name="path"/> without following a final link.</summary>
+    /// <returns>The stat, or null with the errno when it failed.</returns>
+    public static FileStat? TryLstat(string path, out int errno)
+    {
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        unsafe
+        {
+            fixed (byte* p = buffer)
+            {
+                if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, p) != 0)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                    return null;
+                }
+            }
+        }
+
+        errno = 0;
+        var seconds = BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]);
+        var nanoseconds = BinaryPrimitives.ReadUInt32LittleEndian(buffer[120..]);
+        return new FileStat(
+            Mode: BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]),
+            UserId: BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]),
+            GroupId: BinaryPrimitives.ReadUInt32LittleEndian(buffer[24..]),
+            Inode: BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]),
+            Size: BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]),
+            ModifiedTime: DateTimeOffset.UnixEpoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100)),
+            DeviceMajor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[136..]),
+            DeviceMinor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[140..]));
+    }
+
+    /// <summary>Stats <paramref name="path"/> without following a final link.</summary>
+    /// <returns>The stat, or null when nothing is there.</returns>
+    /// <exception cref="IOException">Any other failure.</exception>
+    public static FileStat? Lstat(string path)
+    {
+        var stat = TryLstat(path, out var errno);
+        if (stat is null && errno is not (ENOENT or ENOTDIR))
+        {
+            throw Error(errno, "stat", path);
+        }
+
+        return stat;
+    }
+
+    /// <summary>Sets the mtime (and atime) of <paramref name="path"/> itself, not of what a link points to.</summary>
+    public static void SetModifiedTime(string path, DateTimeOffset time)
+    {
+        var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+        var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var remainder);
+        if (remainder < 0)
+        {
+            seconds--;
+            remainder += TimeSpan.TicksPerSecond;
+        }
+
+        Span<long> times = [seconds, remainder * 100, seconds, remainder * 100];
+        unsafe
+        {
+            fixed (long* p = times)
+            {
+                if (utimensat(AtFdCwd, path, p, AtSymlinkNoFollow) != 0)
+                {
+                    throw Error(Marshal.GetLastPInvokeError(), "set the mtime of", path);
+                }
+            }
+        }
+    }
+
+    /// <summary>Makes <paramref name="newPath"/> a second name of <paramref name="existingPath"/>; fails if it exists.</summary>
+    /// <returns>False when <paramref name="newPath"/> already exists.</returns>
+    public static bool TryLink(string existingPath, string newPath)
+    {
+        if (link(existingPath, newPath) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EEXIST ? false : throw Error(errno, "link", newPath);
+    }
+
+    /// <summary>Flushes a directory's entries to disk, so a rename or create in it survives a crash.</summary>
+    public static void FsyncDirectory(string path)
+    {
+        var fd = open(path, OReadOnly | OCloseOnExec);
+        if (fd < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "open", path);
+        }
+
+        try
+        {
+            if (fsync(fd) != 0)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), "fsync", path);
+            }
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    /// <summary>The canonical absolute path: every link resolved, no <c>.</c> or <c>..</c>.</summary>
+    public static string RealPath(string path)
+    {
+        var resolved = realpath(path, IntPtr.Zero);
+        if (resolved == IntPtr.Zero)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "resolve", path);
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved)!;
+        }
+        finally
+        {
+            free(resolved);
+        }
+    }
+
+    /// <summary>An exception for a failed call, with the system's words for the errno.</summary>
+    public static IOException Error(int errno, string verb, string path) =>
+        new($"cannot {verb} {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int utimensat(int dirfd, string path, long* times, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string oldpath, string newpath);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr realpath(string path, IntPtr resolved);
+
+    [LibraryImport("libc")]
+    private static partial void free(IntPtr pointer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint llistxattr(string path, byte* list, nint size);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint lgetxattr(string path, string name, byte* value, nint size);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int lsetxattr(string path, string name, byte* value, nint size, int flags);
+}
