@@ -237,6 +237,33 @@ public sealed class AzBlobVolumeTests
     }
 
     [Test]
+    public async Task Index_survives_a_busy_service_answering_503_beyond_the_sdk_retries()
+    {
+        var blocks = Enumerable.Range(0, 5).Select(i => Block(100 + i, 20 + i)).ToList();
+        foreach (var (hash, data) in blocks)
+        {
+            await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data));
+        }
+
+        using var proxy = new FaultProxy(new Uri($"http://127.0.0.1:{_server.Port}"));
+        await using var volume = await AzBlobHarness.Catalog.CreateVolumeAsync(
+            new ConnectorConfiguration(AzBlobHarness.Location(_container), new Dictionary<string, string>
+            {
+                ["account_name"] = AzuriteServer.AccountName,
+                ["account_key"] = AzuriteServer.AccountKey,
+                ["endpoint"] = $"http://127.0.0.1:{proxy.Port}/{AzuriteServer.AccountName}",
+            }, new ConnectorContext { Time = _clock }),
+            new VolumeSettings());
+        // The SDK tries 5 times; the sixth 503 is only survived by the volume's own retry of the page.
+        proxy.FailLists = 6;
+
+        var index = await AzBlobHarness.ToListAsync(volume.IndexAsync(""));
+
+        Assert.That(proxy.Failed, Is.EqualTo(6));
+        Assert.That(index.Select(b => b.Hash), Is.EquivalentTo(blocks.Select(b => b.Hash)));
+    }
+
+    [Test]
     public async Task Two_volumes_in_different_processes_share_one_container_without_losing_or_tearing_a_block()
     {
         var helper = Path.Combine(RepositoryPaths.TestProjectOutput("Coffer.Plugins.AzBlob.Stress"), "Coffer.Plugins.AzBlob.Stress.dll");
