@@ -127,7 +127,4 @@ public sealed class AzBlobSource : ISourceConnector
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Checks that the container is reachable with the credentials given.</summary>
-    internal Task ProbeAsync(CancellationToken cancellationToken) =>
-        BlobListing.ProbeAsync(_connection, _gate, _time, _logger, cancellationToken);
 }

@@ -1,6 +1,5 @@
 using Coffer.Abstractions;
 using Coffer.Plugins.AzBlob.Internal;
-using Microsoft.Extensions.Logging;
 
 namespace Coffer.Plugins.AzBlob;
 
@@ -22,9 +21,7 @@ public sealed class AzBlobStorageFactory : IStorageConnectorFactory
     /// <inheritdoc />
     public ValueTask<IStorageConnector> CreateStorageAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var logger = configuration.Context.LoggerFactory.CreateLogger(Log.Category);
-        var connection = AzureConnection.Create(configuration, AzureLocation.Parse(configuration.Path), logger);
+        var (connection, logger) = AzureConnection.Open(configuration);
         var readOnly = configuration.GetBoolean(ReadOnlyOption);
         // No probe: the container may not exist before the store is created; the first call reports credentials.
         return ValueTask.FromResult<IStorageConnector>(new AzBlobStorage(connection, readOnly, configuration.Context.Time, logger));

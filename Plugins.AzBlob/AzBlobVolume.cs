@@ -336,10 +336,6 @@ public sealed class AzBlobVolume : IVolume
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Checks that the container is reachable with the credentials given.</summary>
-    internal Task ProbeAsync(CancellationToken cancellationToken) =>
-        BlobListing.ProbeAsync(_connection, _gate, _time, _logger, cancellationToken);
-
     private static bool IsTrashed(IDictionary<string, string>? metadata) =>
         metadata is not null && TryGet(metadata, ExpiresAtKey) is { Length: > 0 };
 
