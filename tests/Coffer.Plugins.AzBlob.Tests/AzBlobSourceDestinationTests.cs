@@ -131,6 +131,25 @@ public sealed class AzBlobSourceDestinationTests
     }
 
     [Test]
+    public async Task Backslashes_cannot_smuggle_a_parent_segment_and_colons_are_ordinary()
+    {
+        await using var destination = await AzBlobHarness.Catalog.CreateDestinationAsync(AzBlobHarness.Configuration(_server, AzBlobHarness.Location(_to, "inside")));
+
+        // Azure turns '\\' into '/' in blob names.
+        Assert.ThrowsAsync<PathEscapesRootException>(() => destination.WriteFileAsync(new TreeEntry("a\\..\\..\\x", EntryKind.File), new MemoryStream([1])));
+        Assert.ThrowsAsync<PathEscapesRootException>(() => destination.WriteFileAsync(new TreeEntry("C:\\x", EntryKind.File), new MemoryStream([1])));
+        await destination.WriteFileAsync(new TreeEntry("a:b.txt", EntryKind.File) { Size = 1 }, new MemoryStream([1]));
+
+        var names = new List<string>();
+        await foreach (var blob in _to.GetBlobsAsync())
+        {
+            names.Add(blob.Name);
+        }
+
+        Assert.That(names, Is.EqualTo(new[] { "inside/a:b.txt" }));
+    }
+
+    [Test]
     public async Task Metadata_azure_cannot_hold_is_skipped_and_the_file_still_restored()
     {
         await using (var destination = await AzBlobHarness.Catalog.CreateDestinationAsync(AzBlobHarness.Configuration(_server, AzBlobHarness.Location(_to))))

@@ -139,6 +139,22 @@ public sealed class AzBlobVolumeTests
     }
 
     [Test]
+    public async Task A_write_that_meets_another_writer_mid_upload_waits_for_it()
+    {
+        await using var volume = await OpenAsync();
+        var (hash, data) = Block(100_000, 16);
+        await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes([]));
+
+        var write = volume.WriteAsync(hash, data);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.That(write.IsCompleted, Is.False, "the write waits for the other writer");
+        await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data), overwrite: true);
+        await write;
+
+        Assert.That(await volume.CompareAsync(hash, data), Is.EqualTo(BlockComparison.Identical));
+    }
+
+    [Test]
     public async Task An_empty_blob_long_past_the_race_window_is_missing_not_empty_data()
     {
         await using var volume = await OpenAsync();
