@@ -270,6 +270,27 @@ public sealed class AzBlobAuthenticationTests
     }
 
     [Test]
+    public async Task Options_that_yield_to_the_connection_string_are_logged_by_name_never_by_value()
+    {
+        var logs = new RecordingLoggerFactory();
+        var configuration = new ConnectorConfiguration(
+            AzBlobHarness.Location(_container),
+            new Dictionary<string, string>
+            {
+                ["connection_string"] = _server.ConnectionString,
+                ["account_name"] = "someoneelse",
+                ["account_key"] = AzuriteServer.SecondAccountKey,
+            },
+            new ConnectorContext { LoggerFactory = logs });
+
+        await using var source = await AzBlobHarness.Catalog.CreateSourceAsync(configuration);
+
+        Assert.That(await PathsAsync(source), Does.Contain("docs/hello.txt"), "the connection string wins");
+        Assert.That(logs.Lines, Has.Some.Contains("account_name, account_key").And.Some.Contains("precedence"));
+        Assert.That(string.Join("\n", logs.Lines), Does.Not.Contain(AzuriteServer.SecondAccountKey).And.Not.Contain(AzuriteServer.AccountKey));
+    }
+
+    [Test]
     public void Secret_options_are_declared_secret_in_every_descriptor()
     {
         var descriptors = AzBlobHarness.Catalog.Connectors.Where(c => c.Package == "azblob").Select(c => c.Descriptor).ToList();
