@@ -1,0 +1,26 @@
+using Coffer.Abstractions;
+
+namespace MyConnector;
+
+/// <summary>Creates storage connectors for <c>myconnector://…</c> locations.</summary>
+public sealed class StorageConnectorFactory : IStorageConnectorFactory
+{
+    /// <inheritdoc />
+    public ConnectorDescriptor Descriptor { get; } = new(
+        ConnectorKind.Storage,
+        "myconnector",
+        "Stores coffer stores in myconnector",
+        [
+            // Declare every option: the host refuses undeclared ones and masks the secret ones.
+            // new ConnectorOption("api_key", "The key to reach the service", Required: true, Secret: true),
+        ]);
+
+    /// <inheritdoc />
+    public ValueTask<IStorageConnector> CreateStorageAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        // configuration.Path is what follows "myconnector://"; configuration.Options holds key=value options.
+        return ValueTask.FromResult<IStorageConnector>(new StorageConnector(configuration.Path));
+    }
+}
