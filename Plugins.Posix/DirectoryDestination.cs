@@ -65,7 +65,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         }
         catch
         {
-            File.Delete(temp);
+            Durable.TryDelete(temp);
             throw;
         }
     }

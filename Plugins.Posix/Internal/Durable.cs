@@ -45,7 +45,7 @@ internal static class Durable
         }
         catch
         {
-            File.Delete(temp);
+            TryDelete(temp);
             throw;
         }
     }
@@ -59,11 +59,26 @@ internal static class Durable
         }
         catch
         {
-            File.Delete(temp);
+            TryDelete(temp);
             throw;
         }
 
         Native.FsyncDirectory(Path.GetDirectoryName(target)!);
+    }
+
+    /// <summary>
+    /// Removes a temp file on a failure path. A second failure here must not hide the first one,
+    /// which is what the caller needs to see; a leftover temp file is never listed and is harmless.
+    /// </summary>
+    public static void TryDelete(string temp)
+    {
+        try
+        {
+            File.Delete(temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>Tells whether an I/O error means the disk is full.</summary>

@@ -60,6 +60,19 @@ public class PosixTreeTests
     }
 
     [Test]
+    public async Task A_source_rooted_at_a_link_walks_the_tree_the_link_points_to()
+    {
+        await File.WriteAllTextAsync(InRoot("inside.txt"), "x");
+        var alias = _sandbox.Combine("alias");
+        File.CreateSymbolicLink(alias, Root);
+        await using var source = await PosixPluginHost.Catalog.CreateSourceAsync(new ConnectorConfiguration(alias));
+
+        var entries = source.ScanAsync().ToBlockingEnumerable().ToList();
+
+        Assert.That(entries.Select(e => (e.Path, e.Kind)), Is.EqualTo(new[] { ("", EntryKind.Directory), ("inside.txt", EntryKind.File) }));
+    }
+
+    [Test]
     public async Task Entries_carry_owner_and_a_file_id_that_hard_links_share()
     {
         await File.WriteAllTextAsync(InRoot("a"), "same");
@@ -128,6 +141,24 @@ public class PosixTreeTests
 
         Assert.That(Directory.GetFileSystemEntries(outside), Is.Empty);
         Assert.That(File.Exists(InRoot("a/y.txt")), Is.False);
+    }
+
+    [Test]
+    public async Task A_destination_rooted_at_a_link_restores_into_its_target_and_keeps_the_link()
+    {
+        var alias = _sandbox.Combine("alias");
+        File.CreateSymbolicLink(alias, Root);
+        await using (var destination = await PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(alias)))
+        {
+            var root = new TreeEntry("", EntryKind.Directory) { ModifiedTime = DateTimeOffset.UnixEpoch.AddDays(3) };
+            await destination.CreateDirectoryAsync(root);
+            await destination.WriteFileAsync(new TreeEntry("f", EntryKind.File) { Size = 1 }, new MemoryStream([9]));
+            await destination.FinishDirectoryAsync(root);
+        }
+
+        Assert.That(new FileInfo(alias).LinkTarget, Is.EqualTo(Root), "the link is still a link");
+        Assert.That(await File.ReadAllBytesAsync(InRoot("f")), Is.EqualTo(new byte[] { 9 }));
+        Assert.That(Directory.GetLastWriteTimeUtc(Root), Is.EqualTo(DateTimeOffset.UnixEpoch.AddDays(3).UtcDateTime));
     }
 
     [Test]
