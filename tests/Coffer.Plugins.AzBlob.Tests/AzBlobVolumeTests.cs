@@ -261,22 +261,50 @@ public sealed class AzBlobVolumeTests
             await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data));
         }
 
-        using var proxy = new FaultProxy(new Uri($"http://127.0.0.1:{_server.Port}"));
+        await using var proxy = FaultProxy.Start(_server.Port);
         await using var volume = await AzBlobHarness.Catalog.CreateVolumeAsync(
             new ConnectorConfiguration(AzBlobHarness.Location(_container), new Dictionary<string, string>
             {
                 ["account_name"] = AzuriteServer.AccountName,
                 ["account_key"] = AzuriteServer.AccountKey,
-                ["endpoint"] = $"http://127.0.0.1:{proxy.Port}/{AzuriteServer.AccountName}",
+                ["endpoint"] = proxy.EndpointOf(AzuriteServer.AccountName).ToString(),
             }, new ConnectorContext { Time = _clock }),
             new VolumeSettings());
         // The SDK tries 5 times; the sixth 503 is only survived by the volume's own retry of the page.
-        proxy.FailLists = 6;
+        var busy = 6;
+        proxy.Decide = request => request.Target.Contains("comp=list", StringComparison.Ordinal) && Interlocked.Decrement(ref busy) >= 0
+            ? new Fault.Status(503)
+            : null;
 
         var index = await AzBlobHarness.ToListAsync(volume.IndexAsync(""));
 
-        Assert.That(proxy.Failed, Is.EqualTo(6));
+        Assert.That(proxy.FaultsInjected, Is.EqualTo(6));
         Assert.That(index.Select(b => b.Hash), Is.EquivalentTo(blocks.Select(b => b.Hash)));
+    }
+
+    [Test]
+    public async Task A_read_cut_off_mid_block_resumes_and_returns_the_whole_block()
+    {
+        var (hash, data) = Block(3 * 1024 * 1024, 30);
+        await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data));
+        await using var proxy = FaultProxy.Start(_server.Port);
+        await using var volume = await AzBlobHarness.Catalog.CreateVolumeAsync(
+            new ConnectorConfiguration(AzBlobHarness.Location(_container), new Dictionary<string, string>
+            {
+                ["account_name"] = AzuriteServer.AccountName,
+                ["account_key"] = AzuriteServer.AccountKey,
+                ["endpoint"] = proxy.EndpointOf(AzuriteServer.AccountName).ToString(),
+            }, new ConnectorContext { Time = _clock }),
+            new VolumeSettings { ReadOnly = true });
+        var cuts = 2;
+        proxy.Decide = request => request.Method == "GET" && request.Target.Contains(hash, StringComparison.Ordinal) && Interlocked.Decrement(ref cuts) >= 0
+            ? new Fault.CutBody(100_000)
+            : null;
+
+        var read = await ReadAsync(volume, hash);
+
+        Assert.That(proxy.FaultsInjected, Is.EqualTo(2));
+        Assert.That(BlockHash.Compute(read), Is.EqualTo(hash), "no partial block");
     }
 
     [Test]
