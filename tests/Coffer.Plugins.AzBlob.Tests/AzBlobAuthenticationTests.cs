@@ -214,7 +214,13 @@ public sealed class AzBlobAuthenticationTests
             await storage.OpenAsync();
         });
 
-        foreach (var error in new Exception[] { volumeError!, sourceError!, storageError! })
+        var destinationError = Assert.ThrowsAsync<ConnectorAuthenticationException>(async () =>
+        {
+            await using var destination = await AzBlobHarness.Catalog.CreateDestinationAsync(new ConnectorConfiguration(AzBlobHarness.Location(_container), options));
+            await destination.WriteFileAsync(new TreeEntry("f", EntryKind.File) { Size = 1 }, new MemoryStream([1]));
+        });
+
+        foreach (var error in new Exception[] { volumeError!, sourceError!, storageError!, destinationError! })
         {
             Assert.That(error.Message, Does.Contain("403").And.Contain("refused the account key").And.Contain(AzuriteServer.AccountName));
             AssertOneLineWithoutSecrets(error, wrongKey);
