@@ -238,6 +238,22 @@ public sealed class AzBlobAuthenticationTests
     }
 
     [Test]
+    public void An_entra_credential_that_cannot_get_a_token_is_a_one_line_authentication_error()
+    {
+        // Azure.Identity runs inside the plugin's load context; with no AZURE_* variables (none are set for the
+        // tests) the environment credential has nothing to offer, before anything is sent.
+
+        var error = Assert.ThrowsAsync<ConnectorAuthenticationException>(() => SourceAsync(new()
+        {
+            ["credential"] = "environment",
+            ["endpoint"] = $"https://127.0.0.1:{_server.Port}/{AzuriteServer.AccountName}",
+        }));
+
+        Assert.That(error!.Message, Does.Contain("credential=environment").And.Contain("token"));
+        AssertOneLineWithoutSecrets(error);
+    }
+
+    [Test]
     public void An_unknown_option_is_refused_by_name()
     {
         var error = Assert.ThrowsAsync<ConnectorConfigurationException>(() => SourceAsync(new()
