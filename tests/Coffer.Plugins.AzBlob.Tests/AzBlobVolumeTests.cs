@@ -40,6 +40,17 @@ public sealed class AzBlobVolumeTests
             settings ?? new VolumeSettings { BlobSignatureTtl = TimeSpan.FromHours(1), TrashLifetime = TimeSpan.FromDays(1) });
     }
 
+    /// <summary>A volume that reaches Azurite through <paramref name="proxy"/>, by account name and key.</summary>
+    private async Task<IVolume> OpenThroughAsync(FaultProxy proxy, VolumeSettings settings) =>
+        await AzBlobHarness.Catalog.CreateVolumeAsync(
+            new ConnectorConfiguration(AzBlobHarness.Location(_container), new Dictionary<string, string>
+            {
+                ["account_name"] = AzuriteServer.AccountName,
+                ["account_key"] = AzuriteServer.AccountKey,
+                ["endpoint"] = proxy.EndpointOf(AzuriteServer.AccountName).ToString(),
+            }, new ConnectorContext { Time = _clock }),
+            settings);
+
     private static (string Hash, byte[] Data) Block(int size, int seed)
     {
         var data = new byte[size];
@@ -262,14 +273,7 @@ public sealed class AzBlobVolumeTests
         }
 
         await using var proxy = FaultProxy.Start(_server.Port);
-        await using var volume = await AzBlobHarness.Catalog.CreateVolumeAsync(
-            new ConnectorConfiguration(AzBlobHarness.Location(_container), new Dictionary<string, string>
-            {
-                ["account_name"] = AzuriteServer.AccountName,
-                ["account_key"] = AzuriteServer.AccountKey,
-                ["endpoint"] = proxy.EndpointOf(AzuriteServer.AccountName).ToString(),
-            }, new ConnectorContext { Time = _clock }),
-            new VolumeSettings());
+        await using var volume = await OpenThroughAsync(proxy, new VolumeSettings());
         // The SDK tries 5 times; the sixth 503 is only survived by the volume's own retry of the page.
         var busy = 6;
         proxy.Decide = request => request.Target.Contains("comp=list", StringComparison.Ordinal) && Interlocked.Decrement(ref busy) >= 0
@@ -288,14 +292,7 @@ public sealed class AzBlobVolumeTests
         var (hash, data) = Block(3 * 1024 * 1024, 30);
         await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data));
         await using var proxy = FaultProxy.Start(_server.Port);
-        await using var volume = await AzBlobHarness.Catalog.CreateVolumeAsync(
-            new ConnectorConfiguration(AzBlobHarness.Location(_container), new Dictionary<string, string>
-            {
-                ["account_name"] = AzuriteServer.AccountName,
-                ["account_key"] = AzuriteServer.AccountKey,
-                ["endpoint"] = proxy.EndpointOf(AzuriteServer.AccountName).ToString(),
-            }, new ConnectorContext { Time = _clock }),
-            new VolumeSettings { ReadOnly = true });
+        await using var volume = await OpenThroughAsync(proxy, new VolumeSettings { ReadOnly = true });
         var cuts = 2;
         proxy.Decide = request => request.Method == "GET" && request.Target.Contains(hash, StringComparison.Ordinal) && Interlocked.Decrement(ref cuts) >= 0
             ? new Fault.CutBody(100_000)
