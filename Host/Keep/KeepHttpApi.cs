@@ -19,6 +19,9 @@ internal sealed partial class KeepHttpApi
 
     private static readonly JsonSerializerOptions ListJson = new() { PropertyNameCaseInsensitive = false };
 
+    // keepstore's JSON keeps Go's field names (BytesFree, ReadOnly, UUID…), not ASP.NET's camelCase.
+    private static readonly JsonSerializerOptions ReplyJson = new() { PropertyNamingPolicy = null };
+
     private readonly BlockStore _store;
     private readonly KeepWorkers _workers;
     private readonly KeepstoreSecrets _secrets;
@@ -257,7 +260,7 @@ internal sealed partial class KeepHttpApi
             throw KeepFailure.NotFound;
         }
 
-        await context.Response.WriteAsJsonAsync(new { copies_deleted = deleted, copies_failed = failed }, context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsJsonAsync(new { copies_deleted = deleted, copies_failed = failed }, ReplyJson, context.RequestAborted).ConfigureAwait(false);
     }
 
     private async Task IndexAsync(HttpContext context, string prefix, KeepMount? mount)
@@ -330,7 +333,7 @@ internal sealed partial class KeepHttpApi
             RequestsMax = _options.EffectiveMaxRequests,
             Version,
         };
-        await context.Response.WriteAsJsonAsync(node, context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsJsonAsync(node, ReplyJson, context.RequestAborted).ConfigureAwait(false);
     }
 
     private Task MountsAsync(HttpContext context) =>
@@ -344,6 +347,7 @@ internal sealed partial class KeepHttpApi
                 Tier = 1,
                 StorageClasses = new Dictionary<string, bool> { ["default"] = true },
             }),
+            ReplyJson,
             context.RequestAborted);
 
     private async Task ReplaceListAsync<T>(HttpContext context, WorkQueue<T> queue, string kind)
