@@ -42,11 +42,6 @@ internal static partial class KeepstoreCommand
 
         var time = TimeProvider.System;
         var secrets = KeepstoreSecrets.Load(options, time);
-        if (secrets.Signer is null)
-        {
-            await context.Error.WriteLineAsync("coffer: notice: no -permission-key-file: locators are returned unsigned and would be refused by servers that enforce permissions").ConfigureAwait(false);
-        }
-
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(LogLevel.Information)
             .AddFilter("Microsoft", LogLevel.Warning)
@@ -71,6 +66,11 @@ internal static partial class KeepstoreCommand
             foreach (var shared in volumes.All.GroupBy(m => m.Volume.DeviceId).Where(g => g.Count() > 1))
             {
                 await context.Error.WriteLineAsync($"coffer: warning: {string.Join(" and ", shared.Select(m => m.Spec.Flag))} reach the same storage ({shared.Key})").ConfigureAwait(false);
+            }
+
+            if (secrets.Signer is null)
+            {
+                await context.Error.WriteLineAsync("coffer: notice: no -permission-key-file: locators are returned unsigned and would be refused by servers that enforce permissions").ConfigureAwait(false);
             }
 
             using var buffers = new BlockBufferPool(options.MaxBuffers);

@@ -50,7 +50,10 @@ internal sealed class KeepstoreProcess : IAsyncDisposable
         return coffer;
     }
 
-    public static async Task<KeepstoreProcess> StartAsync(CofferProcess coffer, params string[] flags)
+    public static Task<KeepstoreProcess> StartAsync(CofferProcess coffer, params string[] flags) => StartInAsync(coffer, null, flags);
+
+    /// <summary>Starts the server with <paramref name="workingDirectory"/> as its current directory (for relative paths in flags).</summary>
+    public static async Task<KeepstoreProcess> StartInAsync(CofferProcess coffer, string? workingDirectory, params string[] flags)
     {
         var args = new List<string> { "keepstore" };
         args.AddRange(flags);
@@ -59,7 +62,13 @@ internal sealed class KeepstoreProcess : IAsyncDisposable
             args.AddRange(["-listen", "127.0.0.1:0"]);
         }
 
-        var process = Process.Start(coffer.StartInfo([.. args]))!;
+        var info = coffer.StartInfo([.. args]);
+        if (workingDirectory is not null)
+        {
+            info.WorkingDirectory = workingDirectory;
+        }
+
+        var process = Process.Start(info)!;
         process.StandardInput.Close();
         var log = new StringBuilder();
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
