@@ -35,7 +35,15 @@ internal static class KeepServer
 
             // The handler checks Content-Length against the 64 MiB block limit itself, before reading.
             kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Listen(endpoint, o => o.Protocols = HttpProtocols.Http1);
+            if (endpoint is null)
+            {
+                // ":port", like Go's net.Listen: every address, IPv4 and IPv6.
+                kestrel.ListenAnyIP(ListenPort(listen), o => o.Protocols = HttpProtocols.Http1);
+            }
+            else
+            {
+                kestrel.Listen(endpoint, o => o.Protocols = HttpProtocols.Http1);
+            }
         });
 
         var app = builder.Build();
@@ -70,19 +78,14 @@ internal static class KeepServer
         }
     }
 
-    /// <summary>Reads <c>host:port</c>, <c>:port</c> or <c>[v6]:port</c>, as Go's <c>net.Listen</c> takes them.</summary>
-    internal static IPEndPoint ParseListen(string listen)
+    /// <summary>Reads <c>host:port</c> or <c>[v6]:port</c>, as Go's <c>net.Listen</c> takes them; null for <c>:port</c> (every address).</summary>
+    internal static IPEndPoint? ParseListen(string listen)
     {
-        var colon = listen.LastIndexOf(':');
-        if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > IPEndPoint.MaxPort)
-        {
-            throw new CliFailure($"-listen {listen}: give host:port or :port, e.g. :25107 or 127.0.0.1:25107");
-        }
-
-        var host = listen[..colon].Trim('[', ']');
+        var port = ListenPort(listen);
+        var host = listen[..listen.LastIndexOf(':')].Trim('[', ']');
         if (host.Length == 0)
         {
-            return new IPEndPoint(IPAddress.Any, port);
+            return null;
         }
 
         if (IPAddress.TryParse(host, out var address))
@@ -101,5 +104,16 @@ internal static class KeepServer
         {
             throw new CliFailure($"-listen {listen}: cannot resolve {host}: {e.Message}", e);
         }
+    }
+
+    private static int ListenPort(string listen)
+    {
+        var colon = listen.LastIndexOf(':');
+        if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > IPEndPoint.MaxPort)
+        {
+            throw new CliFailure($"-listen {listen}: give host:port or :port, e.g. :25107 or 127.0.0.1:25107");
+        }
+
+        return port;
     }
 }

@@ -40,6 +40,8 @@ internal static partial class KeepstoreCommand
             return ExitCodes.Success;
         }
 
+        // A bad -listen is reported before any volume is touched.
+        KeepServer.ParseListen(options.Listen);
         var time = TimeProvider.System;
         var secrets = KeepstoreSecrets.Load(options, time);
         using var loggerFactory = LoggerFactory.Create(logging => logging

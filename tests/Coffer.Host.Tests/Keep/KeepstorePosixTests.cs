@@ -258,6 +258,48 @@ public class KeepstorePosixTests
         Assert.That(missing.ExitCode, Is.EqualTo(1));
         Assert.That(missing.Error.Trim().Split('\n'), Has.Length.EqualTo(1));
         Assert.That(missing.Error, Does.StartWith($"coffer: -volume {_root.Combine("no-such-dir")}: "));
+
+        var listen = await KeepstoreProcess.RunToFailureAsync(_coffer, "-volume", disk, "-listen", "nowhere");
+        Assert.That(listen.Error.Trim(), Is.EqualTo("coffer: -listen nowhere: give host:port or :port, e.g. :25107 or 127.0.0.1:25107"));
+    }
+
+    [Test]
+    public async Task With_only_read_only_volumes_a_put_answers_507_and_writes_nothing()
+    {
+        var disk = NewDisk("ro");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-readonly", "-volume", disk);
+        var block = Encoding.UTF8.GetBytes("nowhere to go");
+
+        using var response = await keep.PutAsync(KeepstoreProcess.Md5(block), block);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(507));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("Full\n"));
+        Assert.That(Directory.EnumerateFileSystemEntries(disk, "*", SearchOption.AllDirectories).Where(e => !Path.GetFileName(e).StartsWith('.')), Is.Empty);
+    }
+
+    [Test]
+    public async Task Sigterm_stops_the_server_cleanly()
+    {
+        var disk = NewDisk("term");
+        var pidFile = _root.Combine($"keepstore-{Guid.NewGuid():N}.pid");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk, "-pid", pidFile);
+        var pid = int.Parse(File.ReadAllText(pidFile));
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", pid.ToString()]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!keep.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.That(keep.HasExited, Is.True, keep.Log);
+        Assert.That(keep.ExitCode, Is.EqualTo(0), keep.Log);
+        Assert.That(keep.Log, Does.Contain("coffer: keepstore stopped"));
+        Assert.That(File.Exists(pidFile), Is.False, "the pid file goes with the server");
     }
 
     private static Dictionary<string, (long Length, DateTime Mtime)> Snapshot(params string[] disks) =>

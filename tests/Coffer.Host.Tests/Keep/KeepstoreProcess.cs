@@ -41,6 +41,8 @@ internal sealed class KeepstoreProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>A coffer with its own data directory holding the bundled posix and azblob plugins.</summary>
     public static CofferProcess CofferWithPlugins(TemporaryDirectory root)
     {
