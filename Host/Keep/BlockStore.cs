@@ -115,7 +115,7 @@ internal sealed partial class BlockStore
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 allFull = false;
-                LogWriteFailed(mount.Label, hash, e.Message);
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "write", hash, e.Message);
             }
         }
 
@@ -138,7 +138,7 @@ internal sealed partial class BlockStore
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                LogCompareFailed(mount.Label, hash, e.Message);
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "compare", hash, e.Message);
                 continue;
             }
 
@@ -161,7 +161,7 @@ internal sealed partial class BlockStore
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                LogTouchFailed(mount.Label, hash, e.Message);
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "touch", hash, e.Message);
             }
         }
 
@@ -190,7 +190,7 @@ internal sealed partial class BlockStore
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogReadFailed(mount.Label, hash, e.Message);
+            KeepLog.VolumeOperationFailed(_logger, mount.Label, "read", hash, e.Message);
             return (-1, false);
         }
     }
@@ -231,16 +231,4 @@ internal sealed partial class BlockStore
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Volume}: full, {Hash} goes elsewhere")]
     private partial void LogFull(string volume, string hash);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: write of {Hash} failed: {Reason}")]
-    private partial void LogWriteFailed(string volume, string hash, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: compare of {Hash} failed: {Reason}")]
-    private partial void LogCompareFailed(string volume, string hash, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: touch of {Hash} failed: {Reason}")]
-    private partial void LogTouchFailed(string volume, string hash, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: read of {Hash} failed: {Reason}")]
-    private partial void LogReadFailed(string volume, string hash, string reason);
 }

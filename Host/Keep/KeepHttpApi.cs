@@ -251,7 +251,7 @@ internal sealed partial class KeepHttpApi
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 failed++;
-                LogDeleteFailed(mount.Label, hash, e.Message);
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "delete", hash, e.Message);
             }
         }
 
@@ -401,7 +401,7 @@ internal sealed partial class KeepHttpApi
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 failedOn.Add(mount.Label);
-                LogUntrashFailed(mount.Label, hash, e.Message);
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "untrash", hash, e.Message);
             }
         }
 
@@ -467,12 +467,6 @@ internal sealed partial class KeepHttpApi
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path}: {Reason}")]
     private partial void LogRequestFailed(string method, string path, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: delete of {Hash} failed: {Reason}")]
-    private partial void LogDeleteFailed(string volume, string hash, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: untrash of {Hash} failed: {Reason}")]
-    private partial void LogUntrashFailed(string volume, string hash, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Volume}: status unavailable: {Reason}")]
     private partial void LogStatusFailed(string volume, string reason);

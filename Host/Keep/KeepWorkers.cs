@@ -108,7 +108,7 @@ internal sealed partial class KeepWorkers : IDisposable
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogTrashFailed(mount.Label, locator.Hash, e.Message);
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "trash", locator.Hash, e.Message);
             }
         }
     }
@@ -198,9 +198,6 @@ internal sealed partial class KeepWorkers : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Volume}: trashed {Hash}")]
     private partial void LogTrashed(string volume, string hash);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: trash of {Hash} failed: {Reason}")]
-    private partial void LogTrashFailed(string volume, string hash, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "pulled {Hash} from {Server}")]
     private partial void LogPulled(string hash, string server);

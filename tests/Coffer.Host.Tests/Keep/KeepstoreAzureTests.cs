@@ -11,9 +11,9 @@ namespace Coffer.Host.Tests.Keep;
 [Parallelizable(ParallelScope.None)]
 public class KeepstoreAzureTests
 {
-    private const string DataManagerToken = "datamanagertoken0123456789abcdefghijklmnopqrstuv";
-    private const string UserToken = "usertoken0123456789abcdefghijklmnopqrstuvwxyz0123";
-    private const string PermissionKey = "permissionkey0123456789abcdefghijklmnopqrstuvwxyz";
+    private const string DataManagerToken = KeepTestSecrets.DataManagerToken;
+    private const string UserToken = KeepTestSecrets.UserToken;
+    private const string PermissionKey = KeepTestSecrets.PermissionKey;
 
     private TemporaryDirectory _root = null!;
     private CofferProcess _coffer = null!;
@@ -40,12 +40,20 @@ public class KeepstoreAzureTests
     [OneTimeTearDown]
     public void Stop() => _root.Dispose();
 
-    private string PrivateFile(string name, string content)
+    private string PrivateFile(string name, string content) => KeepTestSecrets.WritePrivateFile(_root.Combine(name), content);
+
+    /// <summary>A server over one new container in each account.</summary>
+    private async Task<(KeepstoreProcess Keep, BlobContainerClient First, BlobContainerClient Second)> StartOverBothAccountsAsync(string prefix)
     {
-        var path = _root.Combine(name);
-        File.WriteAllText(path, content);
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return path;
+        var first = await _azurite.CreateContainerAsync(prefix + "a");
+        var second = await _azurite.CreateContainerAsync(prefix + "x", SecondAccount());
+        var keep = await KeepstoreProcess.StartAsync(_coffer,
+        [
+            "-azure-storage-endpoint", Endpoint,
+            .. Account(_firstKeyFile, AzuriteServer.AccountName, first.Name),
+            .. Account(_secondKeyFile, AzuriteServer.SecondAccountName, second.Name),
+        ]);
+        return (keep, first, second);
     }
 
     private BlobServiceClient SecondAccount() => new(_azurite.ConnectionStringOf(AzuriteServer.SecondAccountName, AzuriteServer.SecondAccountKey));
@@ -203,14 +211,8 @@ public class KeepstoreAzureTests
     [Test]
     public async Task Refused_puts_store_nothing_anywhere()
     {
-        var a = await _azurite.CreateContainerAsync("refa");
-        var x = await _azurite.CreateContainerAsync("refx", SecondAccount());
-        await using var keep = await KeepstoreProcess.StartAsync(_coffer,
-        [
-            "-azure-storage-endpoint", Endpoint,
-            .. Account(_firstKeyFile, AzuriteServer.AccountName, a.Name),
-            .. Account(_secondKeyFile, AzuriteServer.SecondAccountName, x.Name),
-        ]);
+        var (keep, a, x) = await StartOverBothAccountsAsync("ref");
+        await using var _ = keep;
         var block = Encoding.UTF8.GetBytes("the real content");
         var wrongHash = KeepstoreProcess.Md5(Encoding.UTF8.GetBytes("other content"));
 
@@ -233,14 +235,8 @@ public class KeepstoreAzureTests
     [Test]
     public async Task A_corrupt_copy_is_never_served_and_the_good_copy_on_the_other_volume_is()
     {
-        var a = await _azurite.CreateContainerAsync("corrupta");
-        var x = await _azurite.CreateContainerAsync("corruptx", SecondAccount());
-        await using var keep = await KeepstoreProcess.StartAsync(_coffer,
-        [
-            "-azure-storage-endpoint", Endpoint,
-            .. Account(_firstKeyFile, AzuriteServer.AccountName, a.Name),
-            .. Account(_secondKeyFile, AzuriteServer.SecondAccountName, x.Name),
-        ]);
+        var (keep, a, x) = await StartOverBothAccountsAsync("corrupt");
+        await using var _ = keep;
         var block = KeepstoreProcess.RandomBlock(100_000);
         var hash = KeepstoreProcess.Md5(block);
         await keep.PutBlockAsync(block);

@@ -9,7 +9,7 @@ namespace Coffer.Host.Tests.Keep;
 [Parallelizable(ParallelScope.None)]
 public class KeepstorePosixTests
 {
-    private const string DataManagerToken = "datamanagertoken0123456789abcdefghijklmnopqrstuv";
+    private const string DataManagerToken = KeepTestSecrets.DataManagerToken;
 
     private TemporaryDirectory _root = null!;
     private CofferProcess _coffer = null!;
@@ -20,8 +20,7 @@ public class KeepstorePosixTests
     {
         _root = new TemporaryDirectory("keepfs");
         _coffer = KeepstoreProcess.CofferWithPlugins(_root);
-        _tokenFile = _root.Combine("datamanager.token");
-        File.WriteAllText(_tokenFile, DataManagerToken + "\n");
+        _tokenFile = KeepTestSecrets.WritePrivateFile(_root.Combine("datamanager.token"), DataManagerToken + "\n");
     }
 
     [OneTimeTearDown]
@@ -124,8 +123,7 @@ public class KeepstorePosixTests
         var azurite = await AzuriteServer.GetSharedAsync();
         var container = await azurite.CreateContainerAsync("migration");
         var runDirectory = NewDisk("sv-keepstore");
-        File.WriteAllText(Path.Combine(runDirectory, "exampleaccountname.key"), AzuriteServer.AccountKey + "\n");
-        File.SetUnixFileMode(Path.Combine(runDirectory, "exampleaccountname.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        KeepTestSecrets.WritePrivateFile(Path.Combine(runDirectory, "exampleaccountname.key"), AzuriteServer.AccountKey + "\n");
 
         // The seed's run script, word for word, with these directories, Azurite's endpoint and account.
         await using var keep = await KeepstoreProcess.StartInAsync(_coffer, runDirectory,

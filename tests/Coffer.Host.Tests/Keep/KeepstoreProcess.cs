@@ -5,6 +5,22 @@ using Coffer.TestSupport;
 
 namespace Coffer.Host.Tests.Keep;
 
+/// <summary>The made-up secrets the keepstore tests run with; each test asserts none of them reaches the log.</summary>
+internal static class KeepTestSecrets
+{
+    public const string DataManagerToken = "datamanagertoken0123456789abcdefghijklmnopqrstuv";
+    public const string UserToken = "usertoken0123456789abcdefghijklmnopqrstuvwxyz0123";
+    public const string PermissionKey = "permissionkey0123456789abcdefghijklmnopqrstuvwxyz";
+
+    /// <summary>Writes a file only its owner can read, as keepstore's documentation asks for key files.</summary>
+    public static string WritePrivateFile(string path, string content)
+    {
+        File.WriteAllText(path, content);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return path;
+    }
+}
+
 /// <summary>
 /// A running <c>coffer keepstore</c> on a loopback port the server picks itself (<c>-listen 127.0.0.1:0</c>),
 /// found from its "listening at" line, so tests never race for ports.
