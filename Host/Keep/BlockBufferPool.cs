@@ -1,31 +1,43 @@
-using System.Buffers;
 using Coffer.Abstractions;
 
 namespace Coffer.Host.Keep;
 
 /// <summary>
-/// Block buffers with a hard cap: at most <c>-max-buffers</c> are out at once (each up to 64 MiB), so
-/// memory stays bounded however many requests arrive; a request waits for a buffer like keepstore's do.
-/// Arrays come from a pool of their own, which keeps at most that many arrays per size.
+/// Block buffers with a hard memory bound, as keepstore's buffer pool: at most <c>-max-buffers</c> are out
+/// at once (a request waits for one), and the arrays in use plus those kept for reuse never exceed
+/// <c>-max-buffers</c> × 64 MiB. Arrays come in power-of-two sizes from 64 KiB to 64 MiB, so a small
+/// block does not pin a 64 MiB array; to make room for a new size, kept arrays are let go.
 /// </summary>
 internal sealed class BlockBufferPool : IDisposable
 {
-    private readonly ArrayPool<byte> _arrays;
+    private const int SmallestArray = 64 * 1024;
+
+    private readonly Lock _lock = new();
+    private readonly Stack<byte[]>[] _kept;
     private readonly SemaphoreSlim _slots;
-    private long _bytesRentedCumulative;
+    private readonly long _budget;
+    private long _bytesInUse;
+    private long _bytesKept;
+    private long _bytesAllocatedCumulative;
 
     public BlockBufferPool(int maxBuffers)
     {
         MaxBuffers = maxBuffers;
-        _arrays = ArrayPool<byte>.Create(BlockHash.MaxBlockSize, maxBuffers);
+        _budget = (long)maxBuffers * BlockHash.MaxBlockSize;
         _slots = new SemaphoreSlim(maxBuffers, maxBuffers);
+        _kept = new Stack<byte[]>[BucketOf(BlockHash.MaxBlockSize) + 1];
+        for (var i = 0; i < _kept.Length; i++)
+        {
+            _kept[i] = new Stack<byte[]>();
+        }
     }
 
     public int MaxBuffers { get; }
 
     public int InUse => MaxBuffers - _slots.CurrentCount;
 
-    public long BytesRentedCumulative => Interlocked.Read(ref _bytesRentedCumulative);
+    /// <summary>Bytes of new arrays allocated since start (reused arrays do not count).</summary>
+    public long BytesAllocatedCumulative => Interlocked.Read(ref _bytesAllocatedCumulative);
 
     /// <summary>Waits for a free slot and rents a buffer of at least <paramref name="size"/> bytes.</summary>
     public async ValueTask<BlockBuffer> RentAsync(int size, CancellationToken cancellationToken)
@@ -33,26 +45,68 @@ internal sealed class BlockBufferPool : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(size, BlockHash.MaxBlockSize);
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var bucket = BucketOf(size);
+        var length = SmallestArray << bucket;
+        lock (_lock)
+        {
+            _bytesInUse += length;
+            if (_kept[bucket].TryPop(out var kept))
+            {
+                _bytesKept -= length;
+                return new BlockBuffer(this, kept, size);
+            }
+
+            // Let kept arrays go, largest first, until the new one fits the budget.
+            for (var i = _kept.Length - 1; i >= 0; i--)
+            {
+                while (_bytesInUse + _bytesKept > _budget && _kept[i].TryPop(out var dropped))
+                {
+                    _bytesKept -= dropped.Length;
+                }
+            }
+        }
+
         try
         {
-            var array = _arrays.Rent(Math.Max(size, 1));
-            Interlocked.Add(ref _bytesRentedCumulative, array.Length);
+            var array = GC.AllocateUninitializedArray<byte>(length);
+            Interlocked.Add(ref _bytesAllocatedCumulative, length);
             return new BlockBuffer(this, array, size);
         }
         catch
         {
-            _slots.Release();
+            Return(null, length);
             throw;
         }
     }
 
-    internal void Return(byte[] array)
+    /// <summary>Takes back a buffer's array (null when its allocation failed), keeping it for reuse if the budget allows.</summary>
+    internal void Return(byte[]? array, int length)
     {
-        _arrays.Return(array);
+        lock (_lock)
+        {
+            _bytesInUse -= length;
+            if (array is not null && _bytesInUse + _bytesKept + length <= _budget)
+            {
+                _kept[BucketOf(length)].Push(array);
+                _bytesKept += length;
+            }
+        }
+
         _slots.Release();
     }
 
     public void Dispose() => _slots.Dispose();
+
+    private static int BucketOf(int size)
+    {
+        var bucket = 0;
+        while ((SmallestArray << bucket) < size)
+        {
+            bucket++;
+        }
+
+        return bucket;
+    }
 }
 
 /// <summary>A rented block buffer; dispose it to give it back.</summary>
@@ -77,7 +131,7 @@ internal sealed class BlockBuffer : IDisposable
 
     public void Dispose()
     {
-        Interlocked.Exchange(ref _owner, null)?.Return(Array);
+        Interlocked.Exchange(ref _owner, null)?.Return(Array, Array.Length);
     }
 }
 

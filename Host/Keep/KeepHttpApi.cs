@@ -326,7 +326,7 @@ internal sealed partial class KeepHttpApi
         var node = new
         {
             Volumes = volumes,
-            BufferPool = new { BytesAllocatedCumulative = _store.Buffers.BytesRentedCumulative, BuffersMax = _store.Buffers.MaxBuffers, BuffersInUse = _store.Buffers.InUse },
+            BufferPool = new { BytesAllocatedCumulative = _store.Buffers.BytesAllocatedCumulative, BuffersMax = _store.Buffers.MaxBuffers, BuffersInUse = _store.Buffers.InUse },
             PullQueue = new { InProgress = pulls.InProgress, Queued = pulls.Queued },
             TrashQueue = new { InProgress = trash.InProgress, Queued = trash.Queued },
             RequestsCurrent = Volatile.Read(ref _requestsInFlight),

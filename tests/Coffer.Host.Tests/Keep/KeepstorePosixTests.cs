@@ -81,6 +81,10 @@ public class KeepstorePosixTests
         using var json = JsonDocument.Parse(await statusReply.Content.ReadAsStringAsync());
         Assert.That(json.RootElement.GetProperty("Volumes").GetArrayLength(), Is.EqualTo(2));
         Assert.That(json.RootElement.GetProperty("Volumes")[0].GetProperty("Status").GetProperty("BytesFree").GetInt64(), Is.GreaterThan(0));
+
+        // The empty block is a block like any other.
+        Assert.That(await keep.PutBlockAsync([]), Is.EqualTo("d41d8cd98f00b204e9800998ecf8427e+0"));
+        Assert.That(await keep.GetBlockAsync("d41d8cd98f00b204e9800998ecf8427e+0"), Is.EqualTo((200, Array.Empty<byte>())));
     }
 
     [Test]
