@@ -110,6 +110,35 @@ public class KeepstorePosixTests
     }
 
     [Test]
+    public async Task A_different_block_with_the_same_md5_is_a_collision_and_is_stored_nowhere()
+    {
+        // Wang and Yu's MD5 collision: two 128-byte blocks, six bits apart, one hash.
+        var original = Convert.FromHexString(
+            "d131dd02c5e6eec4693d9a0698aff95c2fcab58712467eab4004583eb8fb7f8955ad340609f4b30283e488832571415a" +
+            "085125e8f7cdc99fd91dbdf280373c5bd8823e3156348f5bae6dacd436c919c6dd53e2b487da03fd02396306d248cda0" +
+            "e99f33420f577ee8ce54b67080a80d1ec69821bcb6a8839396f9652b6ff72a70");
+        var colliding = (byte[])original.Clone();
+        foreach (var i in new[] { 19, 45, 59, 83, 109, 123 })
+        {
+            colliding[i] ^= 0x80;
+        }
+
+        var hash = KeepstoreProcess.Md5(original);
+        Assert.That(KeepstoreProcess.Md5(colliding), Is.EqualTo(hash));
+        var disk0 = NewDisk("disk0");
+        var disk1 = NewDisk("disk1");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk0, "-volume", disk1);
+        await keep.PutBlockAsync(original);
+
+        using var collision = await keep.PutAsync(hash, colliding);
+
+        Assert.That((int)collision.StatusCode, Is.EqualTo(500));
+        Assert.That(await collision.Content.ReadAsStringAsync(), Is.EqualTo("Collision\n"));
+        Assert.That(BlocksOn(disk0).Concat(BlocksOn(disk1)), Is.EqualTo(new[] { hash }), "the other disk did not take the colliding block");
+        Assert.That((await keep.GetBlockAsync(hash)).Content, Is.EqualTo(original));
+    }
+
+    [Test]
     public async Task The_seed_migration_example_writes_new_blocks_only_to_azure_and_still_serves_the_old_ones()
     {
         var disk0 = NewDisk("disk0");
