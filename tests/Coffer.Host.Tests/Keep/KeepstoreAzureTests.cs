@@ -203,6 +203,11 @@ public class KeepstoreAzureTests
             Assert.That((await keep.GetBlockAsync(locator)).Status, Is.EqualTo(403), "no token");
             Assert.That((await keep.GetBlockAsync($"{hash}+{block.Length}{Signature(hash, UserToken, pastHex)}", UserToken)).Status, Is.EqualTo(401), "expired");
         });
+        using (var bearer = await keep.SendAsync(HttpMethod.Get, locator, UserToken, scheme: "Bearer"))
+        {
+            Assert.That((int)bearer.StatusCode, Is.EqualTo(200), "a Bearer token counts as well as OAuth2");
+        }
+
         using var head = await keep.SendAsync(HttpMethod.Head, locator, UserToken);
         Assert.That((int)head.StatusCode, Is.EqualTo(200));
         Assert.That(head.Content.Headers.ContentLength, Is.EqualTo(block.Length));

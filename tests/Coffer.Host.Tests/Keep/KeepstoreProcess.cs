@@ -139,10 +139,10 @@ internal sealed class KeepstoreProcess : IAsyncDisposable
         return await Http.SendAsync(request);
     }
 
-    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token = null, HttpContent? content = null)
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token = null, HttpContent? content = null, string scheme = "OAuth2")
     {
         using var request = new HttpRequestMessage(method, new Uri(BaseAddress, path)) { Content = content };
-        Authorize(request, token);
+        Authorize(request, token, scheme);
         return await Http.SendAsync(request);
     }
 
@@ -189,11 +189,11 @@ internal sealed class KeepstoreProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static void Authorize(HttpRequestMessage request, string? token)
+    private static void Authorize(HttpRequestMessage request, string? token, string scheme = "OAuth2")
     {
         if (token is not null)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("OAuth2", token);
+            request.Headers.Authorization = new AuthenticationHeaderValue(scheme, token);
         }
     }
 }
