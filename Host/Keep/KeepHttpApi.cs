@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
@@ -41,6 +42,7 @@ internal sealed partial class KeepHttpApi
     /// <summary>Serves one request: refuses it with 503 beyond <c>-max-requests</c>, else routes it.</summary>
     public async Task HandleAsync(HttpContext context)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             if (Interlocked.Increment(ref _requestsInFlight) > _options.EffectiveMaxRequests)
@@ -74,6 +76,14 @@ internal sealed partial class KeepHttpApi
         finally
         {
             Interlocked.Decrement(ref _requestsInFlight);
+
+            // One line per request, as keepstore logs them; permission hints are cut from the path.
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                var path = RedactedPath(context);
+                var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                LogRequest(context.Request.Method, path, context.Response.StatusCode, milliseconds);
+            }
         }
     }
 
@@ -464,6 +474,9 @@ internal sealed partial class KeepHttpApi
 
     [GeneratedRegex(@"\+A[^+]*", RegexOptions.CultureInvariant)]
     private static partial Regex SignatureHint();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Milliseconds:0.0}ms")]
+    private partial void LogRequest(string method, string path, int status, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path}: {Reason}")]
     private partial void LogRequestFailed(string method, string path, string reason);

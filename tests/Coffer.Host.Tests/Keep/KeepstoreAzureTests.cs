@@ -211,6 +211,10 @@ public class KeepstoreAzureTests
         using var head = await keep.SendAsync(HttpMethod.Head, locator, UserToken);
         Assert.That((int)head.StatusCode, Is.EqualTo(200));
         Assert.That(head.Content.Headers.ContentLength, Is.EqualTo(block.Length));
+
+        // Requests are logged, but neither the signature (it grants access) nor the token is.
+        Assert.That(keep.Log, Does.Contain($"GET /{hash}+{block.Length}+A… 200"));
+        Assert.That(keep.Log, Does.Not.Contain(signature).And.Not.Contain(UserToken).And.Not.Contain(PermissionKey));
     }
 
     [Test]
