@@ -309,6 +309,16 @@ public class KeepstorePosixTests
     }
 
     [Test]
+    public async Task The_same_storage_named_twice_is_served_with_a_warning()
+    {
+        var disk = NewDisk("twice");
+
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk, "-readonly", "-volume", disk);
+
+        Assert.That(keep.Log, Does.Contain($"coffer: warning: -volume {disk} and -volume {disk} reach the same storage"));
+    }
+
+    [Test]
     public async Task Sigterm_stops_the_server_cleanly()
     {
         var disk = NewDisk("term");
