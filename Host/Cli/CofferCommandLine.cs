@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Coffer.Abstractions;
+using Coffer.Host.Keep;
 
 namespace Coffer.Host.Cli;
 
@@ -13,6 +14,7 @@ internal static class CofferCommandLine
     {
         var root = new RootCommand("coffer: encrypted, deduplicated backups and a Keep block server over pluggable storage.");
         root.Subcommands.Add(ConnectorsCommand.Create(context));
+        root.Subcommands.Add(KeepstoreCommand.Create(context));
         return root;
     }
 
@@ -21,6 +23,12 @@ internal static class CofferCommandLine
         var root = Build(context);
         try
         {
+            if (args is [KeepstoreCommand.Name, .. var keepstoreArgs])
+            {
+                // keepstore's Go-style flags have positional meaning; they reach its own parser untouched.
+                return await KeepstoreCommand.RunAsync(context, keepstoreArgs, cancellationToken).ConfigureAwait(false);
+            }
+
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

@@ -1,0 +1,486 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Coffer.Abstractions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Coffer.Host.Keep;
+
+/// <summary>
+/// The Keep HTTP API as keepstore serves it and Arvados clients call it: paths, methods, status
+/// codes and bodies follow services/keepstore's router. Tokens arrive as
+/// <c>Authorization: OAuth2 TOKEN</c> (or <c>Bearer</c>).
+/// </summary>
+internal sealed partial class KeepHttpApi
+{
+    private static readonly string Version = typeof(KeepHttpApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    private static readonly JsonSerializerOptions ListJson = new() { PropertyNameCaseInsensitive = false };
+
+    // keepstore's JSON keeps Go's field names (BytesFree, ReadOnly, UUID…), not ASP.NET's camelCase.
+    private static readonly JsonSerializerOptions ReplyJson = new() { PropertyNamingPolicy = null };
+
+    private readonly BlockStore _store;
+    private readonly KeepWorkers _workers;
+    private readonly KeepstoreSecrets _secrets;
+    private readonly KeepstoreOptions _options;
+    private readonly ILogger _logger;
+    private int _requestsInFlight;
+
+    public KeepHttpApi(BlockStore store, KeepWorkers workers, KeepstoreSecrets secrets, KeepstoreOptions options, ILogger logger)
+    {
+        _store = store;
+        _workers = workers;
+        _secrets = secrets;
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>Serves one request: refuses it with 503 beyond <c>-max-requests</c>, else routes it.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (Interlocked.Increment(ref _requestsInFlight) > _options.EffectiveMaxRequests)
+            {
+                throw KeepFailure.TooBusy;
+            }
+
+            await RouteAsync(context).ConfigureAwait(false);
+        }
+        catch (KeepFailure failure)
+        {
+            await WriteFailureAsync(context, failure).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nobody is left to answer.
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRequestFailed(context.Request.Method, RedactedPath(context), e.Message);
+            if (context.Response.HasStarted)
+            {
+                // A half-sent answer must not look complete (an index without its final blank line, say).
+                context.Abort();
+            }
+            else
+            {
+                await WriteFailureAsync(context, new KeepFailure(e.Message)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _requestsInFlight);
+
+            // One line per request, as keepstore logs them; permission hints are cut from the path.
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                var path = RedactedPath(context);
+                var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                LogRequest(context.Request.Method, path, context.Response.StatusCode, milliseconds);
+            }
+        }
+    }
+
+    private Task RouteAsync(HttpContext context)
+    {
+        var method = context.Request.Method;
+        var path = context.Request.Path.Value ?? "/";
+        var isGet = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        var isPut = HttpMethods.IsPut(method);
+
+        if (path == "/index" || path.StartsWith("/index/", StringComparison.Ordinal))
+        {
+            var prefix = path.Length > "/index/".Length ? path["/index/".Length..] : context.Request.Query["prefix"].ToString();
+            return isGet ? IndexAsync(context, prefix, null) : MethodNotAllowed();
+        }
+
+        if (path == "/status.json")
+        {
+            return isGet ? StatusAsync(context) : MethodNotAllowed();
+        }
+
+        if (path == "/mounts")
+        {
+            return HttpMethods.IsGet(method) ? MountsAsync(context) : MethodNotAllowed();
+        }
+
+        if (MountBlocksPath().Match(path) is { Success: true } mountBlocks)
+        {
+            var mount = _store.Volumes.Find(mountBlocks.Groups["uuid"].Value);
+            return !HttpMethods.IsGet(method) ? MethodNotAllowed()
+                : mount is null ? WriteTextAsync(context, 404, "mount not found")
+                : IndexAsync(context, context.Request.Query["prefix"].ToString(), mount);
+        }
+
+        if (path == "/pull")
+        {
+            return isPut ? ReplaceListAsync<PullRequest>(context, _workers.Pulls, "pull") : MethodNotAllowed();
+        }
+
+        if (path == "/trash")
+        {
+            return isPut ? ReplaceListAsync<TrashRequest>(context, _workers.Trash, "trash") : MethodNotAllowed();
+        }
+
+        if (path.StartsWith("/untrash/", StringComparison.Ordinal) && BlockHash.IsValid(path.AsSpan("/untrash/".Length)))
+        {
+            return isPut ? UntrashAsync(context, path["/untrash/".Length..]) : MethodNotAllowed();
+        }
+
+        if (path.Length > 1 && KeepLocator.TryParse(path[1..], out var locator))
+        {
+            var bare = locator.Text.Length == 32;
+            if (isGet)
+            {
+                return GetAsync(context, locator);
+            }
+
+            if (isPut && bare)
+            {
+                return PutAsync(context, locator.Hash);
+            }
+
+            if (HttpMethods.IsDelete(method) && bare)
+            {
+                return DeleteAsync(context, locator.Hash);
+            }
+
+            return bare ? MethodNotAllowed() : throw KeepFailure.BadRequest;
+        }
+
+        throw KeepFailure.BadRequest;
+    }
+
+    private async Task GetAsync(HttpContext context, KeepLocator locator)
+    {
+        if (_options.EnforcePermissions)
+        {
+            switch (_secrets.Signer!.Verify(locator, TokenOf(context.Request)))
+            {
+                case SignatureCheck.Expired:
+                    throw KeepFailure.Expired;
+                case SignatureCheck.Missing or SignatureCheck.Invalid:
+                    throw KeepFailure.Forbidden;
+            }
+        }
+
+        var cancellationToken = context.RequestAborted;
+        var (buffer, length) = await _store.ReadAsync(locator.Hash, locator.Size, cancellationToken).ConfigureAwait(false);
+        using (buffer)
+        {
+            context.Response.ContentLength = length;
+            context.Response.ContentType = "application/octet-stream";
+            if (HttpMethods.IsGet(context.Request.Method))
+            {
+                await context.Response.Body.WriteAsync(buffer.Array.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task PutAsync(HttpContext context, string hash)
+    {
+        // Everything that can be refused without the body is refused before reading it.
+        var length = context.Request.ContentLength ?? throw KeepFailure.SizeRequired;
+        if (length > BlockHash.MaxBlockSize)
+        {
+            throw KeepFailure.TooLong;
+        }
+
+        if (_store.Volumes.Writable.Count == 0)
+        {
+            throw KeepFailure.Full;
+        }
+
+        var cancellationToken = context.RequestAborted;
+        BlockBuffer buffer;
+        try
+        {
+            buffer = await _store.Buffers.RentAsync((int)length, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            throw KeepFailure.ClientDisconnected;
+        }
+
+        int replication;
+        using (buffer)
+        {
+            try
+            {
+                await context.Request.Body.ReadExactlyAsync(buffer.Array.AsMemory(0, (int)length), cancellationToken).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                throw new KeepFailure(400, "request body is shorter than its Content-Length");
+            }
+
+            replication = await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        var locator = $"{hash}+{length}";
+        var token = TokenOf(context.Request);
+        if (_secrets.Signer is { } signer && token.Length > 0)
+        {
+            locator = signer.Sign(locator, token);
+        }
+
+        context.Response.Headers["X-Keep-Replicas-Stored"] = replication.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(locator + "\n", cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DeleteAsync(HttpContext context, string hash)
+    {
+        if (!_secrets.IsDataManager(TokenOf(context.Request)))
+        {
+            throw KeepFailure.Forbidden;
+        }
+
+        if (_options.NeverDelete)
+        {
+            throw KeepFailure.MethodDisabled;
+        }
+
+        int deleted = 0, failed = 0;
+        foreach (var mount in _store.Volumes.Writable)
+        {
+            try
+            {
+                await mount.RunAsync((v, ct) => v.TrashAsync(hash, ct), context.RequestAborted).ConfigureAwait(false);
+                deleted++;
+            }
+            catch (NotFoundException)
+            {
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failed++;
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "delete", hash, e.Message);
+            }
+        }
+
+        if (deleted == 0 && failed == 0)
+        {
+            throw KeepFailure.NotFound;
+        }
+
+        await context.Response.WriteAsJsonAsync(new { copies_deleted = deleted, copies_failed = failed }, ReplyJson, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task IndexAsync(HttpContext context, string prefix, KeepMount? mount)
+    {
+        if (!_secrets.IsDataManager(TokenOf(context.Request)))
+        {
+            throw KeepFailure.Unauthorized;
+        }
+
+        if (prefix.Length > 32 || !prefix.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f'))
+        {
+            throw KeepFailure.BadRequest;
+        }
+
+        var cancellationToken = context.RequestAborted;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return;
+        }
+
+        var writer = new StreamWriter(context.Response.Body, new UTF8Encoding(false), 64 * 1024);
+        await using (writer.ConfigureAwait(false))
+        {
+            foreach (var each in mount is null ? _store.Volumes.All : [mount])
+            {
+                await foreach (var block in each.Volume.IndexAsync(prefix, cancellationToken).ConfigureAwait(false))
+                {
+                    await writer.WriteAsync(block.ToString()).ConfigureAwait(false);
+                    await writer.WriteAsync('\n').ConfigureAwait(false);
+                }
+            }
+
+            // The blank line is how a client knows it got the whole index.
+            await writer.WriteAsync('\n').ConfigureAwait(false);
+        }
+    }
+
+    private async Task StatusAsync(HttpContext context)
+    {
+        var volumes = new List<object>();
+        foreach (var mount in _store.Volumes.All)
+        {
+            VolumeStatus? status = null;
+            try
+            {
+                status = await mount.Volume.GetStatusAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogStatusFailed(mount.Label, e.Message);
+            }
+
+            volumes.Add(new
+            {
+                Label = mount.Label,
+                Status = status is { } s ? new { MountPoint = mount.Label, DeviceNum = 0, BytesFree = s.BytesFree, BytesUsed = s.BytesUsed } : null,
+            });
+        }
+
+        var pulls = _workers.Pulls.Status;
+        var trash = _workers.Trash.Status;
+        var node = new
+        {
+            Volumes = volumes,
+            BufferPool = new { BytesAllocatedCumulative = _store.Buffers.BytesAllocatedCumulative, BuffersMax = _store.Buffers.MaxBuffers, BuffersInUse = _store.Buffers.InUse },
+            PullQueue = new { InProgress = pulls.InProgress, Queued = pulls.Queued },
+            TrashQueue = new { InProgress = trash.InProgress, Queued = trash.Queued },
+            RequestsCurrent = Volatile.Read(ref _requestsInFlight),
+            RequestsMax = _options.EffectiveMaxRequests,
+            Version,
+        };
+        await context.Response.WriteAsJsonAsync(node, ReplyJson, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private Task MountsAsync(HttpContext context) =>
+        context.Response.WriteAsJsonAsync(
+            _store.Volumes.All.Select(m => new
+            {
+                UUID = m.Uuid,
+                DeviceID = m.Volume.DeviceId,
+                ReadOnly = m.IsReadOnly,
+                Replication = m.Replication,
+                Tier = 1,
+                StorageClasses = new Dictionary<string, bool> { ["default"] = true },
+            }),
+            ReplyJson,
+            context.RequestAborted);
+
+    private async Task ReplaceListAsync<T>(HttpContext context, WorkQueue<T> queue, string kind)
+    {
+        if (!_secrets.IsDataManager(TokenOf(context.Request)))
+        {
+            throw KeepFailure.Unauthorized;
+        }
+
+        List<T> list;
+        try
+        {
+            list = await JsonSerializer.DeserializeAsync<List<T>>(context.Request.Body, ListJson, context.RequestAborted).ConfigureAwait(false) ?? [];
+        }
+        catch (JsonException e)
+        {
+            throw new KeepFailure(400, $"the {kind} list is not valid JSON: {e.Message}");
+        }
+
+        queue.ReplaceAll(list);
+        await context.Response.WriteAsync($"Received {list.Count} {kind} requests\n", context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task UntrashAsync(HttpContext context, string hash)
+    {
+        if (!_secrets.IsDataManager(TokenOf(context.Request)))
+        {
+            throw KeepFailure.Unauthorized;
+        }
+
+        var writable = _store.Volumes.Writable;
+        if (writable.Count == 0)
+        {
+            throw new KeepFailure(404, "No writable volumes");
+        }
+
+        var untrashedOn = new List<string>();
+        var failedOn = new List<string>();
+        var notFound = 0;
+        foreach (var mount in writable)
+        {
+            try
+            {
+                await mount.RunAsync((v, ct) => v.UntrashAsync(hash, ct), context.RequestAborted).ConfigureAwait(false);
+                untrashedOn.Add(mount.Label);
+            }
+            catch (NotFoundException)
+            {
+                notFound++;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failedOn.Add(mount.Label);
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "untrash", hash, e.Message);
+            }
+        }
+
+        if (notFound == writable.Count)
+        {
+            throw new KeepFailure(404, "Block not found on any of the writable volumes");
+        }
+
+        if (failedOn.Count == writable.Count)
+        {
+            throw new KeepFailure(500, "Failed to untrash on all writable volumes");
+        }
+
+        var body = "Successfully untrashed on: " + string.Join(",", untrashedOn);
+        if (failedOn.Count > 0)
+        {
+            body += "; Failed to untrash on: " + string.Join(",", failedOn);
+        }
+
+        await context.Response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task MethodNotAllowed() => throw new KeepFailure(405, "Method Not Allowed");
+
+    /// <summary>The API token of <c>Authorization: OAuth2 TOKEN</c> or <c>Bearer TOKEN</c>; empty when absent.</summary>
+    internal static string TokenOf(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        var match = AuthorizationHeader().Match(header);
+        return match.Success ? match.Groups["token"].Value : "";
+    }
+
+    private static async Task WriteFailureAsync(HttpContext context, KeepFailure failure)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        await WriteTextAsync(context, failure.Status, failure.Message).ConfigureAwait(false);
+    }
+
+    private static Task WriteTextAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : context.Response.WriteAsync(message + "\n");
+    }
+
+    // A permission signature grants access to a block: keep it out of the log.
+    private static string RedactedPath(HttpContext context) =>
+        SignatureHint().Replace(context.Request.Path.Value ?? "", "+A…");
+
+    [GeneratedRegex(@"^(OAuth2|Bearer)\s+(?<token>.*)$", RegexOptions.CultureInvariant)]
+    private static partial Regex AuthorizationHeader();
+
+    [GeneratedRegex(@"^/mounts/(?<uuid>[^/]+)/blocks/?$", RegexOptions.CultureInvariant)]
+    private static partial Regex MountBlocksPath();
+
+    [GeneratedRegex(@"\+A[^+]*", RegexOptions.CultureInvariant)]
+    private static partial Regex SignatureHint();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Milliseconds:0.0}ms")]
+    private partial void LogRequest(string method, string path, int status, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path}: {Reason}")]
+    private partial void LogRequestFailed(string method, string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Volume}: status unavailable: {Reason}")]
+    private partial void LogStatusFailed(string volume, string reason);
+}

@@ -1,0 +1,112 @@
+using Coffer.Abstractions;
+
+namespace Coffer.Host.Keep;
+
+/// <summary>
+/// A volume as the server mounts it: its place in the command line, a stable mount id, and, under
+/// <c>-serialize</c>, a gate that lets one operation at a time reach it.
+/// </summary>
+internal sealed class KeepMount : IAsyncDisposable
+{
+    private readonly SemaphoreSlim? _serializer;
+
+    public KeepMount(int index, KeepVolumeSpec spec, IVolume volume)
+    {
+        Index = index;
+        Spec = spec;
+        Volume = volume;
+
+        // keepstore's mount ids look like Arvados object ids; the position on the command line keeps
+        // them stable across restarts with the same run script.
+        Uuid = $"zzzzz-ivpuk-{index:x15}";
+        _serializer = spec.Serialize ? new SemaphoreSlim(1, 1) : null;
+    }
+
+    public int Index { get; }
+
+    public string Uuid { get; }
+
+    public KeepVolumeSpec Spec { get; }
+
+    public IVolume Volume { get; }
+
+    /// <summary>Read-only by flag or by the volume's own nature: never written, touched or trashed.</summary>
+    public bool IsReadOnly => Spec.ReadOnly || Volume.IsReadOnly;
+
+    public int Replication => Volume.Replication;
+
+    public string Label => Volume.Description;
+
+    /// <summary>Runs one volume operation, alone when the volume is serialized.</summary>
+    public async Task<T> RunAsync<T>(Func<IVolume, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        if (_serializer is null)
+        {
+            return await operation(Volume, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _serializer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await operation(Volume, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _serializer.Release();
+        }
+    }
+
+    /// <summary>Runs one volume operation that returns nothing, alone when the volume is serialized.</summary>
+    public Task RunAsync(Func<IVolume, CancellationToken, Task> operation, CancellationToken cancellationToken) =>
+        RunAsync<bool>(async (volume, ct) =>
+        {
+            await operation(volume, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    public override string ToString() => Label;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Volume.DisposeAsync().ConfigureAwait(false);
+        _serializer?.Dispose();
+    }
+}
+
+/// <summary>The mounted volumes in command-line order, and the round-robin choice of where a new block goes.</summary>
+internal sealed class KeepVolumeSet : IAsyncDisposable
+{
+    private int _nextWritable = -1;
+
+    public KeepVolumeSet(IReadOnlyList<KeepMount> mounts)
+    {
+        All = mounts;
+        Writable = mounts.Where(m => !m.IsReadOnly).ToList();
+    }
+
+    public IReadOnlyList<KeepMount> All { get; }
+
+    public IReadOnlyList<KeepMount> Writable { get; }
+
+    /// <summary>The next writable volume in turn, or null when none is writable.</summary>
+    public KeepMount? NextWritable()
+    {
+        if (Writable.Count == 0)
+        {
+            return null;
+        }
+
+        var turn = (uint)Interlocked.Increment(ref _nextWritable);
+        return Writable[(int)(turn % (uint)Writable.Count)];
+    }
+
+    public KeepMount? Find(string uuid) => All.FirstOrDefault(m => m.Uuid == uuid);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var mount in All)
+        {
+            await mount.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

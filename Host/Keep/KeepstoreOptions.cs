@@ -1,0 +1,66 @@
+namespace Coffer.Host.Keep;
+
+/// <summary>One volume named on the command line, with the positional settings in force where it was named.</summary>
+/// <param name="Flag">The flag and value that named it, for messages (e.g. <c>-volume /data/disk0</c>).</param>
+/// <param name="Location">The connector location: a directory or <c>azblob://CONTAINER</c>.</param>
+/// <param name="Options">The connector options; may name files but never holds a secret.</param>
+/// <param name="ReadOnly">Whether <c>-readonly</c> was in force.</param>
+/// <param name="Serialize">Whether <c>-serialize</c> was in force.</param>
+internal sealed record KeepVolumeSpec(
+    string Flag,
+    string Location,
+    IReadOnlyDictionary<string, string> Options,
+    bool ReadOnly,
+    bool Serialize);
+
+/// <summary>Everything <c>coffer keepstore</c>'s flags say. Defaults are keepstore's.</summary>
+internal sealed class KeepstoreOptions
+{
+    public const string DefaultListen = ":25107";
+
+    public const int DefaultMaxBuffers = 128;
+
+    public List<KeepVolumeSpec> Volumes { get; } = [];
+
+    public string Listen { get; set; } = DefaultListen;
+
+    public string? PermissionKeyFile { get; set; }
+
+    public bool EnforcePermissions { get; set; }
+
+    public TimeSpan BlobSignatureTtl { get; set; } = TimeSpan.FromDays(14);
+
+    public string? DataManagerTokenFile { get; set; }
+
+    public bool NeverDelete { get; set; } = true;
+
+    /// <summary>Zero, keepstore's default, deletes trashed blocks at once.</summary>
+    public TimeSpan TrashLifetime { get; set; } = TimeSpan.Zero;
+
+    public TimeSpan TrashCheckInterval { get; set; } = TimeSpan.FromDays(1);
+
+    public int MaxBuffers { get; set; } = DefaultMaxBuffers;
+
+    /// <summary>Zero means twice <see cref="MaxBuffers"/>, as keepstore does.</summary>
+    public int MaxRequests { get; set; }
+
+    public string? PidFile { get; set; }
+
+    /// <summary>True when <c>-h</c>/<c>-help</c> was given: print the flags and do nothing else.</summary>
+    public bool HelpRequested { get; set; }
+
+    public int EffectiveMaxRequests => MaxRequests > 0 ? MaxRequests : 2 * MaxBuffers;
+}
+
+/// <summary>The option names the <c>azblob</c> volume connector declares, as keepstore's Azure flags map onto them.</summary>
+internal static class AzureVolumeOptions
+{
+    public const string Scheme = "azblob";
+    public const string AccountName = "account_name";
+    public const string AccountKeyFile = "account_key_file";
+    public const string Endpoint = "endpoint";
+    public const string Replication = "replication";
+
+    /// <summary>keepstore reports three copies for an Azure container unless told otherwise.</summary>
+    public const int DefaultReplication = 3;
+}
