@@ -12,6 +12,18 @@ public sealed record InstalledPackage(PackageManifest Manifest, string Directory
     /// <summary>The full path of the entry assembly.</summary>
     public string EntryAssemblyPath => Path.Combine(Directory, Manifest.Entry);
 
+    /// <summary>Writes packages as the JSON array <c>coffer pkg list --json</c> prints: each manifest without its file list, plus its directory.</summary>
+    /// <param name="packages">The packages.</param>
+    /// <returns>Indented UTF-8 JSON.</returns>
+    public static byte[] ToJson(IEnumerable<InstalledPackage> packages)
+    {
+        ArgumentNullException.ThrowIfNull(packages);
+        var listings = packages.Select(p => new PackageListing(
+            p.Manifest.Name, p.Manifest.Version, p.Manifest.Description, p.Manifest.License, p.Manifest.Homepage, p.Manifest.Abi,
+            p.Manifest.Os, p.Manifest.Arch, p.Manifest.Entry, p.Directory, p.Manifest.Connectors)).ToList();
+        return System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(listings, ManifestJsonContext.Default.ListPackageListing);
+    }
+
     /// <summary>
     /// Lists the packages installed under <paramref name="pluginsDirectory"/>: each entry not starting
     /// with '.' that is a directory, or a link to one, holding a manifest. Entries whose manifest cannot

@@ -214,11 +214,29 @@ public sealed partial record PackageManifest
     private static partial Regex Sha256Pattern();
 }
 
+/// <summary>What <c>coffer pkg list --json</c> prints for each package: the manifest without its file list, and where it is.</summary>
+internal sealed record PackageListing(
+    string Name,
+    string Version,
+    string Description,
+    string License,
+    string Homepage,
+    string Abi,
+    string Os,
+    string Arch,
+    string Entry,
+    string Directory,
+    IReadOnlyList<ConnectorManifest> Connectors);
+
+// Kinds are written in lower case ("volume"), as the format document spells them; reading ignores case.
+internal sealed class ConnectorKindJsonConverter() : JsonStringEnumConverter<ConnectorKind>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false);
+
 [JsonSourceGenerationOptions(
     WriteIndented = true,
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    UseStringEnumConverter = true,
+    Converters = [typeof(ConnectorKindJsonConverter)],
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(PackageManifest))]
+[JsonSerializable(typeof(List<PackageListing>))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;
