@@ -16,7 +16,8 @@ public static class PackageBuilder
 {
     private static readonly string[] Properties =
     [
-        "AssemblyName", "TargetFileName", "Version", "CofferPackageName", "Description", "PackageLicenseExpression", "PackageProjectUrl",
+        "AssemblyName", "TargetFileName", "Version", "CofferPackageName", "CofferPackageOs", "CofferPackageArch",
+        "Description", "PackageLicenseExpression", "PackageProjectUrl",
     ];
 
     /// <summary>Publishes a plugin project and writes its package into <see cref="PackageBuildOptions.OutputDirectory"/>.</summary>
@@ -58,6 +59,10 @@ public static class PackageBuilder
                 (os, arch) = (PackagePlatform.CurrentOs, PackagePlatform.CurrentArch);
             }
 
+            // A plugin that calls into one system's libraries without shipping native code (e.g. Linux
+            // system calls through P/Invoke) says so in the project; the publish output cannot tell.
+            os = properties.GetValueOrDefault("CofferPackageOs") ?? os;
+            arch = properties.GetValueOrDefault("CofferPackageArch") ?? arch;
             DropHostProvided(publish, options.HostProvidedAssemblies);
             var entry = properties["TargetFileName"];
             var entryPath = Path.Combine(publish, entry);
