@@ -32,12 +32,12 @@ public static class PackageBuilder
         ArgumentNullException.ThrowIfNull(options);
         var projectFile = FindProjectFile(project);
         var properties = await ReadPropertiesAsync(projectFile, options, cancellationToken).ConfigureAwait(false);
-        if (!properties.ContainsKey("AssemblyName") || !properties.ContainsKey("TargetFileName"))
+        if (!properties.TryGetValue("AssemblyName", out var assemblyName) || !properties.TryGetValue("TargetFileName", out var entry))
         {
             throw new PackageException($"{projectFile} has no AssemblyName or TargetFileName: is it a .NET project?");
         }
 
-        var name = properties.GetValueOrDefault("CofferPackageName") is { Length: > 0 } explicitName ? explicitName : NameFrom(properties["AssemblyName"]);
+        var name = properties.GetValueOrDefault("CofferPackageName") is { Length: > 0 } explicitName ? explicitName : NameFrom(assemblyName);
         if (!PackageManifest.IsValidName(name))
         {
             throw new PackageException($"{projectFile}: package name '{name}' is not valid (lower-case letters, digits and '-', at most 64): set <CofferPackageName> in the project");
@@ -69,7 +69,6 @@ public static class PackageBuilder
             os = properties.GetValueOrDefault("CofferPackageOs") ?? os;
             arch = properties.GetValueOrDefault("CofferPackageArch") ?? arch;
             DropHostProvided(publish, options.HostProvidedAssemblies);
-            var entry = properties["TargetFileName"];
             var entryPath = Path.Combine(publish, entry);
             if (!File.Exists(entryPath))
             {
