@@ -15,6 +15,7 @@ internal static class CofferCommandLine
         var root = new RootCommand("coffer: encrypted, deduplicated backups and a Keep block server over pluggable storage.");
         root.Subcommands.Add(ConnectorsCommand.Create(context));
         root.Subcommands.Add(KeepstoreCommand.Create(context));
+        root.Subcommands.Add(PkgCommand.Create(context));
         return root;
     }
 
