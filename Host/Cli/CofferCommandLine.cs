@@ -10,6 +10,26 @@ internal static class CofferCommandLine
     {
         var root = new RootCommand("coffer: encrypted, deduplicated backups and a Keep block server over pluggable storage.");
         root.Subcommands.Add(ConnectorsCommand.Create(context));
+        var passphraseFile = new Option<string?>("--passphrase-file", "-passphrase-file")
+        {
+            Description = "Read the store's passphrase from the first line of FILE (else COFFER_PASSPHRASE, else a prompt).",
+            Recursive = true,
+        };
+        root.Options.Add(passphraseFile);
+        foreach (var command in StoreCommands.Create(context, passphraseFile))
+        {
+            root.Subcommands.Add(command);
+        }
+
+        root.Subcommands.Add(NamedConnectorCommands.Create(context, ConnectorKind.Storage));
+        root.Subcommands.Add(NamedConnectorCommands.Create(context, ConnectorKind.Source));
+        root.Subcommands.Add(NamedConnectorCommands.Create(context, ConnectorKind.Destination));
+
+        // Shown in help only: 'at STORE' is taken off the arguments before parsing (see RunAsync).
+        var at = new Command("at", "Run a store command on STORE (a path, scheme://… or @name) instead of the default store: coffer at STORE COMMAND …");
+        at.Arguments.Add(new Argument<string>("STORE"));
+        at.SetAction(int (_) => throw new CliFailure("give a command after the store: coffer at STORE create|backup|ls|cat|restore|check|info"));
+        root.Subcommands.Add(at);
         return root;
     }
 
@@ -18,6 +38,12 @@ internal static class CofferCommandLine
         var root = Build(context);
         try
         {
+            if (args.Length >= 3 && args[0] == "at")
+            {
+                context.StoreReference = args[1];
+                args = args[2..];
+            }
+
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
@@ -32,6 +58,11 @@ internal static class CofferCommandLine
         {
             await context.Error.WriteLineAsync($"coffer: {failure.Message}").ConfigureAwait(false);
             return failure.ExitCode;
+        }
+        catch (Backup.StoreException e)
+        {
+            await context.Error.WriteLineAsync($"coffer: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
         }
         catch (ConnectorException e)
         {

@@ -1,0 +1,257 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Coffer.Abstractions;
+
+namespace Coffer.Host.Backup.Packs;
+
+/// <summary>
+/// Gathers sealed blobs into packfiles (data and trees apart, so reading trees never pulls file data)
+/// and uploads finished packs in the background, a bounded number at a time. After every few packs it
+/// writes an index object, so a backup that dies half-way leaves indexed packs a later run can reuse.
+/// </summary>
+internal sealed class PackUploader : IDisposable
+{
+    private const int IndexEvery = 32;
+
+    private readonly CofferStore _store;
+    private readonly Channel<FinishedPack> _queue;
+    private readonly Task[] _workers;
+    private readonly PackBuilder _data;
+    private readonly PackBuilder _trees;
+    private readonly ConcurrentDictionary<BlobId, byte> _claimed = new();
+    private readonly List<(string Pack, IReadOnlyList<PackEntry> Entries)> _unindexed = [];
+    private readonly SemaphoreSlim _indexLock = new(1, 1);
+    private readonly CancellationToken _cancellationToken;
+    private long _newBytes;
+    private long _newBlobs;
+    private long _uploadedBytes;
+
+    private readonly CancellationTokenSource _failure;
+
+    public PackUploader(CofferStore store, int concurrency, CancellationTokenSource failure)
+    {
+        _store = store;
+        _failure = failure;
+        var cancellationToken = _cancellationToken = failure.Token;
+        _data = new PackBuilder(store.Config.PackSize);
+        _trees = new PackBuilder(store.Config.PackSize);
+        _queue = Channel.CreateBounded<FinishedPack>(new BoundedChannelOptions(concurrency) { SingleReader = false, SingleWriter = false });
+        _workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(UploadLoopAsync, cancellationToken)).ToArray();
+    }
+
+    /// <summary>The error that stopped uploading, if one did.</summary>
+    public Exception? Failure { get; private set; }
+
+    public long NewBytes => Interlocked.Read(ref _newBytes);
+
+    public long NewBlobs => Interlocked.Read(ref _newBlobs);
+
+    /// <summary>Bytes of finished packs uploaded so far.</summary>
+    public long UploadedBytes => Interlocked.Read(ref _uploadedBytes);
+
+    /// <summary>
+    /// Claims a blob for upload: true when neither the store nor this backup has it yet, so exactly one
+    /// caller encodes and uploads each new blob.
+    /// </summary>
+    public bool TryClaim(BlobId id) => !_store.Index.Contains(id) && _claimed.TryAdd(id, 0);
+
+    /// <summary>Adds a sealed blob, taking ownership of its pooled buffer.</summary>
+    public async Task AddAsync(BlobType type, BlobId id, byte[] sealedBuffer, int length, int rawLength, CancellationToken cancellationToken)
+    {
+        Interlocked.Add(ref _newBytes, length);
+        Interlocked.Increment(ref _newBlobs);
+        var builder = type == BlobType.Tree ? _trees : _data;
+        FinishedPack? finished;
+        await builder.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            builder.Add(new PackEntry(type, id, 0, (uint)length, (uint)rawLength), sealedBuffer.AsSpan(0, length));
+            finished = builder.IsFull ? builder.Finish(_store.Keys) : null;
+        }
+        finally
+        {
+            builder.Lock.Release();
+            ArrayPool<byte>.Shared.Return(sealedBuffer);
+        }
+
+        if (finished is not null)
+        {
+            await _queue.Writer.WriteAsync(finished, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Uploads what is left, waits for every upload and writes the last index object.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        foreach (var builder in new[] { _data, _trees })
+        {
+            if (builder.Count > 0)
+            {
+                await _queue.Writer.WriteAsync(builder.Finish(_store.Keys), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_workers).ConfigureAwait(false);
+        await FlushIndexAsync(force: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the upload workers after a failure; finished packs stay, unfinished ones are dropped.</summary>
+    public async Task AbandonAsync()
+    {
+        _queue.Writer.TryComplete();
+        try
+        {
+            await Task.WhenAll(_workers).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ConnectorException or IOException)
+        {
+            // The failure that made us abandon is the one reported.
+        }
+    }
+
+    public void Dispose()
+    {
+        _data.Dispose();
+        _trees.Dispose();
+        _indexLock.Dispose();
+    }
+
+    private async Task UploadLoopAsync()
+    {
+        try
+        {
+            await foreach (var pack in _queue.Reader.ReadAllAsync(_cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await _store.Storage.PutAsync(StorageObjectClass.Packfile, pack.Name, new MemoryStream(pack.Buffer, 0, pack.Length, writable: false), _cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(pack.Buffer);
+                }
+
+                Interlocked.Add(ref _uploadedBytes, pack.Length);
+                _store.Index.AddPack(pack.Name, pack.Entries);
+                await _indexLock.WaitAsync(_cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    _unindexed.Add((pack.Name, pack.Entries));
+                }
+                finally
+                {
+                    _indexLock.Release();
+                }
+
+                await FlushIndexAsync(force: false, _cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            Failure ??= e;
+            await _failure.CancelAsync().ConfigureAwait(false);
+
+            // Whoever writes next sees the failure instead of blocking on a full queue.
+            _queue.Writer.TryComplete();
+            while (_queue.Reader.TryRead(out var dropped))
+            {
+                ArrayPool<byte>.Shared.Return(dropped.Buffer);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task FlushIndexAsync(bool force, CancellationToken cancellationToken)
+    {
+        await _indexLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_unindexed.Count == 0 || (!force && _unindexed.Count < IndexEvery))
+            {
+                return;
+            }
+
+            await _store.WriteIndexAsync(_unindexed.ToList(), cancellationToken).ConfigureAwait(false);
+            _unindexed.Clear();
+        }
+        finally
+        {
+            _indexLock.Release();
+        }
+    }
+
+    private sealed record FinishedPack(string Name, byte[] Buffer, int Length, IReadOnlyList<PackEntry> Entries);
+
+    /// <summary>One pack being filled, in a pooled buffer of the pack size plus one maximum blob.</summary>
+    private sealed class PackBuilder : IDisposable
+    {
+        private readonly int _packSize;
+        private readonly List<PackEntry> _entries = [];
+        private byte[]? _buffer;
+        private int _length;
+
+        public PackBuilder(int packSize) => _packSize = packSize;
+
+        public SemaphoreSlim Lock { get; } = new(1, 1);
+
+        public int Count => _entries.Count;
+
+        public bool IsFull => _length >= _packSize;
+
+        public void Add(PackEntry entry, ReadOnlySpan<byte> sealedBytes)
+        {
+            _buffer ??= ArrayPool<byte>.Shared.Rent(_packSize + sealedBytes.Length + 4096);
+            if (_length + sealedBytes.Length > _buffer.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(_length + sealedBytes.Length + 4096);
+                Buffer.BlockCopy(_buffer, 0, larger, 0, _length);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = larger;
+            }
+
+            sealedBytes.CopyTo(_buffer.AsSpan(_length));
+            _entries.Add(entry with { Offset = (uint)_length });
+            _length += sealedBytes.Length;
+        }
+
+        public FinishedPack Finish(Crypto.StoreKeys keys)
+        {
+            var header = PackFormat.EncodeHeader(keys, _entries);
+            var total = _length + header.Length + 4;
+            var buffer = _buffer!;
+            if (total > buffer.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(total);
+                Buffer.BlockCopy(buffer, 0, larger, 0, _length);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
+            }
+
+            header.CopyTo(buffer.AsSpan(_length));
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(_length + header.Length), header.Length);
+
+            // Packs are named by the SHA-256 of their bytes: check can verify one without any key.
+            var name = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, total)));
+            var finished = new FinishedPack(name, buffer, total, _entries.ToArray());
+            _entries.Clear();
+            _buffer = null;
+            _length = 0;
+            return finished;
+        }
+
+        public void Dispose()
+        {
+            if (_buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
+            }
+
+            Lock.Dispose();
+        }
+    }
+}
