@@ -1,0 +1,178 @@
+using System.Text;
+using Azure;
+using Azure.Storage;
+using Azure.Storage.Blobs.Models;
+using Coffer.Abstractions;
+using Coffer.Plugins.AzBlob.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace Coffer.Plugins.AzBlob;
+
+/// <summary>
+/// Restores a tree into an Azure Blob container (or under a prefix): each file becomes a block blob with its
+/// content type, metadata, access tier and other <c>azure.*</c> properties. Directories exist only through the
+/// blobs in them, so empty directories are not kept. A symbolic link becomes a small blob whose content is the
+/// target, with content type <c>inode/symlink</c> and the metadata <c>coffer_symlink</c> (the target,
+/// percent-encoded), which <see cref="AzBlobSource"/> reads back as a link.
+/// </summary>
+public sealed class AzBlobDestination : IDestinationConnector
+{
+    private const int BlockSize = 8 * 1024 * 1024;
+
+    private readonly AzureConnection _connection;
+    private readonly ILogger _logger;
+    private readonly string _name;
+
+    internal AzBlobDestination(AzureConnection connection, ILogger logger)
+    {
+        _connection = connection;
+        _logger = logger;
+        _name = connection.Location.ToString();
+        Description = connection.Describe("azure destination");
+    }
+
+    /// <inheritdoc />
+    public string Description { get; }
+
+    /// <inheritdoc />
+    public Task CreateDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        TreePaths.ToBlobName(_connection.Location, entry.Path);
+        return Task.CompletedTask; // prefixes exist through the blobs under them
+    }
+
+    /// <inheritdoc />
+    public async Task WriteFileAsync(TreeEntry entry, Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(content);
+        var name = BlobNameOf(entry);
+        var options = UploadOptions(entry, entry.ContentType, extra: null);
+        await AzureErrors.Translate(_connection, $"cannot write '{entry.Path}' to", () =>
+            _connection.Container.GetBlobClient(name).UploadAsync(content, options, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task CreateSymlinkAsync(TreeEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (string.IsNullOrEmpty(entry.SymlinkTarget))
+        {
+            throw new ArgumentException($"symbolic link '{entry.Path}' has no target", nameof(entry));
+        }
+
+        var name = BlobNameOf(entry);
+        var options = UploadOptions(entry, BlobEntries.SymlinkContentType, (BlobEntries.SymlinkKey, Uri.EscapeDataString(entry.SymlinkTarget)));
+        await AzureErrors.Translate(_connection, $"cannot write link '{entry.Path}' to", () =>
+            _connection.Container.GetBlobClient(name).UploadAsync(BinaryData.FromString(entry.SymlinkTarget), options, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task FinishDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        TreePaths.ToBlobName(_connection.Location, entry.Path);
+        return Task.CompletedTask; // a prefix has no mode or mtime of its own
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Creates the container when it is missing; a SAS that may not do so needs the container to exist.</summary>
+    internal async Task EnsureContainerAsync(CancellationToken cancellationToken)
+    {
+        if (_connection.Anonymous)
+        {
+            return;
+        }
+
+        await AzureErrors.Translate(_connection, "cannot create the container for", async () =>
+        {
+            try
+            {
+                await _connection.Container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 403 && e.ErrorCode is not ("AuthenticationFailed" or null or ""))
+            {
+                // Permission to write blobs but not to create containers: fine if the container exists.
+            }
+        }).ConfigureAwait(false);
+    }
+
+    private string BlobNameOf(TreeEntry entry)
+    {
+        var name = TreePaths.ToBlobName(_connection.Location, entry.Path);
+        if (entry.Path.Length == 0)
+        {
+            throw new ArgumentException("the root is a directory, not a file", nameof(entry));
+        }
+
+        if (_connection.Anonymous)
+        {
+            throw new ReadOnlyException($"cannot write '{entry.Path}': {_connection.Location} is opened anonymously (no_auth) and read-only");
+        }
+
+        return name;
+    }
+
+    private BlobUploadOptions UploadOptions(TreeEntry entry, string? contentType, (string Key, string Value)? extra)
+    {
+        var headers = new BlobHttpHeaders { ContentType = contentType };
+        var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        AccessTier? tier = null;
+        foreach (var (key, value) in entry.Metadata)
+        {
+            switch (key)
+            {
+                case BlobEntries.Tier:
+                    // Archive would make the restored blob unreadable until rehydrated: it gets the account's default tier.
+                    tier = value is "Hot" or "Cool" or "Cold" ? new AccessTier(value) : null;
+                    continue;
+                case BlobEntries.ContentEncoding:
+                    headers.ContentEncoding = value;
+                    continue;
+                case BlobEntries.ContentLanguage:
+                    headers.ContentLanguage = value;
+                    continue;
+                case BlobEntries.ContentDisposition:
+                    headers.ContentDisposition = value;
+                    continue;
+                case BlobEntries.CacheControl:
+                    headers.CacheControl = value;
+                    continue;
+            }
+
+            if (string.Equals(key, BlobEntries.SymlinkKey, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (!BlobEntries.IsValidMetadataName(key))
+            {
+                Log.MetadataSkipped(_logger, entry.Path, key, _name, "Azure metadata names are C# identifiers");
+            }
+            else if (!BlobEntries.IsValidMetadataValue(value))
+            {
+                Log.MetadataSkipped(_logger, entry.Path, key, _name, "Azure metadata values are printable ASCII");
+            }
+            else
+            {
+                metadata[key] = value;
+            }
+        }
+
+        if (extra is { } pair)
+        {
+            metadata[pair.Key] = pair.Value;
+        }
+
+        return new BlobUploadOptions
+        {
+            HttpHeaders = headers,
+            Metadata = metadata,
+            AccessTier = tier,
+            TransferOptions = new StorageTransferOptions { InitialTransferSize = BlockSize, MaximumTransferSize = BlockSize, MaximumConcurrency = 4 },
+        };
+    }
+}

@@ -1,0 +1,132 @@
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Storage.Blobs.Models;
+using Coffer.Abstractions;
+using Coffer.Plugins.AzBlob.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace Coffer.Plugins.AzBlob;
+
+/// <summary>
+/// Reads every blob under a container (and prefix) as a tree: <c>/</c> in blob names makes directories, each
+/// blob a file with its size, Last-Modified, content type, metadata and access tier (<c>azure.tier</c>). A blob
+/// whose name ends in <c>/</c> (a folder marker) is a directory; a blob marked <c>coffer_symlink</c> is a link.
+/// </summary>
+public sealed class AzBlobSource : ISourceConnector
+{
+    private const int ReadBufferSize = 4 * 1024 * 1024;
+
+    private readonly AzureConnection _connection;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IoGate _gate = new(serialize: false);
+
+    internal AzBlobSource(AzureConnection connection, TimeProvider time, ILogger logger)
+    {
+        _connection = connection;
+        _time = time;
+        _logger = logger;
+        Description = connection.Describe("azure source");
+    }
+
+    /// <inheritdoc />
+    public string Description { get; }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<TreeEntry> ScanAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var location = _connection.Location;
+        yield return new TreeEntry(string.Empty, EntryKind.Directory);
+
+        // Flat listings come sorted by name, but "a-b" sorts before "a/b": remember the directories made so far.
+        var directories = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var item in BlobListing.ListAsync(_connection, location.Prefix, BlobTraits.Metadata, _gate, _time, _logger, cancellationToken).ConfigureAwait(false))
+        {
+            var isFolderMarker = item.Name.EndsWith('/');
+            var name = isFolderMarker ? item.Name.TrimEnd('/') : item.Name;
+            if (name.Length <= location.Prefix.Length)
+            {
+                continue; // the prefix's own folder marker
+            }
+
+            var path = TreePaths.FromBlobName(location, name);
+            if (path is null)
+            {
+                yield return new TreeEntry(item.Name[location.Prefix.Length..], EntryKind.File)
+                {
+                    Error = $"blob '{item.Name}' has an empty, '.' or '..' segment in its name and cannot be a path: skipped",
+                };
+                continue;
+            }
+
+            for (var slash = path.IndexOf('/', StringComparison.Ordinal); slash >= 0; slash = path.IndexOf('/', slash + 1))
+            {
+                var parent = path[..slash];
+                if (directories.Add(parent))
+                {
+                    yield return new TreeEntry(parent, EntryKind.Directory);
+                }
+            }
+
+            if (isFolderMarker)
+            {
+                if (directories.Add(path))
+                {
+                    yield return new TreeEntry(path, EntryKind.Directory)
+                    {
+                        ModifiedTime = item.Properties.LastModified ?? default,
+                        Metadata = BlobEntries.ToEntryMetadata(item),
+                    };
+                }
+
+                continue;
+            }
+
+            var target = BlobEntries.SymlinkTarget(item);
+            yield return new TreeEntry(path, target is null ? EntryKind.File : EntryKind.Symlink)
+            {
+                Size = target is null ? item.Properties.ContentLength ?? 0 : 0,
+                ModifiedTime = item.Properties.LastModified ?? default,
+                ContentType = target is null ? item.Properties.ContentType : null,
+                SymlinkTarget = target,
+                FileId = item.Properties.ETag?.ToString(),
+                Metadata = BlobEntries.ToEntryMetadata(item),
+            };
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var name = TreePaths.ToBlobName(_connection.Location, path);
+        if (path.Length == 0)
+        {
+            throw new ArgumentException("the root is a directory, not a file", nameof(path));
+        }
+
+        var blob = _connection.Container.GetBlobClient(name);
+        return await AzureErrors.Translate(_connection, $"cannot read '{path}' from", async () =>
+        {
+            try
+            {
+                // Streams in 4 MiB ranges; fails instead of mixing two versions if the blob changes meanwhile.
+                return await blob.OpenReadAsync(new Azure.Storage.Blobs.Models.BlobOpenReadOptions(allowModifications: false) { BufferSize = ReadBufferSize }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+            {
+                throw new NotFoundException($"'{path}' is not in {_connection.Location}", e);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _gate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Checks that the container is reachable with the credentials given.</summary>
+    internal Task ProbeAsync(CancellationToken cancellationToken) =>
+        BlobListing.ProbeAsync(_connection, _gate, _time, _logger, cancellationToken);
+}

@@ -1,0 +1,327 @@
+using System.Text;
+using Coffer.Abstractions;
+using Coffer.Conformance.Support;
+using NUnit.Framework;
+
+namespace Coffer.Conformance;
+
+/// <summary>
+/// The behaviour every <see cref="IStorageConnector"/> is held to. A connector's test project inherits
+/// it and supplies a fresh, empty location per test; every connector it opens points at that location.
+/// </summary>
+public abstract class StorageConformanceTests
+{
+    /// <summary>The size of the object that must stream through without being held in memory.</summary>
+    protected const long LargeObjectSize = 100L * 1024 * 1024;
+
+    private readonly List<IStorageConnector> _opened = [];
+
+    /// <summary>The context every connector of the current test is created with.</summary>
+    protected ConnectorContext Context { get; private set; } = ConnectorContext.Default;
+
+    /// <summary>Every object class, for per-class test cases.</summary>
+    public static IEnumerable<StorageObjectClass> ObjectClasses => Enum.GetValues<StorageObjectClass>();
+
+    /// <summary>Makes a fresh location for the current test, holding no store.</summary>
+    protected abstract Task CreateBackendAsync();
+
+    /// <summary>Removes the current test's location.</summary>
+    protected abstract Task DeleteBackendAsync();
+
+    /// <summary>Creates a storage connector on the current test's location, the way the host does.</summary>
+    protected abstract Task<IStorageConnector> CreateStorageAsync(ConnectorContext context);
+
+    [SetUp]
+    public async Task SetUpStorageBackendAsync()
+    {
+        Context = new ConnectorContext { Time = new ManualClock() };
+        await CreateBackendAsync();
+    }
+
+    [TearDown]
+    public async Task TearDownStorageBackendAsync()
+    {
+        foreach (var storage in _opened)
+        {
+            await storage.DisposeAsync();
+        }
+
+        _opened.Clear();
+        await DeleteBackendAsync();
+    }
+
+    /// <summary>Opens a connector on the current location; the fixture disposes it.</summary>
+    protected async Task<IStorageConnector> OpenAsync()
+    {
+        var storage = await CreateStorageAsync(Context);
+        _opened.Add(storage);
+        return storage;
+    }
+
+    /// <summary>Opens a connector on a location where a store with a small config was created.</summary>
+    protected async Task<IStorageConnector> OpenCreatedAsync()
+    {
+        var storage = await OpenAsync();
+        await storage.CreateAsync(Encoding.UTF8.GetBytes("{\"version\":1}"));
+        return storage;
+    }
+
+    private static async Task PutAsync(IStorageConnector storage, StorageObjectClass objectClass, string name, byte[] content)
+    {
+        await using var stream = new MemoryStream(content, writable: false);
+        await storage.PutAsync(objectClass, name, stream);
+    }
+
+    private static async Task<byte[]> GetAsync(IStorageConnector storage, StorageObjectClass objectClass, string name, long offset = 0, long? length = null)
+    {
+        await using var stream = await storage.GetAsync(objectClass, name, offset, length);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer);
+        return buffer.ToArray();
+    }
+
+    private static async Task<List<StorageObject>> ListAsync(IStorageConnector storage, StorageObjectClass objectClass)
+    {
+        var objects = new List<StorageObject>();
+        await foreach (var o in storage.ListAsync(objectClass))
+        {
+            objects.Add(o);
+        }
+
+        return objects;
+    }
+
+    // Names that look like what the engine writes: hex ids for packfiles and indexes, others free-form.
+    private static string Name(int n) => Convert.ToHexStringLower(BitConverter.GetBytes(unchecked((ulong)n * 0x9E3779B97F4A7C15UL))) + $"{n:d4}";
+
+    [Test]
+    public async Task Open_returns_the_config_given_to_create()
+    {
+        var config = PseudoRandomStream.Bytes(777, 1);
+        var creator = await OpenAsync();
+        await creator.CreateAsync(config);
+
+        var reader = await OpenAsync();
+
+        Assert.That(await reader.OpenAsync(), Is.EqualTo(config));
+        Assert.That(reader.Mode, Is.EqualTo(StorageMode.ReadWrite));
+    }
+
+    [Test]
+    public async Task Create_where_a_store_exists_fails_and_keeps_the_first_config()
+    {
+        var first = await OpenAsync();
+        await first.CreateAsync("first"u8.ToArray());
+        var second = await OpenAsync();
+
+        Assert.ThrowsAsync<StoreAlreadyExistsException>(() => second.CreateAsync("second"u8.ToArray()));
+        Assert.ThrowsAsync<StoreAlreadyExistsException>(() => first.CreateAsync("again"u8.ToArray()));
+        Assert.That(await second.OpenAsync(), Is.EqualTo("first"u8.ToArray()));
+    }
+
+    [Test]
+    public async Task Concurrent_creates_let_exactly_one_succeed()
+    {
+        var connectors = new List<IStorageConnector>();
+        for (var i = 0; i < 8; i++)
+        {
+            connectors.Add(await OpenAsync());
+        }
+
+        var attempts = connectors.Select((c, i) => Task.Run(async () =>
+        {
+            try
+            {
+                await c.CreateAsync(Encoding.UTF8.GetBytes($"config {i}"));
+                return $"config {i}";
+            }
+            catch (StoreAlreadyExistsException)
+            {
+                return null;
+            }
+        }));
+        var winners = (await Task.WhenAll(attempts)).Where(w => w is not null).ToList();
+
+        Assert.That(winners, Has.Count.EqualTo(1));
+        Assert.That(Encoding.UTF8.GetString(await connectors[0].OpenAsync()), Is.EqualTo(winners[0]));
+    }
+
+    [Test]
+    public async Task Open_where_no_store_exists_is_not_found()
+    {
+        var storage = await OpenAsync();
+
+        var error = Assert.ThrowsAsync<NotFoundException>(() => storage.OpenAsync());
+        Assert.That(error!.Message, Does.Not.Contain("\n"));
+    }
+
+    [TestCaseSource(nameof(ObjectClasses))]
+    public async Task Put_then_get_returns_the_content(StorageObjectClass objectClass)
+    {
+        var storage = await OpenCreatedAsync();
+        var content = PseudoRandomStream.Bytes(300_000, 2);
+
+        await PutAsync(storage, objectClass, Name(1), content);
+
+        Assert.That(await GetAsync(storage, objectClass, Name(1)), Is.EqualTo(content));
+        Assert.That(await GetAsync(await OpenAsync(), objectClass, Name(1)), Is.EqualTo(content), "another connector on the same location sees it");
+    }
+
+    [TestCaseSource(nameof(ObjectClasses))]
+    public async Task Put_of_an_empty_object_stores_it(StorageObjectClass objectClass)
+    {
+        var storage = await OpenCreatedAsync();
+
+        await PutAsync(storage, objectClass, Name(2), []);
+
+        Assert.That(await GetAsync(storage, objectClass, Name(2)), Is.Empty);
+        Assert.That(await ListAsync(storage, objectClass), Is.EqualTo(new[] { new StorageObject(Name(2), 0) }));
+    }
+
+    [TestCaseSource(nameof(ObjectClasses))]
+    public async Task Range_get_returns_the_requested_bytes(StorageObjectClass objectClass)
+    {
+        var storage = await OpenCreatedAsync();
+        var content = PseudoRandomStream.Bytes(100_000, 3);
+        await PutAsync(storage, objectClass, Name(3), content);
+
+        Assert.That(await GetAsync(storage, objectClass, Name(3), 1000, 5000), Is.EqualTo(content[1000..6000]));
+        Assert.That(await GetAsync(storage, objectClass, Name(3), 99_000), Is.EqualTo(content[99_000..]), "no length reads to the end");
+        Assert.That(await GetAsync(storage, objectClass, Name(3), 0, 1), Is.EqualTo(content[..1]));
+        Assert.That(await GetAsync(storage, objectClass, Name(3), 500, 0), Is.Empty);
+        Assert.That(await GetAsync(storage, objectClass, Name(3), 99_990, 10), Is.EqualTo(content[99_990..]), "a range ending at the last byte");
+    }
+
+    [TestCaseSource(nameof(ObjectClasses))]
+    public async Task List_returns_every_object_of_the_class_with_its_size(StorageObjectClass objectClass)
+    {
+        var storage = await OpenCreatedAsync();
+        var expected = new List<StorageObject>();
+        for (var i = 0; i < 12; i++)
+        {
+            await PutAsync(storage, objectClass, Name(10 + i), PseudoRandomStream.Bytes(i * 100, (ulong)i));
+            expected.Add(new StorageObject(Name(10 + i), i * 100));
+        }
+
+        // Objects of the other classes must not show up in this class's listing.
+        foreach (var other in ObjectClasses.Where(c => c != objectClass))
+        {
+            await PutAsync(storage, other, Name(90), [1, 2, 3]);
+        }
+
+        Assert.That(await ListAsync(storage, objectClass), Is.EquivalentTo(expected));
+    }
+
+    [TestCaseSource(nameof(ObjectClasses))]
+    public async Task Delete_removes_the_object_and_deleting_a_missing_one_is_fine(StorageObjectClass objectClass)
+    {
+        var storage = await OpenCreatedAsync();
+        await PutAsync(storage, objectClass, Name(4), [1, 2, 3]);
+        await PutAsync(storage, objectClass, Name(5), [4, 5]);
+
+        await storage.DeleteAsync(objectClass, Name(4));
+        await storage.DeleteAsync(objectClass, Name(4));
+        await storage.DeleteAsync(objectClass, Name(6));
+
+        Assert.ThrowsAsync<NotFoundException>(() => storage.GetAsync(objectClass, Name(4)));
+        Assert.That(await ListAsync(storage, objectClass), Is.EqualTo(new[] { new StorageObject(Name(5), 2) }));
+    }
+
+    [TestCaseSource(nameof(ObjectClasses))]
+    public async Task Put_replaces_an_object_of_the_same_name(StorageObjectClass objectClass)
+    {
+        var storage = await OpenCreatedAsync();
+        await PutAsync(storage, objectClass, Name(7), PseudoRandomStream.Bytes(5000, 7));
+        var replacement = PseudoRandomStream.Bytes(300, 8);
+
+        await PutAsync(storage, objectClass, Name(7), replacement);
+
+        Assert.That(await GetAsync(storage, objectClass, Name(7)), Is.EqualTo(replacement));
+        Assert.That(await ListAsync(storage, objectClass), Is.EqualTo(new[] { new StorageObject(Name(7), 300) }));
+    }
+
+    [TestCaseSource(nameof(ObjectClasses))]
+    public async Task Get_of_a_missing_object_is_a_one_line_not_found_naming_it(StorageObjectClass objectClass)
+    {
+        var storage = await OpenCreatedAsync();
+
+        var error = Assert.ThrowsAsync<NotFoundException>(() => storage.GetAsync(objectClass, Name(8)));
+
+        Assert.That(error!.Message, Does.Contain(Name(8)));
+        Assert.That(error.Message, Does.Not.Contain("\n"));
+    }
+
+    [Test]
+    public async Task Invalid_object_names_are_refused([Values("../escape", "a/b", ".hidden", "", "with space")] string name)
+    {
+        var storage = await OpenCreatedAsync();
+
+        Assert.ThrowsAsync(Is.InstanceOf<ArgumentException>(), () => PutAsync(storage, StorageObjectClass.Packfile, name, [1]));
+        Assert.ThrowsAsync(Is.InstanceOf<ArgumentException>(), () => storage.GetAsync(StorageObjectClass.Packfile, name));
+        Assert.That(await ListAsync(storage, StorageObjectClass.Packfile), Is.Empty);
+    }
+
+    [Test]
+    public async Task Concurrent_puts_store_every_object_intact()
+    {
+        var storage = await OpenCreatedAsync();
+        var objects = Enumerable.Range(0, 32).Select(i => (Name: Name(100 + i), Class: (StorageObjectClass)(i % 4), Data: PseudoRandomStream.Bytes(50_000 + i, 100 + (ulong)i))).ToList();
+
+        await Task.WhenAll(objects.Select(o => Task.Run(() => PutAsync(storage, o.Class, o.Name, o.Data))));
+
+        foreach (var (name, objectClass, data) in objects)
+        {
+            Assert.That(await GetAsync(storage, objectClass, name), Is.EqualTo(data), name);
+        }
+
+        foreach (var objectClass in ObjectClasses)
+        {
+            Assert.That((await ListAsync(storage, objectClass)).Select(o => o.Name), Is.EquivalentTo(objects.Where(o => o.Class == objectClass).Select(o => o.Name)));
+        }
+    }
+
+    [Test]
+    public async Task A_100_MiB_object_streams_in_and_out_without_being_held_in_memory()
+    {
+        var storage = await OpenCreatedAsync();
+        const ulong seed = 42;
+        var expectedHash = await PseudoRandomStream.Sha256Async(LargeObjectSize, seed);
+        // Anything that buffers the object allocates at least its size; streaming allocates a few buffers.
+        // The bound is loose (a quarter of the object) because the count is process-wide.
+        const long allocationBound = LargeObjectSize / 4;
+
+        var beforePut = GC.GetTotalAllocatedBytes(precise: true);
+        await using (var content = new PseudoRandomStream(LargeObjectSize, seed))
+        {
+            await storage.PutAsync(StorageObjectClass.Packfile, Name(200), content);
+        }
+
+        var putAllocated = GC.GetTotalAllocatedBytes(precise: true) - beforePut;
+
+        var beforeGet = GC.GetTotalAllocatedBytes(precise: true);
+        string actualHash;
+        await using (var stream = await storage.GetAsync(StorageObjectClass.Packfile, Name(200)))
+        {
+            actualHash = await StreamHash.Sha256Async(stream);
+        }
+
+        var getAllocated = GC.GetTotalAllocatedBytes(precise: true) - beforeGet;
+
+        Assert.That(actualHash, Is.EqualTo(expectedHash), "the object reads back intact");
+        Assert.That(await ListAsync(storage, StorageObjectClass.Packfile), Is.EqualTo(new[] { new StorageObject(Name(200), LargeObjectSize) }));
+        Assert.That(putAllocated, Is.LessThan(allocationBound), $"put allocated {putAllocated} bytes for a {LargeObjectSize}-byte object");
+        Assert.That(getAllocated, Is.LessThan(allocationBound), $"get allocated {getAllocated} bytes for a {LargeObjectSize}-byte object");
+    }
+
+    [Test]
+    public async Task A_failed_put_leaves_no_object()
+    {
+        var storage = await OpenCreatedAsync();
+        await using var failing = new FailingStream(new PseudoRandomStream(1_000_000, 9), failAfter: 400_000);
+
+        Assert.ThrowsAsync<IOException>(() => storage.PutAsync(StorageObjectClass.Packfile, Name(300), failing));
+
+        Assert.That(await ListAsync(storage, StorageObjectClass.Packfile), Is.Empty, "a put either stores the whole object or nothing");
+        Assert.ThrowsAsync<NotFoundException>(() => storage.GetAsync(StorageObjectClass.Packfile, Name(300)));
+    }
+}
