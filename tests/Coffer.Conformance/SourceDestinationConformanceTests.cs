@@ -361,17 +361,17 @@ public abstract class SourceDestinationConformanceTests
             linked = false;
         }
 
-        var attempt = WriteAsync(destination, kind, $"link/escaped-{kind}");
+        Task Attempt() => WriteAsync(destination, kind, $"link/escaped-{kind}");
         if (SupportsSymlinks && linked)
         {
-            Assert.ThrowsAsync<PathEscapesRootException>(() => attempt);
+            Assert.ThrowsAsync<PathEscapesRootException>(Attempt);
         }
         else
         {
             // A backend without links may store the "link" as something else; it must still stay inside.
             try
             {
-                await attempt;
+                await Attempt();
             }
             catch (PathEscapesRootException)
             {

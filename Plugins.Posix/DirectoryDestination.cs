@@ -1,0 +1,122 @@
+using Coffer.Abstractions;
+using Coffer.Plugins.Posix.Internal;
+
+namespace Coffer.Plugins.Posix;
+
+/// <summary>
+/// Restores into a directory: files (atomically, through a temp file), directories, symlinks, modes and
+/// mtimes. It never writes outside its root: absolute paths and <c>..</c> are refused, and so is any path
+/// whose parent on disk is a symlink, wherever it points.
+/// </summary>
+internal sealed class DirectoryDestination(string root) : IDestinationConnector
+{
+    private const int CopyBufferSize = 1024 * 1024;
+
+    public string Description => $"directory {root}";
+
+    public Task CreateDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var path = RelativePath.Resolve(root, entry.Path, createParents: true);
+        var existing = Native.Lstat(path);
+        if (existing is { IsDirectory: true })
+        {
+            return Task.CompletedTask;
+        }
+
+        if (existing is { IsSymlink: true })
+        {
+            // A link where a directory belongs is replaced, never written through.
+            File.Delete(path);
+        }
+        else if (existing is not null)
+        {
+            throw new IOException($"cannot restore directory '{entry.Path}': a file is in the way in {Description}");
+        }
+
+        Directory.CreateDirectory(path);
+        return Task.CompletedTask;
+    }
+
+    public async Task WriteFileAsync(TreeEntry entry, Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(content);
+        var path = RelativePath.Resolve(root, entry.Path, createParents: true);
+        if (entry.Path.Length == 0 || Native.Lstat(path) is { IsDirectory: true })
+        {
+            throw new IOException($"cannot restore file '{entry.Path}': a directory is in the way in {Description}");
+        }
+
+        // Restored files are not fsynced one by one: a restore interrupted by a crash is simply run again.
+        var temp = await Durable.WriteTempAsync(Path.GetDirectoryName(path)!, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), mtime: null, flushToDisk: false, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (entry.Mode is { } mode)
+            {
+                File.SetUnixFileMode(temp, mode);
+            }
+
+            Native.SetModifiedTime(temp, entry.ModifiedTime);
+            // rename(2) replaces whatever is at the path, a symlink included, without following it.
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    public Task CreateSymlinkAsync(TreeEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (string.IsNullOrEmpty(entry.SymlinkTarget))
+        {
+            throw new ArgumentException($"symlink '{entry.Path}' has no target", nameof(entry));
+        }
+
+        var path = RelativePath.Resolve(root, entry.Path, createParents: true);
+        var existing = Native.Lstat(path);
+        if (entry.Path.Length == 0 || existing is { IsDirectory: true })
+        {
+            throw new IOException($"cannot restore symlink '{entry.Path}': a directory is in the way in {Description}");
+        }
+
+        if (existing is not null)
+        {
+            File.Delete(path);
+        }
+
+        // The target is data, stored as given: a link pointing outside is fine, writing through it is not.
+        File.CreateSymbolicLink(path, entry.SymlinkTarget);
+        Native.SetModifiedTime(path, entry.ModifiedTime);
+        return Task.CompletedTask;
+    }
+
+    public Task FinishDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var path = RelativePath.Resolve(root, entry.Path, createParents: false);
+        var existing = Native.Lstat(path);
+        if (existing is { IsSymlink: true })
+        {
+            throw new PathEscapesRootException($"'{entry.Path}' in {Description} is a symlink, not the directory being finished");
+        }
+
+        if (existing is not { IsDirectory: true })
+        {
+            throw new NotFoundException($"directory '{entry.Path}' is not in {Description}: create it before finishing it");
+        }
+
+        if (entry.Mode is { } mode)
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+
+        Native.SetModifiedTime(path, entry.ModifiedTime);
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -1,0 +1,190 @@
+using System.Runtime.CompilerServices;
+using Coffer.Abstractions;
+using Coffer.Plugins.Posix.Internal;
+
+namespace Coffer.Plugins.Posix;
+
+/// <summary>
+/// A store laid out as a directory: <c>CONFIG</c>, then <c>packfiles/XX/NAME</c> and <c>index/XX/NAME</c>
+/// (sharded by the name's first two characters, because there are many), <c>snapshots/NAME</c> and
+/// <c>locks/NAME</c>. Every put goes to a temp file beside its target, is fsynced, renamed into place and
+/// its directory fsynced, so an object is either absent or complete.
+/// </summary>
+internal sealed class DirectoryStorage : IStorageConnector
+{
+    /// <summary>The name of the config object at the root.</summary>
+    public const string ConfigName = "CONFIG";
+
+    // Copies use a buffer this size: big enough for few syscalls, small enough never to matter.
+    private const int CopyBufferSize = 1024 * 1024;
+
+    private readonly string _root;
+
+    public DirectoryStorage(string root, StorageMode mode)
+    {
+        _root = root;
+        Mode = mode;
+    }
+
+    public string Description => $"directory store {_root}";
+
+    public StorageMode Mode { get; }
+
+    /// <summary>The directory holding a class's objects.</summary>
+    public static string ClassDirectory(StorageObjectClass objectClass) => objectClass switch
+    {
+        StorageObjectClass.Packfile => "packfiles",
+        StorageObjectClass.Index => "index",
+        StorageObjectClass.Snapshot => "snapshots",
+        StorageObjectClass.Lock => "locks",
+        _ => throw new ArgumentOutOfRangeException(nameof(objectClass), objectClass, "unknown object class"),
+    };
+
+    private static bool IsSharded(StorageObjectClass objectClass) => objectClass is StorageObjectClass.Packfile or StorageObjectClass.Index;
+
+    public async Task CreateAsync(ReadOnlyMemory<byte> config, CancellationToken cancellationToken = default)
+    {
+        CheckWritable();
+        var configPath = Path.Combine(_root, ConfigName);
+        if (File.Exists(configPath))
+        {
+            throw AlreadyExists();
+        }
+
+        Directory.CreateDirectory(_root);
+        foreach (var objectClass in Enum.GetValues<StorageObjectClass>())
+        {
+            Directory.CreateDirectory(Path.Combine(_root, ClassDirectory(objectClass)));
+        }
+
+        var temp = await Durable.WriteTempAsync(_root, (s, ct) => s.WriteAsync(config, ct).AsTask(), mtime: null, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // link(2) fails if CONFIG exists, so of two concurrent creates exactly one wins, and CONFIG
+            // only ever appears complete (rename would silently replace the other's config).
+            if (!Native.TryLink(temp, configPath))
+            {
+                throw AlreadyExists();
+            }
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+
+        Native.FsyncDirectory(_root);
+    }
+
+    public async Task<byte[]> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await File.ReadAllBytesAsync(Path.Combine(_root, ConfigName), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new NotFoundException($"no store at {_root}: its {ConfigName} is missing (create the store first)", e);
+        }
+    }
+
+    public async Task PutAsync(StorageObjectClass objectClass, string name, Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var path = ObjectPath(objectClass, name);
+        CheckWritable();
+        var directory = Path.GetDirectoryName(path)!;
+        if (!Directory.Exists(directory))
+        {
+            // A new shard must survive a crash along with the object renamed into it.
+            Directory.CreateDirectory(directory);
+            Native.FsyncDirectory(Path.GetDirectoryName(directory)!);
+        }
+
+        var temp = await Durable.WriteTempAsync(directory, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), mtime: null, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+        Durable.CommitReplace(temp, path);
+    }
+
+    public Task<Stream> GetAsync(StorageObjectClass objectClass, string name, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        var path = ObjectPath(objectClass, name);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (length is { } l)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(l, nameof(length));
+        }
+
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new NotFoundException($"{ClassDirectory(objectClass)} object '{name}' is not in {Description}", e);
+        }
+
+        if (offset > 0)
+        {
+            stream.Seek(offset, SeekOrigin.Begin);
+        }
+
+        return Task.FromResult<Stream>(length is { } count ? new RangeStream(stream, count) : stream);
+    }
+
+    public Task DeleteAsync(StorageObjectClass objectClass, string name, CancellationToken cancellationToken = default)
+    {
+        var path = ObjectPath(objectClass, name);
+        CheckWritable();
+        var directory = Path.GetDirectoryName(path)!;
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+            Native.FsyncDirectory(directory);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<StorageObject> ListAsync(StorageObjectClass objectClass, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var directory = Path.Combine(_root, ClassDirectory(objectClass));
+        if (!Directory.Exists(directory))
+        {
+            yield break;
+        }
+
+        var directories = IsSharded(objectClass) ? Directory.EnumerateDirectories(directory) : [directory];
+        foreach (var shard in directories)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // Listing a shard is quick; yield between shards so a long listing does not hog a thread.
+            await Task.Yield();
+            foreach (var file in new DirectoryInfo(shard).EnumerateFiles())
+            {
+                if (StorageObjectName.IsValid(file.Name))
+                {
+                    yield return new StorageObject(file.Name, file.Length);
+                }
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private string ObjectPath(StorageObjectClass objectClass, string name)
+    {
+        StorageObjectName.Validate(name);
+        var directory = Path.Combine(_root, ClassDirectory(objectClass));
+        return IsSharded(objectClass) ? Path.Combine(directory, name[..Math.Min(2, name.Length)], name) : Path.Combine(directory, name);
+    }
+
+    private StoreAlreadyExistsException AlreadyExists() => new($"a store already exists at {_root}: open it, or choose another location");
+
+    private void CheckWritable()
+    {
+        if (Mode == StorageMode.ReadOnly)
+        {
+            throw new ReadOnlyException($"{Description} was opened read-only");
+        }
+    }
+}

@@ -1,0 +1,385 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Coffer.Abstractions;
+using Coffer.Plugins.Posix.Internal;
+
+namespace Coffer.Plugins.Posix;
+
+/// <summary>
+/// A keepstore "Directory" volume: block <c>H</c> lives at <c>ROOT/H[..3]/H</c>, a trashed block at
+/// <c>ROOT/H[..3]/H.trash.DEADLINE</c> (Unix seconds). Unlike keepstore, every write is fsynced
+/// (file, then directory) before it is acknowledged.
+/// </summary>
+internal sealed class DirectoryVolume : IVolume
+{
+    // How long a "full" verdict stands before free space is looked at again: a full disk stays
+    // full for a while, and re-checking on every write of a busy server costs a syscall each.
+    private static readonly TimeSpan FullVerdictLifetime = TimeSpan.FromMinutes(1);
+
+    private const string TrashInfix = ".trash.";
+
+    private readonly string _root;
+    private readonly VolumeSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly IoGate _gate;
+    private long _fullUntilTicks;
+
+    private DirectoryVolume(string root, string deviceId, VolumeSettings settings, ConnectorContext context)
+    {
+        _root = root;
+        _settings = settings;
+        _time = context.Time;
+        _gate = new IoGate(settings.Serialize);
+        DeviceId = deviceId;
+    }
+
+    public string DeviceId { get; }
+
+    public string Description => $"directory volume {_root}{(IsReadOnly ? " (read-only)" : "")}";
+
+    public bool IsReadOnly => _settings.ReadOnly;
+
+    public int Replication => 1;
+
+    /// <summary>Opens the volume at an existing directory.</summary>
+    /// <exception cref="ConnectorConfigurationException">The directory does not exist.</exception>
+    public static DirectoryVolume Open(string path, VolumeSettings settings, ConnectorContext context)
+    {
+        var full = Path.GetFullPath(path);
+        if (!Directory.Exists(full))
+        {
+            // Never created on the fly: an unmounted disk must not silently become an empty volume.
+            throw new ConnectorConfigurationException($"volume directory '{path}' does not exist: create it (or mount its disk) first");
+        }
+
+        var real = Native.RealPath(full);
+        var stat = Native.Lstat(real) ?? throw new ConnectorConfigurationException($"volume directory '{path}' vanished while opening it");
+        // The filesystem's device number plus the canonical path: two mounts of one directory agree.
+        var deviceId = string.Create(CultureInfo.InvariantCulture, $"fs:{stat.DeviceMajor}:{stat.DeviceMinor}:{real}");
+        return new DirectoryVolume(real, deviceId, settings, context);
+    }
+
+    public async Task<long> ReadAsync(string hash, Stream destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var path = BlockPath(hash);
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var stream = OpenBlock(path, hash);
+            await using (stream.ConfigureAwait(false))
+            {
+                await stream.CopyToAsync(destination, cancellationToken).ConfigureAwait(false);
+                return stream.Position;
+            }
+        }
+    }
+
+    public async Task WriteAsync(string hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        var path = BlockPath(hash);
+        CheckWritable();
+        if (data.Length > BlockHash.MaxBlockSize)
+        {
+            throw new ArgumentException($"block {hash} is {data.Length} bytes, more than the {BlockHash.MaxBlockSize}-byte maximum", nameof(data));
+        }
+
+        if (IsFull())
+        {
+            throw new StorageFullException($"{Description} is full (less than {BlockHash.MaxBlockSize} bytes free)");
+        }
+
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                var directory = Path.GetDirectoryName(path)!;
+                if (!Directory.Exists(directory))
+                {
+                    Directory.CreateDirectory(directory);
+                    Native.FsyncDirectory(_root);
+                }
+
+                var temp = await Durable.WriteTempAsync(directory, (s, ct) => s.WriteAsync(data, ct).AsTask(), _time.GetUtcNow(), flushToDisk: true, cancellationToken).ConfigureAwait(false);
+                Durable.CommitReplace(temp, path);
+            }
+            catch (IOException e) when (Durable.IsDiskFull(e))
+            {
+                Interlocked.Exchange(ref _fullUntilTicks, (_time.GetUtcNow() + FullVerdictLifetime).UtcTicks);
+                throw new StorageFullException($"{Description} is full: {e.Message}", e);
+            }
+        }
+    }
+
+    public async Task<BlockComparison> CompareAsync(string hash, ReadOnlyMemory<byte> expected, CancellationToken cancellationToken = default)
+    {
+        var path = BlockPath(hash);
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var stream = OpenBlock(path, hash);
+            await using (stream.ConfigureAwait(false))
+            {
+#pragma warning disable CA5351 // MD5 is the block name, not a security primitive.
+                using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+#pragma warning restore CA5351
+                var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+                try
+                {
+                    long offset = 0;
+                    var equal = true;
+                    int read;
+                    while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        md5.AppendData(buffer, 0, read);
+                        equal = equal && offset + read <= expected.Length &&
+                            buffer.AsSpan(0, read).SequenceEqual(expected.Span.Slice((int)offset, read));
+                        offset += read;
+                    }
+
+                    if (equal && offset == expected.Length)
+                    {
+                        return BlockComparison.Identical;
+                    }
+
+                    // The stored copy differs: if it still hashes to its name the client's data collides with it.
+                    return Convert.ToHexStringLower(md5.GetHashAndReset()) == hash ? BlockComparison.Collision : BlockComparison.Corrupt;
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+    }
+
+    public async Task TouchAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        var path = BlockPath(hash);
+        CheckWritable();
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                Native.SetModifiedTime(path, _time.GetUtcNow());
+            }
+            catch (IOException e) when (e.HResult is Native.ENOENT or Native.ENOTDIR)
+            {
+                throw NotFound(hash, e);
+            }
+        }
+    }
+
+    public async Task<DateTimeOffset> GetMtimeAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        var path = BlockPath(hash);
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return (Native.Lstat(path) ?? throw NotFound(hash, null)).ModifiedTime;
+        }
+    }
+
+    public async IAsyncEnumerable<BlockInfo> IndexAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (prefix.Length > 32 || !prefix.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f'))
+        {
+            throw new ArgumentException($"index prefix '{prefix}' is not lower-case hex of at most 32 digits", nameof(prefix));
+        }
+
+        List<string> shards;
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            shards = Directory.EnumerateDirectories(_root)
+                .Select(Path.GetFileName)
+                .OfType<string>()
+                .Where(name => name.Length == 3 && (prefix.Length >= 3 ? name == prefix[..3] : name.StartsWith(prefix, StringComparison.Ordinal)))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+        }
+
+        foreach (var shard in shards)
+        {
+            // The gate is held per shard, never while the caller consumes what was found.
+            var blocks = new List<BlockInfo>();
+            using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var path in Directory.EnumerateFiles(Path.Combine(_root, shard)))
+                {
+                    var name = Path.GetFileName(path);
+                    if (BlockHash.IsValid(name) && name.StartsWith(prefix, StringComparison.Ordinal) && Native.Lstat(path) is { IsRegularFile: true } stat)
+                    {
+                        blocks.Add(new BlockInfo(name, stat.Size, stat.ModifiedTime));
+                    }
+                }
+            }
+
+            foreach (var block in blocks)
+            {
+                yield return block;
+            }
+        }
+    }
+
+    public async Task TrashAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        var path = BlockPath(hash);
+        CheckWritable();
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var stat = Native.Lstat(path) ?? throw NotFound(hash, null);
+            var now = _time.GetUtcNow();
+            if (now - stat.ModifiedTime < _settings.BlobSignatureTtl)
+            {
+                // A client may still hold a valid signature for it: keep it, as keepstore does.
+                return;
+            }
+
+            try
+            {
+                if (_settings.TrashLifetime <= TimeSpan.Zero)
+                {
+                    File.Delete(path);
+                }
+                else
+                {
+                    var deadline = (now + _settings.TrashLifetime).ToUnixTimeSeconds();
+                    File.Move(path, string.Create(CultureInfo.InvariantCulture, $"{path}{TrashInfix}{deadline}"), overwrite: true);
+                }
+            }
+            catch (FileNotFoundException e)
+            {
+                throw NotFound(hash, e);
+            }
+
+            Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+        }
+    }
+
+    public async Task UntrashAsync(string hash, CancellationToken cancellationToken = default)
+    {
+        var path = BlockPath(hash);
+        CheckWritable();
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var now = _time.GetUtcNow().ToUnixTimeSeconds();
+            var newest = TrashedCopies(Path.GetDirectoryName(path)!)
+                .Where(t => t.Hash == hash && t.Deadline > now)
+                .OrderByDescending(t => t.Deadline)
+                .FirstOrDefault();
+            if (newest.Path is null)
+            {
+                throw new NotFoundException($"block {hash} has no trashed copy on {Description}");
+            }
+
+            File.Move(newest.Path, path, overwrite: true);
+            Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+        }
+    }
+
+    public async Task EmptyTrashAsync(CancellationToken cancellationToken = default)
+    {
+        CheckWritable();
+        List<string> shards;
+        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            shards = Directory.EnumerateDirectories(_root).Where(d => Path.GetFileName(d).Length == 3).ToList();
+        }
+
+        foreach (var shard in shards)
+        {
+            using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var now = _time.GetUtcNow().ToUnixTimeSeconds();
+                var deleted = false;
+                foreach (var trashed in TrashedCopies(shard).Where(t => t.Deadline <= now))
+                {
+                    File.Delete(trashed.Path);
+                    deleted = true;
+                }
+
+                if (deleted)
+                {
+                    Native.FsyncDirectory(shard);
+                }
+            }
+        }
+    }
+
+    public Task<VolumeStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        // Space of the whole filesystem, as keepstore reports it: summing block sizes would walk every shard.
+        var drive = new DriveInfo(_root);
+        return Task.FromResult(new VolumeStatus(drive.AvailableFreeSpace, drive.TotalSize - drive.TotalFreeSpace));
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _gate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private string BlockPath(string hash)
+    {
+        BlockHash.Validate(hash);
+        return Path.Combine(_root, hash[..3], hash);
+    }
+
+    private FileStream OpenBlock(string path, string hash)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw NotFound(hash, e);
+        }
+    }
+
+    private NotFoundException NotFound(string hash, Exception? cause) => new($"block {hash} is not on {Description}", cause);
+
+    private void CheckWritable()
+    {
+        if (IsReadOnly)
+        {
+            throw new ReadOnlyException($"{Description} is read-only");
+        }
+    }
+
+    private bool IsFull()
+    {
+        var now = _time.GetUtcNow();
+        if (now.UtcTicks < Interlocked.Read(ref _fullUntilTicks))
+        {
+            return true;
+        }
+
+        if (new DriveInfo(_root).AvailableFreeSpace >= BlockHash.MaxBlockSize)
+        {
+            return false;
+        }
+
+        Interlocked.Exchange(ref _fullUntilTicks, (now + FullVerdictLifetime).UtcTicks);
+        return true;
+    }
+
+    private static IEnumerable<(string Path, string Hash, long Deadline)> TrashedCopies(string shard)
+    {
+        if (!Directory.Exists(shard))
+        {
+            yield break;
+        }
+
+        foreach (var path in Directory.EnumerateFiles(shard, "*" + TrashInfix + "*"))
+        {
+            var name = Path.GetFileName(path);
+            var infix = name.IndexOf(TrashInfix, StringComparison.Ordinal);
+            if (infix == 32 && BlockHash.IsValid(name.AsSpan(0, 32)) &&
+                long.TryParse(name.AsSpan(32 + TrashInfix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var deadline))
+            {
+                yield return (path, name[..32], deadline);
+            }
+        }
+    }
+}

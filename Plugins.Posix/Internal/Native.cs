@@ -1,0 +1,212 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace Coffer.Plugins.Posix.Internal;
+
+/// <summary>What <c>statx</c> tells about one path, without following a final symlink.</summary>
+internal readonly record struct FileStat(
+    uint Mode,
+    uint UserId,
+    uint GroupId,
+    ulong Inode,
+    long Size,
+    DateTimeOffset ModifiedTime,
+    uint DeviceMajor,
+    uint DeviceMinor)
+{
+    private const uint TypeMask = 0xF000;
+
+    public bool IsDirectory => (Mode & TypeMask) == 0x4000;
+
+    public bool IsRegularFile => (Mode & TypeMask) == 0x8000;
+
+    public bool IsSymlink => (Mode & TypeMask) == 0xA000;
+
+    /// <summary>The permission bits, including setuid, setgid and sticky.</summary>
+    public UnixFileMode Permissions => (UnixFileMode)(Mode & 0xFFF);
+
+    /// <summary>A word for what the entry is, for messages about special files.</summary>
+    public string TypeName => (Mode & TypeMask) switch
+    {
+        0x1000 => "fifo",
+        0x2000 => "character device",
+        0x6000 => "block device",
+        0xC000 => "socket",
+        _ => "special file",
+    };
+}
+
+/// <summary>
+/// The few libc calls .NET does not expose: inode and device numbers, nanosecond mtimes on links,
+/// exclusive hard links and directory fsync. <c>statx</c> is used because its struct layout is the
+/// same on every Linux architecture, unlike <c>struct stat</c>.
+/// </summary>
+internal static partial class Native
+{
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const uint StatxBasicStats = 0x7FF;
+    private const int StatxSize = 256;
+    private const int OReadOnly = 0;
+    private const int OCloseOnExec = 0x80000;
+
+    /// <summary>errno: no such file or directory.</summary>
+    public const int ENOENT = 2;
+
+    /// <summary>errno: file exists.</summary>
+    public const int EEXIST = 17;
+
+    /// <summary>errno: not a directory.</summary>
+    public const int ENOTDIR = 20;
+
+    /// <summary>Stats <paramref name="path"/> without following a final link.</summary>
+    /// <returns>The stat, or null with the errno when it failed.</returns>
+    public static FileStat? TryLstat(string path, out int errno)
+    {
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        unsafe
+        {
+            fixed (byte* p = buffer)
+            {
+                if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, p) != 0)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                    return null;
+                }
+            }
+        }
+
+        errno = 0;
+        var seconds = BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]);
+        var nanoseconds = BinaryPrimitives.ReadUInt32LittleEndian(buffer[120..]);
+        return new FileStat(
+            Mode: BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]),
+            UserId: BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]),
+            GroupId: BinaryPrimitives.ReadUInt32LittleEndian(buffer[24..]),
+            Inode: BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]),
+            Size: BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]),
+            ModifiedTime: DateTimeOffset.UnixEpoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100)),
+            DeviceMajor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[136..]),
+            DeviceMinor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[140..]));
+    }
+
+    /// <summary>Stats <paramref name="path"/> without following a final link.</summary>
+    /// <returns>The stat, or null when nothing is there.</returns>
+    /// <exception cref="IOException">Any other failure.</exception>
+    public static FileStat? Lstat(string path)
+    {
+        var stat = TryLstat(path, out var errno);
+        if (stat is null && errno is not (ENOENT or ENOTDIR))
+        {
+            throw Error(errno, "stat", path);
+        }
+
+        return stat;
+    }
+
+    /// <summary>Sets the mtime (and atime) of <paramref name="path"/> itself, not of what a link points to.</summary>
+    public static void SetModifiedTime(string path, DateTimeOffset time)
+    {
+        var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+        var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var remainder);
+        if (remainder < 0)
+        {
+            seconds--;
+            remainder += TimeSpan.TicksPerSecond;
+        }
+
+        Span<long> times = [seconds, remainder * 100, seconds, remainder * 100];
+        unsafe
+        {
+            fixed (long* p = times)
+            {
+                if (utimensat(AtFdCwd, path, p, AtSymlinkNoFollow) != 0)
+                {
+                    throw Error(Marshal.GetLastPInvokeError(), "set the mtime of", path);
+                }
+            }
+        }
+    }
+
+    /// <summary>Makes <paramref name="newPath"/> a second name of <paramref name="existingPath"/>; fails if it exists.</summary>
+    /// <returns>False when <paramref name="newPath"/> already exists.</returns>
+    public static bool TryLink(string existingPath, string newPath)
+    {
+        if (link(existingPath, newPath) == 0)
+        {
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EEXIST ? false : throw Error(errno, "link", newPath);
+    }
+
+    /// <summary>Flushes a directory's entries to disk, so a rename or create in it survives a crash.</summary>
+    public static void FsyncDirectory(string path)
+    {
+        var fd = open(path, OReadOnly | OCloseOnExec);
+        if (fd < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "open", path);
+        }
+
+        try
+        {
+            if (fsync(fd) != 0)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), "fsync", path);
+            }
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    /// <summary>The canonical absolute path: every link resolved, no <c>.</c> or <c>..</c>.</summary>
+    public static string RealPath(string path)
+    {
+        var resolved = realpath(path, IntPtr.Zero);
+        if (resolved == IntPtr.Zero)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "resolve", path);
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved)!;
+        }
+        finally
+        {
+            free(resolved);
+        }
+    }
+
+    /// <summary>An exception for a failed call, with the system's words for the errno.</summary>
+    public static IOException Error(int errno, string verb, string path) =>
+        new($"cannot {verb} {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int utimensat(int dirfd, string path, long* times, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string oldpath, string newpath);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr realpath(string path, IntPtr resolved);
+
+    [LibraryImport("libc")]
+    private static partial void free(IntPtr pointer);
+}
