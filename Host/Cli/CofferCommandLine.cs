@@ -44,7 +44,8 @@ internal static class CofferCommandLine
                 args = args[2..];
             }
 
-            var parsed = root.Parse(args);
+            // '@name' is how stores, sources and destinations are named, never a response file.
+            var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
             if (parsed.Errors.Count > 0)
             {
                 // One line, not a help page: the user sees what was wrong and where to look.
@@ -67,6 +68,12 @@ internal static class CofferCommandLine
         catch (ConnectorException e)
         {
             await context.Error.WriteLineAsync($"coffer: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The file system's own words name the path; one line, never a stack trace.
+            await context.Error.WriteLineAsync($"coffer: {e.Message.Split('\n', 2)[0]}").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
