@@ -68,4 +68,30 @@ public class AzureRoundTripTests
         await checker.RunAsync(await store.ListSnapshotsAsync(CancellationToken.None), fast: false, CancellationToken.None);
         Assert.That(checker.Problems, Is.Empty);
     }
+
+    [Test]
+    public async Task Fs_to_a_store_on_Azurite_to_fs_is_byte_identical_with_modes_mtimes_and_symlinks()
+    {
+        using var temp = new TemporaryDirectory("azstore");
+        var source = temp.Combine("source");
+        TreeAssert.BuildSample(source);
+        Directory.SetLastWriteTimeUtc(source, TreeAssert.OldTime);
+
+        await using var storage = await _catalog.CreateStorageAsync(Container($"store-{Guid.NewGuid():N}/some/prefix"));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        Coffer.Host.Backup.Model.Snapshot snapshot;
+        await using (var connector = await _catalog.CreateSourceAsync(new ConnectorConfiguration(source)))
+        {
+            snapshot = await EngineHarness.BackupAsync(store, connector, source);
+        }
+
+        var restored = temp.Combine("restored");
+        Directory.CreateDirectory(restored);
+        await using (var destination = await _catalog.CreateDestinationAsync(new ConnectorConfiguration(restored)))
+        {
+            await EngineHarness.RestoreAsync(await EngineHarness.ReopenAsync(storage), snapshot, destination);
+        }
+
+        TreeAssert.AreEqual(source, restored);
+    }
 }
