@@ -13,7 +13,8 @@ namespace Coffer.Plugins.AzBlob;
 /// content type, metadata, access tier and other <c>azure.*</c> properties. Directories exist only through the
 /// blobs in them, so empty directories are not kept. A symbolic link becomes a small blob whose content is the
 /// target, with content type <c>inode/symlink</c> and the metadata <c>coffer_symlink</c> (the target,
-/// percent-encoded), which <see cref="AzBlobSource"/> reads back as a link.
+/// percent-encoded), which <see cref="AzBlobSource"/> reads back as a link; nothing is written beneath a link.
+/// Modification times are kept in the metadata <c>coffer_mtime</c>, since Last-Modified cannot be set.
 /// </summary>
 public sealed class AzBlobDestination : IDestinationConnector
 {
@@ -22,6 +23,9 @@ public sealed class AzBlobDestination : IDestinationConnector
     private readonly AzureConnection _connection;
     private readonly ILogger _logger;
     private readonly string _name;
+
+    // Links written by this destination: nothing may be written beneath one, as on a file system.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _links = new(StringComparer.Ordinal);
 
     internal AzBlobDestination(AzureConnection connection, ILogger logger)
     {
@@ -38,8 +42,15 @@ public sealed class AzBlobDestination : IDestinationConnector
     public Task CreateDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        TreePaths.ToBlobName(_connection.Location, entry.Path);
-        return Task.CompletedTask; // prefixes exist through the blobs under them
+        try
+        {
+            CheckPath(entry.Path);
+            return Task.CompletedTask; // prefixes exist through the blobs under them
+        }
+        catch (Exception e) when (e is PathEscapesRootException or ArgumentException)
+        {
+            return Task.FromException(e);
+        }
     }
 
     /// <inheritdoc />
@@ -66,14 +77,22 @@ public sealed class AzBlobDestination : IDestinationConnector
         var options = UploadOptions(entry, BlobEntries.SymlinkContentType, (BlobEntries.SymlinkKey, Uri.EscapeDataString(entry.SymlinkTarget)));
         await AzureErrors.Translate(_connection, $"cannot write link '{entry.Path}' to", () =>
             _connection.Container.GetBlobClient(name).UploadAsync(BinaryData.FromString(entry.SymlinkTarget), options, cancellationToken)).ConfigureAwait(false);
+        _links[entry.Path] = true;
     }
 
     /// <inheritdoc />
     public Task FinishDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        TreePaths.ToBlobName(_connection.Location, entry.Path);
-        return Task.CompletedTask; // a prefix has no mode or mtime of its own
+        try
+        {
+            CheckPath(entry.Path);
+            return Task.CompletedTask; // a prefix has no mode or mtime of its own
+        }
+        catch (Exception e) when (e is PathEscapesRootException or ArgumentException)
+        {
+            return Task.FromException(e);
+        }
     }
 
     /// <inheritdoc />
@@ -100,9 +119,24 @@ public sealed class AzBlobDestination : IDestinationConnector
         }).ConfigureAwait(false);
     }
 
+    /// <summary>The blob name of a path, refusing paths that leave the root or pass through a link written here.</summary>
+    private string CheckPath(string path)
+    {
+        var name = TreePaths.ToBlobName(_connection.Location, path);
+        for (var slash = path.IndexOf('/', StringComparison.Ordinal); slash >= 0; slash = path.IndexOf('/', slash + 1))
+        {
+            if (_links.ContainsKey(path[..slash]))
+            {
+                throw new PathEscapesRootException($"path '{path}' goes through the link '{path[..slash]}' in {_connection.Location}: refused");
+            }
+        }
+
+        return name;
+    }
+
     private string BlobNameOf(TreeEntry entry)
     {
-        var name = TreePaths.ToBlobName(_connection.Location, entry.Path);
+        var name = CheckPath(entry.Path);
         if (entry.Path.Length == 0)
         {
             throw new ArgumentException("the root is a directory, not a file", nameof(entry));
@@ -143,7 +177,7 @@ public sealed class AzBlobDestination : IDestinationConnector
                     continue;
             }
 
-            if (string.Equals(key, BlobEntries.SymlinkKey, StringComparison.OrdinalIgnoreCase))
+            if (BlobEntries.IsReserved(key))
             {
                 continue;
             }
@@ -160,6 +194,11 @@ public sealed class AzBlobDestination : IDestinationConnector
             {
                 metadata[key] = value;
             }
+        }
+
+        if (entry.ModifiedTime != default)
+        {
+            metadata[BlobEntries.MtimeKey] = BlobEntries.FormatMtime(entry.ModifiedTime);
         }
 
         if (extra is { } pair)

@@ -9,8 +9,9 @@ namespace Coffer.Plugins.AzBlob;
 
 /// <summary>
 /// Reads every blob under a container (and prefix) as a tree: <c>/</c> in blob names makes directories, each
-/// blob a file with its size, Last-Modified, content type, metadata and access tier (<c>azure.tier</c>). A blob
-/// whose name ends in <c>/</c> (a folder marker) is a directory; a blob marked <c>coffer_symlink</c> is a link.
+/// blob a file with its size, modification time (<c>coffer_mtime</c> metadata if a restore recorded one, else
+/// Last-Modified), content type, metadata and access tier (<c>azure.tier</c>). A blob whose name ends in <c>/</c>
+/// (a folder marker) is a directory; a blob marked <c>coffer_symlink</c> is a link.
 /// </summary>
 public sealed class AzBlobSource : ISourceConnector
 {
@@ -74,7 +75,7 @@ public sealed class AzBlobSource : ISourceConnector
                 {
                     yield return new TreeEntry(path, EntryKind.Directory)
                     {
-                        ModifiedTime = item.Properties.LastModified ?? default,
+                        ModifiedTime = BlobEntries.ModifiedTime(item),
                         Metadata = BlobEntries.ToEntryMetadata(item),
                     };
                 }
@@ -86,7 +87,7 @@ public sealed class AzBlobSource : ISourceConnector
             yield return new TreeEntry(path, target is null ? EntryKind.File : EntryKind.Symlink)
             {
                 Size = target is null ? item.Properties.ContentLength ?? 0 : 0,
-                ModifiedTime = item.Properties.LastModified ?? default,
+                ModifiedTime = BlobEntries.ModifiedTime(item),
                 ContentType = target is null ? item.Properties.ContentType : null,
                 SymlinkTarget = target,
                 FileId = item.Properties.ETag?.ToString(),

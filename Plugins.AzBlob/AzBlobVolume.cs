@@ -89,6 +89,8 @@ public sealed class AzBlobVolume : IVolume
         }
 
         var blob = Blob(hash);
+        var started = _time.GetUtcNow();
+        ETag? touchedBy = null;
         for (var attempt = 1; attempt <= ConditionAttempts; attempt++)
         {
             // Create only if absent, so two writers never overwrite each other's complete block.
@@ -114,6 +116,14 @@ public sealed class AzBlobVolume : IVolume
             var conditions = new BlobRequestConditions { IfMatch = existing.ETag };
             if (await HasContentAsync(hash, existing, data, cancellationToken).ConfigureAwait(false))
             {
+                if (!IsTrashed(existing.Metadata) &&
+                    (Mtime(existing.Metadata, existing.LastModified) >= started || (touchedBy is { } previous && previous != existing.ETag)))
+                {
+                    return; // a concurrent writer of the same block refreshed it after this write began
+                }
+
+                touchedBy = existing.ETag;
+
                 var metadata = new Dictionary<string, string>(existing.Metadata, StringComparer.OrdinalIgnoreCase);
                 metadata.Remove(ExpiresAtKey);
                 metadata[TouchKey] = NowNanoseconds();
@@ -170,7 +180,7 @@ public sealed class AzBlobVolume : IVolume
     {
         BlockHash.Validate(hash);
         var properties = await GetLivePropertiesAsync(hash, cancellationToken).ConfigureAwait(false);
-        return properties.LastModified;
+        return Mtime(properties.Metadata, properties.LastModified);
     }
 
     /// <inheritdoc />
@@ -192,14 +202,14 @@ public sealed class AzBlobVolume : IVolume
             }
 
             var size = item.Properties.ContentLength ?? 0;
-            var mtime = item.Properties.LastModified ?? DateTimeOffset.UnixEpoch;
-            if (size == 0 && name != EmptyBlockHash && Age(mtime) < WriteRaceInterval)
+            var lastModified = item.Properties.LastModified ?? DateTimeOffset.UnixEpoch;
+            if (size == 0 && name != EmptyBlockHash && Age(lastModified) < WriteRaceInterval)
             {
                 // Most likely a block whose upload has not committed yet; it has no value either way.
                 continue;
             }
 
-            yield return new BlockInfo(name, size, mtime);
+            yield return new BlockInfo(name, size, Mtime(item.Metadata, lastModified));
         }
     }
 
@@ -211,7 +221,7 @@ public sealed class AzBlobVolume : IVolume
         for (var attempt = 1; attempt <= ConditionAttempts; attempt++)
         {
             var properties = await GetLivePropertiesAsync(hash, cancellationToken).ConfigureAwait(false);
-            if (Age(properties.LastModified) < _settings.BlobSignatureTtl)
+            if (Age(Mtime(properties.Metadata, properties.LastModified)) < _settings.BlobSignatureTtl)
             {
                 return;
             }
@@ -277,7 +287,7 @@ public sealed class AzBlobVolume : IVolume
     {
         if (IsReadOnly)
         {
-            return;
+            throw new ReadOnlyException($"volume {_connection.Location} is read-only: its trash is not emptied");
         }
 
         var root = _connection.Location.Prefix;
@@ -333,6 +343,24 @@ public sealed class AzBlobVolume : IVolume
     private static bool IsTrashed(IDictionary<string, string>? metadata) =>
         metadata is not null && TryGet(metadata, ExpiresAtKey) is { Length: > 0 };
 
+    /// <summary>
+    /// A block's mtime: its Last-Modified (the server's clock), or the time a coffer volume recorded in
+    /// <see cref="TouchKey"/> (the volume clock's Unix nanoseconds) when that is later. A keepstore touch
+    /// moves Last-Modified and writes a value of its own, so the later of the two is never stale.
+    /// </summary>
+    private static DateTimeOffset Mtime(IDictionary<string, string>? metadata, DateTimeOffset lastModified)
+    {
+        if (metadata is not null &&
+            long.TryParse(TryGet(metadata, TouchKey), NumberStyles.None, CultureInfo.InvariantCulture, out var nanoseconds) &&
+            nanoseconds / 100 < DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks)
+        {
+            var touched = DateTimeOffset.UnixEpoch.AddTicks(nanoseconds / 100);
+            return touched > lastModified ? touched : lastModified;
+        }
+
+        return lastModified;
+    }
+
     private static DateTimeOffset? ExpiresAt(IDictionary<string, string> metadata) =>
         long.TryParse(TryGet(metadata, ExpiresAtKey), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
             ? DateTimeOffset.FromUnixTimeSeconds(seconds)
@@ -381,6 +409,7 @@ public sealed class AzBlobVolume : IVolume
     private async Task<T> WithBlockAsync<T>(string hash, string operation, Func<Stream, long, Task<T>> use, CancellationToken cancellationToken)
     {
         var blob = Blob(hash);
+        var waitStarted = _time.GetTimestamp();
         while (true)
         {
             using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
@@ -422,7 +451,8 @@ public sealed class AzBlobVolume : IVolume
 
                 var deadline = details.LastModified + WriteRaceInterval;
                 var age = Age(details.LastModified);
-                if (_time.GetUtcNow() >= deadline)
+                // Bounded by the clock and by elapsed time, so a clock that stands still cannot hold a read forever.
+                if (_time.GetUtcNow() >= deadline || _time.GetElapsedTime(waitStarted) >= WriteRaceInterval)
                 {
                     throw new NotFoundException(
                         $"block {hash} on {_connection.Location} is an empty blob {age.TotalSeconds:0} s old: an upload never finished, treating it as missing");
@@ -443,6 +473,7 @@ public sealed class AzBlobVolume : IVolume
             // The hash was verified by the caller; storing it as Content-MD5 lets a later writer of the
             // same block recognise identical content without downloading it.
             HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream", ContentHash = Convert.FromHexString(blob.Name[^32..]) },
+            Metadata = new Dictionary<string, string> { [TouchKey] = NowNanoseconds() },
             // One Put Blob request: the block appears complete or not at all.
             TransferOptions = new Azure.Storage.StorageTransferOptions { InitialTransferSize = BlockHash.MaxBlockSize, MaximumTransferSize = BlockHash.MaxBlockSize },
         };

@@ -30,6 +30,7 @@ internal static class CofferCommandLine
         at.Arguments.Add(new Argument<string>("STORE"));
         at.SetAction(int (_) => throw new CliFailure("give a command after the store: coffer at STORE create|backup|ls|cat|restore|check|info"));
         root.Subcommands.Add(at);
+        root.Subcommands.Add(PkgCommand.Create(context));
         return root;
     }
 

@@ -30,6 +30,12 @@ internal static class BlobEntries
     /// </summary>
     public const string SymlinkKey = "coffer_symlink";
 
+    /// <summary>
+    /// The blob metadata that keeps a restored file's modification time (ISO 8601, 100 ns precision), because a
+    /// blob's Last-Modified cannot be set. A blob without it is dated by its Last-Modified.
+    /// </summary>
+    public const string MtimeKey = "coffer_mtime";
+
     /// <summary>The content type of a blob that stands for a symbolic link.</summary>
     public const string SymlinkContentType = "inode/symlink";
 
@@ -41,7 +47,7 @@ internal static class BlobEntries
         {
             foreach (var (key, value) in item.Metadata)
             {
-                if (!string.Equals(key, SymlinkKey, StringComparison.OrdinalIgnoreCase))
+                if (!IsReserved(key))
                 {
                     metadata[key] = value;
                 }
@@ -75,6 +81,31 @@ internal static class BlobEntries
 
         return null;
     }
+
+    /// <summary>Tells whether a metadata name is one of the plugin's own markers rather than user metadata.</summary>
+    public static bool IsReserved(string key) =>
+        string.Equals(key, SymlinkKey, StringComparison.OrdinalIgnoreCase) || string.Equals(key, MtimeKey, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The modification time of a listed blob: the recorded <see cref="MtimeKey"/>, else Last-Modified.</summary>
+    public static DateTimeOffset ModifiedTime(BlobItem item)
+    {
+        if (item.Metadata is not null)
+        {
+            foreach (var (key, value) in item.Metadata)
+            {
+                if (string.Equals(key, MtimeKey, StringComparison.OrdinalIgnoreCase) &&
+                    DateTimeOffset.TryParseExact(value, "O", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var recorded))
+                {
+                    return recorded;
+                }
+            }
+        }
+
+        return item.Properties.LastModified ?? default;
+    }
+
+    /// <summary>The <see cref="MtimeKey"/> value for a time.</summary>
+    public static string FormatMtime(DateTimeOffset time) => time.ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Tells whether a name is acceptable as Azure blob metadata (a C# identifier, ASCII).</summary>
     public static bool IsValidMetadataName(string name) =>

@@ -1,0 +1,229 @@
+using System.CommandLine;
+using System.Runtime.CompilerServices;
+using Coffer.Host.Plugins;
+using Coffer.Packager;
+using Spectre.Console;
+
+namespace Coffer.Host.Cli;
+
+/// <summary><c>coffer pkg build|add|list|remove|show</c>: packages and the install directory.</summary>
+internal static class PkgCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var command = new Command("pkg", "Build, install, list, show and remove plugin packages (.ptar).");
+        command.Subcommands.Add(Build(context));
+        command.Subcommands.Add(Add(context));
+        command.Subcommands.Add(List(context));
+        command.Subcommands.Add(Remove(context));
+        command.Subcommands.Add(Show(context));
+        return command;
+    }
+
+    private static Command Build(CliContext context)
+    {
+        var project = new Argument<string>("PROJECT_DIR") { Description = "The plugin's project directory (or project file)." };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the .ptar (default: the current directory).", DefaultValueFactory = _ => "." };
+        var command = new Command("build", "Publish a plugin project and write its .ptar package.") { project, output };
+        command.SetAction((parsed, cancellationToken) => Refusing(async () =>
+        {
+            var options = new PackageBuildOptions(DescribeConnectorsAsync) { OutputDirectory = parsed.GetValue(output)!, Log = context.Error };
+            var path = await PackageBuilder.BuildAsync(parsed.GetValue(project)!, options, cancellationToken).ConfigureAwait(false);
+            await context.Output.WriteLineAsync(path).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Add(CliContext context)
+    {
+        var file = new Argument<string>("FILE") { Description = "The .ptar package." };
+        var upgrade = new Option<bool>("--upgrade", "-u") { Description = "Replace an installed version of the package (upgrade or downgrade)." };
+        var command = new Command("add", "Verify and install a .ptar package.") { file, upgrade };
+        command.SetAction((parsed, cancellationToken) => Refusing(async () =>
+        {
+            var result = await Installer(context).AddAsync(parsed.GetValue(file)!, parsed.GetValue(upgrade), cancellationToken).ConfigureAwait(false);
+            var m = result.Package.Manifest;
+            var verb = result.Replaced is null ? "installed"
+                : result.Replaced.Version == m.Version ? "reinstalled"
+                : $"replaced {m.Name} {result.Replaced.Version} with";
+            await context.Output.WriteLineAsync($"{verb} {m.Name} {m.Version}: {Schemes(m)}").ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command List(CliContext context)
+    {
+        var longFormat = new Option<bool>("--long", "-l") { Description = "Show descriptions, licenses, connectors and options." };
+        var json = new Option<bool>("--json") { Description = "Print JSON (for scripts)." };
+        var command = new Command("list", "List the installed packages.") { longFormat, json };
+        command.SetAction(parsed =>
+        {
+            var errors = new List<string>();
+            var packages = InstalledPackage.List(context.Paths.PluginsDirectory, (name, reason) => errors.Add($"package '{name}': {reason}"));
+            if (parsed.GetValue(json))
+            {
+                context.Output.Write(System.Text.Encoding.UTF8.GetString(InstalledPackage.ToJson(packages)));
+                context.Output.WriteLine();
+            }
+            else if (packages.Count == 0)
+            {
+                context.Output.WriteLine("no packages installed: add one with 'coffer pkg add FILE.ptar'");
+            }
+            else if (parsed.GetValue(longFormat))
+            {
+                foreach (var package in packages)
+                {
+                    WriteLong(context.Output, package.Manifest, package.Directory);
+                }
+            }
+            else if (!Console.IsOutputRedirected && ReferenceEquals(context.Output, Console.Out))
+            {
+                WriteTable(packages);
+            }
+            else
+            {
+                foreach (var package in packages)
+                {
+                    var m = package.Manifest;
+                    context.Output.WriteLine($"{m.Name,-16} {m.Version,-12} {m.Os}/{m.Arch,-8} {Schemes(m)}");
+                }
+            }
+
+            foreach (var error in errors)
+            {
+                context.Error.WriteLine($"coffer: {error}");
+            }
+
+            return errors.Count == 0 ? ExitCodes.Success : ExitCodes.Failure;
+        });
+        return command;
+    }
+
+    private static Command Remove(CliContext context)
+    {
+        var name = new Argument<string>("NAME") { Description = "The installed package's name." };
+        var command = new Command("remove", "Remove an installed package.") { name };
+        command.SetAction((parsed, cancellationToken) => Refusing(async () =>
+        {
+            var removed = await Installer(context).RemoveAsync(parsed.GetValue(name)!, cancellationToken).ConfigureAwait(false);
+            await context.Output.WriteLineAsync($"removed {removed.Manifest.Name} {removed.Manifest.Version}").ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static Command Show(CliContext context)
+    {
+        var target = new Argument<string>("NAME|FILE.ptar") { Description = "An installed package's name, or a package file to verify and describe." };
+        var command = new Command("show", "Describe an installed package or verify and describe a package file.") { target };
+        command.SetAction((parsed, cancellationToken) => Refusing(async () =>
+        {
+            var what = parsed.GetValue(target)!;
+            if (what.EndsWith(PackageFileName.Extension, StringComparison.Ordinal) || File.Exists(what))
+            {
+                var manifest = await PackageArchive.VerifyAsync(what, cancellationToken: cancellationToken).ConfigureAwait(false);
+                WriteLong(context.Output, manifest, null);
+                await context.Output.WriteLineAsync($"  files        {manifest.Files.Count}, {manifest.Files.Sum(f => f.Size)} bytes, all checksums verified").ConfigureAwait(false);
+                try
+                {
+                    PackageInstaller.CheckRunsHere(Path.GetFileName(what), manifest);
+                    await context.Output.WriteLineAsync("  runs here    yes").ConfigureAwait(false);
+                }
+                catch (PackageException e)
+                {
+                    await context.Output.WriteLineAsync($"  runs here    no: {e.Message}").ConfigureAwait(false);
+                }
+
+                return ExitCodes.Success;
+            }
+
+            var package = Installer(context).Find(what)
+                ?? throw new CliFailure($"package '{what}' is not installed: see 'coffer pkg list', or give a .ptar file");
+            WriteLong(context.Output, package.Manifest, package.Directory);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    private static PackageInstaller Installer(CliContext context) => new(context.Paths);
+
+    // Every package refusal is one line on stderr and exit code 1.
+    private static async Task<int> Refusing(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action().ConfigureAwait(false);
+        }
+        catch (PackageException e)
+        {
+            throw new CliFailure(e.Message, e);
+        }
+    }
+
+    // pkg build loads the freshly published plugin the way the host will, so the manifest lists exactly
+    // the connectors its entry type registers.
+    private static Task<IReadOnlyList<ConnectorManifest>> DescribeConnectorsAsync(string packageName, string entryAssemblyPath, CancellationToken cancellationToken)
+    {
+        using var catalog = ConnectorCatalog.Load([new PluginSource(packageName, entryAssemblyPath)]);
+        if (catalog.Errors.Count > 0)
+        {
+            throw new PackageException($"{catalog.Errors[0]}: fix the plugin before packaging it");
+        }
+
+        if (catalog.Connectors.Count == 0)
+        {
+            throw new PackageException($"plugin '{packageName}' registers no connector factories: its ICofferPlugin must call AddConnectorFactory");
+        }
+
+        return Task.FromResult<IReadOnlyList<ConnectorManifest>>(catalog.Connectors.Select(c => ConnectorManifest.From(c.Descriptor)).ToList());
+    }
+
+    private static string Schemes(PackageManifest manifest) => string.Join(", ", manifest.Connectors
+        .GroupBy(c => c.Scheme, StringComparer.Ordinal)
+        .Select(g => $"{g.Key} ({string.Join(' ', g.Select(c => c.Kind.ToString().ToLowerInvariant()))})"));
+
+    private static void WriteLong(TextWriter output, PackageManifest m, string? directory)
+    {
+        output.WriteLine($"{m.Name} {m.Version}");
+        foreach (var (label, value) in new[] { ("description", m.Description), ("license", m.License), ("homepage", m.Homepage) })
+        {
+            if (!string.IsNullOrEmpty(value))
+            {
+                output.WriteLine($"  {label,-12} {value}");
+            }
+        }
+
+        output.WriteLine($"  platform     {m.Os}/{m.Arch}, contracts ABI {m.Abi}");
+        output.WriteLine($"  entry        {m.Entry}");
+        if (directory is not null)
+        {
+            output.WriteLine($"  directory    {directory}");
+        }
+
+        foreach (var c in m.Connectors)
+        {
+            output.WriteLine($"  {c.Kind.ToString().ToLowerInvariant(),-12} {c.Scheme,-10} {c.Description}");
+            foreach (var option in c.Options)
+            {
+                var flags = string.Join(",", new[] { option.Required ? "required" : null, option.Secret ? "secret" : null }.OfType<string>());
+                output.WriteLine($"      {option.Name,-22} {option.Description}{(flags.Length > 0 ? $" ({flags})" : "")}");
+            }
+        }
+    }
+
+    // Kept out of line so a redirected 'pkg list' never loads Spectre.Console.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WriteTable(IReadOnlyList<InstalledPackage> packages)
+    {
+        var table = new Table().AddColumns("name", "version", "platform", "connectors");
+        foreach (var package in packages)
+        {
+            var m = package.Manifest;
+            table.AddRow(Markup.Escape(m.Name), Markup.Escape(m.Version), Markup.Escape($"{m.Os}/{m.Arch}"), Markup.Escape(Schemes(m)));
+        }
+
+        AnsiConsole.Write(table);
+    }
+}

@@ -1,0 +1,20 @@
+namespace Coffer.Packager;
+
+/// <summary>How <see cref="PackageInstaller"/> reads packages and keeps retired copies.</summary>
+public sealed class PackageInstallerOptions
+{
+    /// <summary>Bounds on what reading a package may consume.</summary>
+    public PackageLimits Limits { get; init; } = PackageLimits.Default;
+
+    /// <summary>
+    /// How long a replaced or removed package's files stay on disk. A coffer process that loaded the
+    /// package before it was replaced may still resolve one of its assemblies lazily; 24 hours by default.
+    /// </summary>
+    public TimeSpan RetiredGracePeriod { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long to wait for another <c>coffer pkg</c> that is changing the install directory.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The clock retirement is measured with.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}

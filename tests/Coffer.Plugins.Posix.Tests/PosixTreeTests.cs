@@ -1,0 +1,165 @@
+using Coffer.Abstractions;
+using Coffer.TestSupport;
+
+namespace Coffer.Plugins.Posix.Tests;
+
+/// <summary>What the fs source and destination do on disk, beyond the conformance suite.</summary>
+public class PosixTreeTests
+{
+    private TemporaryDirectory _sandbox = null!;
+
+    private string Root => _sandbox.Combine("root");
+
+    [SetUp]
+    public void SetUp()
+    {
+        _sandbox = new TemporaryDirectory("posix-tree");
+        Directory.CreateDirectory(Root);
+    }
+
+    [TearDown]
+    public void TearDown() => _sandbox.Dispose();
+
+    private string InRoot(string relative) => Path.Combine(Root, relative);
+
+    private async Task<List<TreeEntry>> ScanAsync()
+    {
+        await using var source = await PosixPluginHost.Catalog.CreateSourceAsync(new ConnectorConfiguration(Root));
+        return source.ScanAsync().ToBlockingEnumerable().ToList();
+    }
+
+    private ValueTask<IDestinationConnector> DestinationAsync() =>
+        PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(Root));
+
+    [Test]
+    public async Task Siblings_come_in_ordinal_order()
+    {
+        foreach (var name in new[] { "b", "B", "a", "_x", "Z1", "é" })
+        {
+            await File.WriteAllTextAsync(InRoot(name), name);
+        }
+
+        var paths = (await ScanAsync()).Select(e => e.Path).ToList();
+
+        Assert.That(paths, Is.EqualTo(new[] { "", "B", "Z1", "_x", "a", "b", "é" }));
+    }
+
+    [Test]
+    public async Task Symlinks_are_reported_and_never_followed()
+    {
+        Directory.CreateDirectory(InRoot("real"));
+        await File.WriteAllTextAsync(InRoot("real/inside.txt"), "x");
+        File.CreateSymbolicLink(InRoot("link"), "real");
+        File.CreateSymbolicLink(InRoot("out"), _sandbox.Path);
+
+        var entries = await ScanAsync();
+
+        Assert.That(entries.Select(e => e.Path), Is.EqualTo(new[] { "", "link", "out", "real", "real/inside.txt" }));
+        Assert.That(entries.Single(e => e.Path == "link"), Has.Property(nameof(TreeEntry.Kind)).EqualTo(EntryKind.Symlink).And.Property(nameof(TreeEntry.SymlinkTarget)).EqualTo("real"));
+        Assert.That(entries.Single(e => e.Path == "out").SymlinkTarget, Is.EqualTo(_sandbox.Path));
+    }
+
+    [Test]
+    public async Task Entries_carry_owner_and_a_file_id_that_hard_links_share()
+    {
+        await File.WriteAllTextAsync(InRoot("a"), "same");
+        File.Copy(InRoot("a"), InRoot("copy"));
+        Unix.HardLink(InRoot("a"), InRoot("hard"));
+
+        var entries = (await ScanAsync()).ToDictionary(e => e.Path);
+
+        Assert.That(entries["hard"].FileId, Is.EqualTo(entries["a"].FileId));
+        Assert.That(entries["copy"].FileId, Is.Not.EqualTo(entries["a"].FileId));
+        Assert.That(entries["a"].FileId, Does.Match(@"^\d+:\d+:\d+$"), "dev major:minor:inode");
+        var status = new FileInfo(InRoot("a"));
+        Assert.That(entries["a"].Mode, Is.EqualTo(status.UnixFileMode));
+        Assert.That(entries["a"].UserId, Is.EqualTo(Unix.EffectiveUserId));
+        Assert.That(entries["a"].GroupId, Is.Not.Null);
+        Assert.That(entries["a"].Size, Is.EqualTo(4));
+        Assert.That(entries["a"].ModifiedTime, Is.EqualTo(new DateTimeOffset(status.LastWriteTimeUtc)));
+    }
+
+    [Test]
+    public async Task Unreadable_entries_are_reported_with_an_error_and_the_walk_goes_on()
+    {
+        await File.WriteAllTextAsync(InRoot("a-public.txt"), "anyone");
+        await File.WriteAllTextAsync(InRoot("b-secret.txt"), "root only");
+        File.SetUnixFileMode(InRoot("b-secret.txt"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Directory.CreateDirectory(InRoot("c-locked"));
+        await File.WriteAllTextAsync(InRoot("c-locked/hidden.txt"), "x");
+        File.SetUnixFileMode(InRoot("c-locked"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await File.WriteAllTextAsync(InRoot("d-after.txt"), "still walked");
+        await using var source = await PosixPluginHost.Catalog.CreateSourceAsync(new ConnectorConfiguration(Root));
+
+        var entries = Unix.AsUnprivileged(() => source.ScanAsync().ToBlockingEnumerable().ToList());
+
+        Assert.That(entries.Select(e => e.Path), Is.EqualTo(new[] { "", "a-public.txt", "b-secret.txt", "c-locked", "d-after.txt" }));
+        var byPath = entries.ToDictionary(e => e.Path);
+        Assert.That(byPath["b-secret.txt"].Error, Does.Contain("b-secret.txt").And.Not.Contain("\n"));
+        Assert.That(byPath["c-locked"].Error, Does.Contain("c-locked").And.Not.Contain("\n"));
+        Assert.That(byPath["c-locked"].Kind, Is.EqualTo(EntryKind.Directory));
+        Assert.That(new[] { "", "a-public.txt", "d-after.txt" }.Select(p => byPath[p].Error), Is.All.Null);
+    }
+
+    [Test]
+    public async Task A_fifo_is_reported_as_not_backed_up()
+    {
+        Unix.MakeFifo(InRoot("pipe"));
+
+        var entry = (await ScanAsync()).Single(e => e.Path == "pipe");
+
+        Assert.That(entry.Error, Does.Contain("fifo"));
+    }
+
+    [Test]
+    public async Task The_destination_refuses_to_write_through_a_symlink_found_on_disk()
+    {
+        var outside = _sandbox.Combine("outside");
+        Directory.CreateDirectory(outside);
+        Directory.CreateDirectory(InRoot("a"));
+        File.CreateSymbolicLink(InRoot("a/evil"), outside);
+        File.CreateSymbolicLink(InRoot("inward"), "a");
+        await using var destination = await DestinationAsync();
+        var file = new TreeEntry("a/evil/x.txt", EntryKind.File) { Size = 1 };
+
+        Assert.ThrowsAsync<PathEscapesRootException>(() => destination.WriteFileAsync(file, new MemoryStream([1])));
+        Assert.ThrowsAsync<PathEscapesRootException>(() => destination.CreateDirectoryAsync(new TreeEntry("a/evil/d", EntryKind.Directory)));
+        Assert.ThrowsAsync<PathEscapesRootException>(() => destination.WriteFileAsync(file with { Path = "inward/y.txt" }, new MemoryStream([1])), "even a link pointing inside is never written through");
+
+        Assert.That(Directory.GetFileSystemEntries(outside), Is.Empty);
+        Assert.That(File.Exists(InRoot("a/y.txt")), Is.False);
+    }
+
+    [Test]
+    public async Task Writing_a_file_over_a_symlink_replaces_the_link_and_leaves_its_target_alone()
+    {
+        var target = _sandbox.Combine("target.txt");
+        await File.WriteAllTextAsync(target, "keep me");
+        File.CreateSymbolicLink(InRoot("f"), target);
+        await using var destination = await DestinationAsync();
+
+        await destination.WriteFileAsync(new TreeEntry("f", EntryKind.File) { Size = 3, ModifiedTime = DateTimeOffset.UnixEpoch.AddDays(1) }, new MemoryStream([1, 2, 3]));
+
+        Assert.That(new FileInfo(InRoot("f")).LinkTarget, Is.Null);
+        Assert.That(await File.ReadAllBytesAsync(InRoot("f")), Is.EqualTo(new byte[] { 1, 2, 3 }));
+        Assert.That(await File.ReadAllTextAsync(target), Is.EqualTo("keep me"));
+    }
+
+    [Test]
+    public async Task Setuid_setgid_and_sticky_bits_are_restored()
+    {
+        const UnixFileMode special = UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        const UnixFileMode sticky = UnixFileMode.StickyBit | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        await using (var destination = await DestinationAsync())
+        {
+            await destination.CreateDirectoryAsync(new TreeEntry("shared", EntryKind.Directory));
+            await destination.WriteFileAsync(new TreeEntry("tool", EntryKind.File) { Mode = special }, new MemoryStream([]));
+            await destination.FinishDirectoryAsync(new TreeEntry("shared", EntryKind.Directory) { Mode = sticky });
+        }
+
+        var entries = (await ScanAsync()).ToDictionary(e => e.Path);
+
+        Assert.That(entries["tool"].Mode, Is.EqualTo(special));
+        Assert.That(entries["shared"].Mode, Is.EqualTo(sticky));
+    }
+}
