@@ -245,7 +245,7 @@ internal sealed class BackupRunner
                 var stream = await _source.OpenReadAsync(file.Entry.Path, cancellationToken).ConfigureAwait(false);
                 await using (stream.ConfigureAwait(false))
                 {
-                    using var reader = new ChunkReader(_store.Chunker, stream);
+                    using var reader = new ChunkReader(_store.Chunker, stream, file.Entry.Size);
                     while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
                     {
                         var id = _store.Keys.ComputeId(chunk.Buffer.AsSpan(0, chunk.Length));

@@ -5,8 +5,8 @@ namespace Coffer.Host.Backup;
 
 /// <summary>
 /// A file's content read back from its blobs in order, with a few blobs fetched ahead in parallel
-/// (ranged reads of their packs). Every blob is authenticated and checked against its id; at the end the
-/// whole content is checked against the file's SHA-256.
+/// (ranged reads of their packs). Every blob is authenticated and checked against its id, which already
+/// proves the content; <c>check</c> also compares the whole content with the file's SHA-256 (pass the hash).
 /// </summary>
 internal sealed class BlobSequenceStream : Stream
 {
@@ -16,7 +16,7 @@ internal sealed class BlobSequenceStream : Stream
     private readonly string _path;
     private readonly int _readAhead;
     private readonly Queue<Task<(byte[] Buffer, int Length)>> _pending = new();
-    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash? _sha256;
     private readonly CancellationTokenSource _stop = new();
     private int _next;
     private byte[]? _current;
@@ -31,6 +31,7 @@ internal sealed class BlobSequenceStream : Stream
         _expectedSha256 = expectedSha256;
         _path = path;
         _readAhead = readAhead;
+        _sha256 = expectedSha256 is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     }
 
     public override bool CanRead => true;
@@ -67,7 +68,7 @@ internal sealed class BlobSequenceStream : Stream
 
             (_current, _currentLength) = await _pending.Dequeue().ConfigureAwait(false);
             _currentOffset = 0;
-            _sha256.AppendData(_current, 0, _currentLength);
+            _sha256?.AppendData(_current, 0, _currentLength);
         }
 
         var count = Math.Min(buffer.Length, _currentLength - _currentOffset);
@@ -97,6 +98,11 @@ internal sealed class BlobSequenceStream : Stream
         }
 
         _verified = true;
+        if (_sha256 is null)
+        {
+            return;
+        }
+
         var actual = Convert.ToHexStringLower(_sha256.GetHashAndReset());
         if (_expectedSha256 is not null && actual != _expectedSha256)
         {
@@ -128,7 +134,7 @@ internal sealed class BlobSequenceStream : Stream
                 }
             }
 
-            _sha256.Dispose();
+            _sha256?.Dispose();
             _stop.Dispose();
         }
 

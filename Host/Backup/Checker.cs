@@ -49,11 +49,12 @@ internal sealed class Checker
         if (!fast)
         {
             // Packs first: then a file's check knows which of its blobs are damaged without reading them twice.
-            foreach (var pack in _store.Index.Packs.Order(StringComparer.Ordinal))
+            var byPack = _store.Index.Blobs.GroupBy(b => b.Value.Pack, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal);
+            foreach (var blobs in byPack)
             {
-                if (packs.ContainsKey(pack))
+                if (packs.ContainsKey(blobs.Key))
                 {
-                    await CheckPackAsync(pack, cancellationToken).ConfigureAwait(false);
+                    await CheckPackAsync(blobs.Key, blobs.ToList(), cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -64,9 +65,8 @@ internal sealed class Checker
         }
     }
 
-    private async Task CheckPackAsync(string pack, CancellationToken cancellationToken)
+    private async Task CheckPackAsync(string pack, List<KeyValuePair<BlobId, BlobLocation>> entries, CancellationToken cancellationToken)
     {
-        var entries = _store.Index.Blobs.Where(b => b.Value.Pack == pack).ToList();
         var bytes = await _store.ReadObjectAsync(StorageObjectClass.Packfile, pack, cancellationToken).ConfigureAwait(false);
         if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != pack)
         {

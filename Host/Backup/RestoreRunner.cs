@@ -37,7 +37,7 @@ internal sealed class RestoreRunner
         {
             await foreach (var (filePath, node) in files.Reader.ReadAllAsync(token).ConfigureAwait(false))
             {
-                var content = new BlobSequenceStream(_store, node.Content ?? [], node.Sha256, filePath);
+                var content = new BlobSequenceStream(_store, node.Content ?? [], expectedSha256: null, filePath);
                 await using (content.ConfigureAwait(false))
                 {
                     await _destination.WriteFileAsync(node.ToEntry(filePath), content, token).ConfigureAwait(false);

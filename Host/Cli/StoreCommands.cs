@@ -176,7 +176,7 @@ internal static class StoreCommands
                 }
 
                 await context.Output.FlushAsync(ct).ConfigureAwait(false);
-                var content = new BlobSequenceStream(store, node.Content ?? [], node.Sha256, path);
+                var content = new BlobSequenceStream(store, node.Content ?? [], expectedSha256: null, path);
                 await using (content.ConfigureAwait(false))
                 {
                     var output = context.OpenBinaryOutput();

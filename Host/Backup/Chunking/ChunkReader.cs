@@ -12,17 +12,21 @@ internal sealed class ChunkReader : IDisposable
 {
     private readonly FastCdc _chunker;
     private readonly Stream _stream;
-    private readonly byte[] _window;
+    private byte[] _window;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private int _start;
     private int _end;
     private bool _eof;
 
-    public ChunkReader(FastCdc chunker, Stream stream)
+    /// <param name="chunker">The store's chunker.</param>
+    /// <param name="stream">The content.</param>
+    /// <param name="expectedLength">The size the source reported: a small file gets a small window.</param>
+    public ChunkReader(FastCdc chunker, Stream stream, long expectedLength)
     {
         _chunker = chunker;
         _stream = stream;
-        _window = ArrayPool<byte>.Shared.Rent(chunker.MaxSize * 2);
+        var window = (int)Math.Clamp(expectedLength + 4096, 64 * 1024, chunker.MaxSize + (chunker.MaxSize >> 1));
+        _window = ArrayPool<byte>.Shared.Rent(window);
     }
 
     public long BytesRead { get; private set; }
@@ -33,8 +37,18 @@ internal sealed class ChunkReader : IDisposable
         // Fill until a whole maximum chunk is in view, or the input ends.
         while (!_eof && _end - _start < _chunker.MaxSize)
         {
-            if (_window.Length - _end < _chunker.MaxSize / 2)
+            if (_end == _window.Length || (_start > 0 && _window.Length - _end < _chunker.MaxSize / 2))
             {
+                if (_start == 0)
+                {
+                    // The file is larger than its reported size (it grew): widen the window.
+                    var wider = ArrayPool<byte>.Shared.Rent(Math.Min(_window.Length * 2, _chunker.MaxSize + (_chunker.MaxSize >> 1)));
+                    Buffer.BlockCopy(_window, 0, wider, 0, _end);
+                    ArrayPool<byte>.Shared.Return(_window);
+                    _window = wider;
+                    continue;
+                }
+
                 // Slide what is left to the front; at most one maximum chunk is copied per slide.
                 Buffer.BlockCopy(_window, _start, _window, 0, _end - _start);
                 _end -= _start;

@@ -202,6 +202,10 @@ internal sealed class StoreKeys
         finally
         {
             CryptographicOperations.ZeroMemory(bytes);
+
+            // Argon2 just filled tens of MiB on purpose: give them back before the pipeline needs memory,
+            // so the process's peak is the larger of the two, not their sum.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
 

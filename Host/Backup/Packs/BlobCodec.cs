@@ -15,11 +15,9 @@ internal sealed class BlobCodec
     private const byte Stored = 0;
     private const byte Zstd = 1;
 
-    // Compressor contexts hold megabytes of tables: one per thread, reused for every blob it encodes.
-    [ThreadStatic]
-    private static Compressor? _compressor;
-    [ThreadStatic]
-    private static Decompressor? _decompressor;
+    // Compressor contexts hold megabytes of tables: a few are pooled and reused, as many as run at once.
+    private readonly System.Collections.Concurrent.ConcurrentBag<Compressor> _compressors = [];
+    private readonly System.Collections.Concurrent.ConcurrentBag<Decompressor> _decompressors = [];
 
     private readonly StoreKeys _keys;
     private readonly int _level;
@@ -39,8 +37,13 @@ internal sealed class BlobCodec
         int payloadLength;
         try
         {
-            _compressor ??= new Compressor(_level);
-            var compressed = content.Length < 64 ? int.MaxValue : _compressor.Wrap(content, payload.AsSpan(1));
+            var compressed = int.MaxValue;
+            if (content.Length >= 64)
+            {
+                var compressor = _compressors.TryTake(out var pooled) ? pooled : new Compressor(_level);
+                compressed = compressor.Wrap(content, payload.AsSpan(1));
+                _compressors.Add(compressor);
+            }
 
             // Keep compression only when it saves at least 1/32: below that, decompression time buys nothing.
             if (compressed < content.Length - (content.Length >> 5))
@@ -117,14 +120,18 @@ internal sealed class BlobCodec
                     body.CopyTo(destination);
                     break;
                 case Zstd:
-                    _decompressor ??= new Decompressor();
+                    var decompressor = _decompressors.TryTake(out var pooled) ? pooled : new Decompressor();
                     try
                     {
-                        length = _decompressor.Unwrap(body, destination[..rawLength]);
+                        length = decompressor.Unwrap(body, destination[..rawLength]);
                     }
                     catch (ZstdException)
                     {
                         throw new DamagedBlobException(id, "does not decompress");
+                    }
+                    finally
+                    {
+                        _decompressors.Add(decompressor);
                     }
 
                     break;

@@ -37,7 +37,7 @@ internal sealed class PackUploader : IDisposable
         var cancellationToken = _cancellationToken = failure.Token;
         _data = new PackBuilder(store.Config.PackSize);
         _trees = new PackBuilder(store.Config.PackSize);
-        _queue = Channel.CreateBounded<FinishedPack>(new BoundedChannelOptions(concurrency) { SingleReader = false, SingleWriter = false });
+        _queue = Channel.CreateBounded<FinishedPack>(new BoundedChannelOptions(1) { SingleReader = false, SingleWriter = false });
         _workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(UploadLoopAsync, cancellationToken)).ToArray();
     }
 
@@ -127,11 +127,11 @@ internal sealed class PackUploader : IDisposable
             {
                 try
                 {
-                    await _store.Storage.PutAsync(StorageObjectClass.Packfile, pack.Name, new MemoryStream(pack.Buffer, 0, pack.Length, writable: false), _cancellationToken).ConfigureAwait(false);
+                    await _store.Storage.PutAsync(StorageObjectClass.Packfile, pack.Name, pack.Content.OpenRead(), _cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(pack.Buffer);
+                    pack.Content.Dispose();
                 }
 
                 Interlocked.Add(ref _uploadedBytes, pack.Length);
@@ -158,7 +158,7 @@ internal sealed class PackUploader : IDisposable
             _queue.Writer.TryComplete();
             while (_queue.Reader.TryRead(out var dropped))
             {
-                ArrayPool<byte>.Shared.Return(dropped.Buffer);
+                dropped.Content.Dispose();
             }
 
             throw;
@@ -184,15 +184,17 @@ internal sealed class PackUploader : IDisposable
         }
     }
 
-    private sealed record FinishedPack(string Name, byte[] Buffer, int Length, IReadOnlyList<PackEntry> Entries);
+    private sealed record FinishedPack(string Name, SegmentedBuffer Content, IReadOnlyList<PackEntry> Entries)
+    {
+        public int Length => Content.Length;
+    }
 
-    /// <summary>One pack being filled, in a pooled buffer of the pack size plus one maximum blob.</summary>
+    /// <summary>One pack being filled; it takes the memory its content needs, in 1 MiB pooled segments.</summary>
     private sealed class PackBuilder : IDisposable
     {
         private readonly int _packSize;
         private readonly List<PackEntry> _entries = [];
-        private byte[]? _buffer;
-        private int _length;
+        private SegmentedBuffer _content = new();
 
         public PackBuilder(int packSize) => _packSize = packSize;
 
@@ -200,57 +202,38 @@ internal sealed class PackUploader : IDisposable
 
         public int Count => _entries.Count;
 
-        public bool IsFull => _length >= _packSize;
+        public bool IsFull => _content.Length >= _packSize;
 
         public void Add(PackEntry entry, ReadOnlySpan<byte> sealedBytes)
         {
-            _buffer ??= ArrayPool<byte>.Shared.Rent(_packSize + sealedBytes.Length + 4096);
-            if (_length + sealedBytes.Length > _buffer.Length)
-            {
-                var larger = ArrayPool<byte>.Shared.Rent(_length + sealedBytes.Length + 4096);
-                Buffer.BlockCopy(_buffer, 0, larger, 0, _length);
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = larger;
-            }
-
-            sealedBytes.CopyTo(_buffer.AsSpan(_length));
-            _entries.Add(entry with { Offset = (uint)_length });
-            _length += sealedBytes.Length;
+            _entries.Add(entry with { Offset = (uint)_content.Length });
+            _content.Append(sealedBytes);
         }
 
         public FinishedPack Finish(Crypto.StoreKeys keys)
         {
             var header = PackFormat.EncodeHeader(keys, _entries);
-            var total = _length + header.Length + 4;
-            var buffer = _buffer!;
-            if (total > buffer.Length)
-            {
-                var larger = ArrayPool<byte>.Shared.Rent(total);
-                Buffer.BlockCopy(buffer, 0, larger, 0, _length);
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = larger;
-            }
-
-            header.CopyTo(buffer.AsSpan(_length));
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(_length + header.Length), header.Length);
+            _content.Append(header);
+            Span<byte> length = stackalloc byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(length, header.Length);
+            _content.Append(length);
 
             // Packs are named by the SHA-256 of their bytes: check can verify one without any key.
-            var name = Convert.ToHexStringLower(SHA256.HashData(buffer.AsSpan(0, total)));
-            var finished = new FinishedPack(name, buffer, total, _entries.ToArray());
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            foreach (var segment in _content.Segments())
+            {
+                sha.AppendData(segment.Span);
+            }
+
+            var finished = new FinishedPack(Convert.ToHexStringLower(sha.GetHashAndReset()), _content, _entries.ToArray());
             _entries.Clear();
-            _buffer = null;
-            _length = 0;
+            _content = new SegmentedBuffer();
             return finished;
         }
 
         public void Dispose()
         {
-            if (_buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = null;
-            }
-
+            _content.Dispose();
             Lock.Dispose();
         }
     }
