@@ -42,6 +42,8 @@ public class CliTests
         var check = await coffer.RunAsync("check");
         Assert.That(check.ExitCode, Is.Zero, check.ToString());
         Assert.That(check.Output, Does.StartWith("check ok: 1 snapshots, 5 files"));
+        var fast = await coffer.RunAsync("check", "--fast", id);
+        Assert.That(fast.Output, Does.StartWith("check ok: 1 snapshots, 5 files"), fast.ToString());
 
         var again = await coffer.RunAsync("backup", source);
         Assert.That(again.Output, Does.Contain("(5 files unchanged)"), again.ToString());

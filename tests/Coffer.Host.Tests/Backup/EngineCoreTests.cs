@@ -160,6 +160,40 @@ public class EngineCoreTests
         Assert.That(PackFormat.DecodeHeader(keys, PackFormat.EncodeHeader(keys, entries)), Is.EqualTo(entries));
     }
 
+    [TestCase(20_000_000L)]
+    [TestCase(1000L)]
+    [TestCase(0L)]
+    public async Task The_chunk_reader_cuts_like_the_chunker_whatever_size_the_source_announced(long announced)
+    {
+        var chunker = new FastCdc(new ChunkerParameters(), new byte[32]);
+        var data = Random(20_000_000, 6);
+        var expected = Cut(chunker, data);
+
+        // A stream that hands out odd-sized pieces, like a network stream would.
+        using var stream = new TrickleStream(data);
+        using var reader = new ChunkReader(chunker, stream, announced);
+        var sizes = new List<int>();
+        var joined = new List<byte>();
+        while (await reader.NextAsync(CancellationToken.None) is { } chunk)
+        {
+            sizes.Add(chunk.Length);
+            joined.AddRange(chunk.Buffer.AsSpan(0, chunk.Length).ToArray());
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk.Buffer);
+        }
+
+        Assert.That(sizes, Is.EqualTo(expected));
+        Assert.That(joined.ToArray(), Is.EqualTo(data));
+        Assert.That(reader.ContentHash(), Is.EqualTo(System.Security.Cryptography.SHA256.HashData(data)));
+    }
+
+    private sealed class TrickleStream(byte[] data) : MemoryStream(data)
+    {
+        private int _turn;
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, 1 + (_turn++ * 7919 % 3_000_000))], cancellationToken);
+    }
+
     [TestCase("*.log", "a/b/c.log", true)]
     [TestCase("*.log", "c.log.txt", false)]
     [TestCase("build", "src/build", true)]
