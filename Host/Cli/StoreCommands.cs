@@ -68,10 +68,8 @@ internal static class StoreCommands
         command.SetAction(async (parse, ct) =>
         {
             var (configuration, name) = StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct).ConfigureAwait(false);
-            await using (storage.ConfigureAwait(false))
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var store = await StoreReferences.OpenStoreAsync(context, storage, parse.GetValue(passphraseFile), ct).ConfigureAwait(false);
                 var connector = await context.Catalog.CreateSourceAsync(configuration, ct).ConfigureAwait(false);
                 await using (connector.ConfigureAwait(false))
                 {
@@ -97,7 +95,7 @@ internal static class StoreCommands
                         $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
                     return ExitCodes.Success;
                 }
-            }
+            }, ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -109,10 +107,8 @@ internal static class StoreCommands
         var command = new Command("ls", "List snapshots, or the content of a snapshot.") { target, recursive };
         command.SetAction(async (parse, ct) =>
         {
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct).ConfigureAwait(false);
-            await using (storage.ConfigureAwait(false))
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var store = await StoreReferences.OpenStoreAsync(context, storage, parse.GetValue(passphraseFile), ct).ConfigureAwait(false);
                 var reference = parse.GetValue(target);
                 if (reference is null)
                 {
@@ -152,7 +148,7 @@ internal static class StoreCommands
                 }
 
                 return ExitCodes.Success;
-            }
+            }, ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -164,10 +160,8 @@ internal static class StoreCommands
         command.SetAction(async (parse, ct) =>
         {
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct).ConfigureAwait(false);
-            await using (storage.ConfigureAwait(false))
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var store = await StoreReferences.OpenStoreAsync(context, storage, parse.GetValue(passphraseFile), ct).ConfigureAwait(false);
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct).ConfigureAwait(false);
                 var node = await store.ResolveAsync(snapshot, path, ct).ConfigureAwait(false);
                 if (node.Kind != Node.FileKind)
@@ -187,7 +181,7 @@ internal static class StoreCommands
                 }
 
                 return ExitCodes.Success;
-            }
+            }, ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -201,10 +195,8 @@ internal static class StoreCommands
         {
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct).ConfigureAwait(false);
-            await using (storage.ConfigureAwait(false))
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var store = await StoreReferences.OpenStoreAsync(context, storage, parse.GetValue(passphraseFile), ct).ConfigureAwait(false);
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct).ConfigureAwait(false);
                 var connector = await context.Catalog.CreateDestinationAsync(destination, ct).ConfigureAwait(false);
                 await using (connector.ConfigureAwait(false))
@@ -215,7 +207,7 @@ internal static class StoreCommands
                     context.Output.WriteLine($"restored {files} files, {Size.Format(bytes)} from snapshot {snapshot.ShortId} to {connector.Description}");
                     return ExitCodes.Success;
                 }
-            }
+            }, ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -227,10 +219,8 @@ internal static class StoreCommands
         var command = new Command("check", "Verify snapshots and the data they need.") { target, fast };
         command.SetAction(async (parse, ct) =>
         {
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct).ConfigureAwait(false);
-            await using (storage.ConfigureAwait(false))
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var store = await StoreReferences.OpenStoreAsync(context, storage, parse.GetValue(passphraseFile), ct).ConfigureAwait(false);
                 var reference = parse.GetValue(target);
                 var snapshots = reference is null
                     ? await store.ListSnapshotsAsync(ct).ConfigureAwait(false)
@@ -252,7 +242,7 @@ internal static class StoreCommands
 
                 context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {checker.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {checker.BlobsChecked} blobs verified")}");
                 return ExitCodes.Success;
-            }
+            }, ct).ConfigureAwait(false);
         });
         return command;
     }
@@ -263,10 +253,8 @@ internal static class StoreCommands
         var command = new Command("info", "Show the store's or a snapshot's sizes and counts.") { target };
         command.SetAction(async (parse, ct) =>
         {
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct).ConfigureAwait(false);
-            await using (storage.ConfigureAwait(false))
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var store = await StoreReferences.OpenStoreAsync(context, storage, parse.GetValue(passphraseFile), ct).ConfigureAwait(false);
                 var reference = parse.GetValue(target);
                 var o = context.Output;
                 if (reference is not null)
@@ -290,7 +278,7 @@ internal static class StoreCommands
 
                 var snapshots = await store.ListSnapshotsAsync(ct).ConfigureAwait(false);
                 long packCount = 0, packBytes = 0;
-                await foreach (var pack in storage.ListAsync(StorageObjectClass.Packfile, ct).ConfigureAwait(false))
+                await foreach (var pack in store.Storage.ListAsync(StorageObjectClass.Packfile, ct).ConfigureAwait(false))
                 {
                     packCount++;
                     packBytes += pack.Size;
@@ -301,7 +289,7 @@ internal static class StoreCommands
                 var unique = data.Sum(b => (long)b.RawLength);
                 var logical = snapshots.Sum(s => s.Summary.Bytes);
                 var config = store.Config;
-                o.WriteLine($"store:       {config.Id} at {storage.Description}");
+                o.WriteLine($"store:       {config.Id} at {store.Storage.Description}");
                 o.WriteLine($"format:      {config.Format}, created {config.Created.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
                 o.WriteLine($"encryption:  {(config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, key wrapped with {config.Encryption.Kdf.Algorithm}")}");
                 o.WriteLine($"blob ids:    {config.Mac}");
@@ -314,9 +302,20 @@ internal static class StoreCommands
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dedup ratio: {(unique == 0 ? 1.0 : (double)logical / unique):0.00}"));
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"compression: {(packBytes == 0 ? 1.0 : (double)unique / packBytes):0.00} (unique content / stored bytes)"));
                 return ExitCodes.Success;
-            }
+            }, ct).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>Connects to the store the command line names, opens it (asking for its passphrase if needed), runs <paramref name="action"/>.</summary>
+    private static async Task<int> WithStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken).ConfigureAwait(false);
+        await using (storage.ConfigureAwait(false))
+        {
+            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken).ConfigureAwait(false);
+            return await action(store).ConfigureAwait(false);
+        }
     }
 
     private static string Describe(Node node, string path)

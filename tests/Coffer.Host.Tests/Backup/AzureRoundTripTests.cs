@@ -78,19 +78,8 @@ public class AzureRoundTripTests
         Directory.SetLastWriteTimeUtc(source, TreeAssert.OldTime);
 
         await using var storage = await _catalog.CreateStorageAsync(Container($"store-{Guid.NewGuid():N}/some/prefix"));
-        var store = await EngineHarness.CreateAndOpenAsync(storage);
-        Coffer.Host.Backup.Model.Snapshot snapshot;
-        await using (var connector = await _catalog.CreateSourceAsync(new ConnectorConfiguration(source)))
-        {
-            snapshot = await EngineHarness.BackupAsync(store, connector, source);
-        }
-
         var restored = temp.Combine("restored");
-        Directory.CreateDirectory(restored);
-        await using (var destination = await _catalog.CreateDestinationAsync(new ConnectorConfiguration(restored)))
-        {
-            await EngineHarness.RestoreAsync(await EngineHarness.ReopenAsync(storage), snapshot, destination);
-        }
+        await EngineHarness.FsRoundTripAsync(_catalog, storage, source, restored);
 
         TreeAssert.AreEqual(source, restored);
     }

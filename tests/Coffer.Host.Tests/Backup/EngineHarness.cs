@@ -42,6 +42,25 @@ internal static class EngineHarness
         return snapshot;
     }
 
+    /// <summary>Backs up the directory <paramref name="source"/> into a new store on <paramref name="storage"/> and restores it into <paramref name="restored"/>.</summary>
+    public static async Task<Snapshot> FsRoundTripAsync(ConnectorCatalog catalog, IStorageConnector storage, string source, string restored, string? passphrase = Passphrase)
+    {
+        var store = await CreateAndOpenAsync(storage, passphrase);
+        Snapshot snapshot;
+        await using (var connector = await catalog.CreateSourceAsync(new ConnectorConfiguration(source)))
+        {
+            snapshot = await BackupAsync(store, connector, source);
+        }
+
+        Directory.CreateDirectory(restored);
+        await using (var destination = await catalog.CreateDestinationAsync(new ConnectorConfiguration(restored)))
+        {
+            await RestoreAsync(passphrase is null ? store : await ReopenAsync(storage, passphrase), snapshot, destination);
+        }
+
+        return snapshot;
+    }
+
     public static Task<(long Files, long Bytes)> RestoreAsync(CofferStore store, Snapshot snapshot, IDestinationConnector destination, string path = "") =>
         new RestoreRunner(store, destination, new BackupProgress()).RunAsync(snapshot, path, CancellationToken.None);
 }

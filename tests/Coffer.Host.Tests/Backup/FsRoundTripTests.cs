@@ -25,19 +25,8 @@ public class FsRoundTripTests
         Directory.SetLastWriteTimeUtc(source, TreeAssert.OldTime);
 
         await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(temp.Combine("store")));
-        var store = await EngineHarness.CreateAndOpenAsync(storage, encrypted ? EngineHarness.Passphrase : null);
-        Coffer.Host.Backup.Model.Snapshot snapshot;
-        await using (var connector = await _catalog.CreateSourceAsync(new ConnectorConfiguration(source)))
-        {
-            snapshot = await EngineHarness.BackupAsync(store, connector, source);
-        }
-
         var restored = temp.Combine("restored");
-        Directory.CreateDirectory(restored);
-        await using (var destination = await _catalog.CreateDestinationAsync(new ConnectorConfiguration(restored)))
-        {
-            await EngineHarness.RestoreAsync(await EngineHarness.ReopenAsync(storage), snapshot, destination);
-        }
+        var snapshot = await EngineHarness.FsRoundTripAsync(_catalog, storage, source, restored, encrypted ? EngineHarness.Passphrase : null);
 
         TreeAssert.AreEqual(source, restored);
         Assert.That(snapshot.Summary.Files, Is.EqualTo(5));
