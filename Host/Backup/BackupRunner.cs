@@ -194,7 +194,10 @@ internal sealed class BackupRunner
             var name = entry.Path[(slash + 1)..];
             if (entry.Error is not null)
             {
-                Warnings.Add($"{entry.Path}: {entry.Error}");
+                lock (Warnings)
+                {
+                    Warnings.Add($"{entry.Path}: {entry.Error}");
+                }
             }
 
             switch (entry.Kind)

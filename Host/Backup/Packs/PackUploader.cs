@@ -98,7 +98,7 @@ internal sealed class PackUploader : IDisposable
         await FlushIndexAsync(force: true, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops the upload workers after a failure; finished packs stay, unfinished ones are dropped.</summary>
+    /// <summary>Stops the upload workers after a failure or an interruption; uploaded packs are indexed, unfinished ones dropped.</summary>
     public async Task AbandonAsync()
     {
         _queue.Writer.TryComplete();
@@ -109,6 +109,17 @@ internal sealed class PackUploader : IDisposable
         catch (Exception e) when (e is OperationCanceledException or ConnectorException or IOException)
         {
             // The failure that made us abandon is the one reported.
+        }
+
+        // Index the packs that did arrive, so the next backup reuses them instead of sending them again.
+        try
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await FlushIndexAsync(force: true, grace.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ConnectorException or IOException)
+        {
+            // The store is unreachable: those packs stay unindexed until a maintenance rebuilds the index.
         }
     }
 
@@ -136,7 +147,9 @@ internal sealed class PackUploader : IDisposable
 
                 Interlocked.Add(ref _uploadedBytes, pack.Length);
                 _store.Index.AddPack(pack.Name, pack.Entries);
-                await _indexLock.WaitAsync(_cancellationToken).ConfigureAwait(false);
+
+                // Not cancellable: a pack that arrived must be remembered, or an interrupted backup forgets it.
+                await _indexLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                 try
                 {
                     _unindexed.Add((pack.Name, pack.Entries));

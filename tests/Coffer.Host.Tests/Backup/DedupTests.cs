@@ -89,3 +89,47 @@ public class DedupTests
         Assert.That(second.Summary.NewBytesStored, Is.LessThan(2 * 8 << 20 + 4096));
     }
 }
+
+public class InterruptedBackupTests
+{
+    [Test]
+    public async Task An_interrupted_backup_indexes_the_packs_it_uploaded_and_the_next_run_reuses_them()
+    {
+        using var catalog = EngineHarness.LoadBundled();
+        using var temp = new TemporaryDirectory("interrupt");
+        var source = temp.Combine("source");
+        Directory.CreateDirectory(source);
+        File.WriteAllBytes(Path.Combine(source, "big.bin"), TreeAssert.Bytes(new Random(41), 120 << 20));
+        var storeDirectory = temp.Combine("store");
+        await using var storage = await catalog.CreateStorageAsync(new ConnectorConfiguration(storeDirectory));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        await using var connector = await catalog.CreateSourceAsync(new ConnectorConfiguration(source));
+
+        // Interrupt once four packs are in the store, as a Ctrl-C would (the last may still be on its way).
+        using var interrupt = new CancellationTokenSource();
+        var packs = Path.Combine(storeDirectory, "packfiles");
+        var watcher = Task.Run(async () =>
+        {
+            while (!interrupt.IsCancellationRequested)
+            {
+                if (Directory.Exists(packs) && Directory.GetFiles(packs, "*", SearchOption.AllDirectories).Count(f => !Path.GetFileName(f).StartsWith('.')) >= 4)
+                {
+                    await interrupt.CancelAsync();
+                }
+
+                await Task.Delay(20);
+            }
+        });
+        var runner = new BackupRunner(store, connector, new BackupRequest(source, [], []), TimeProvider.System, new BackupProgress());
+        Assert.That(async () => await runner.RunAsync(interrupt.Token), Throws.InstanceOf<OperationCanceledException>());
+        await watcher;
+        Assert.That(await store.ListSnapshotsAsync(CancellationToken.None), Is.Empty, "no snapshot from an interrupted backup");
+
+        var resumed = await EngineHarness.BackupAsync(await EngineHarness.ReopenAsync(storage), connector, source);
+
+        Assert.That(resumed.Summary.NewBytesStored, Is.LessThan((120 << 20) - (40 << 20)), "at least three uploaded packs were reused");
+        var checker = new Checker(await EngineHarness.ReopenAsync(storage));
+        await checker.RunAsync([resumed], fast: false, CancellationToken.None);
+        Assert.That(checker.Problems, Is.Empty);
+    }
+}
