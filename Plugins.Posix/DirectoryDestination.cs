@@ -4,8 +4,8 @@ using Coffer.Plugins.Posix.Internal;
 namespace Coffer.Plugins.Posix;
 
 /// <summary>
-/// Restores into a directory: files (atomically, through a temp file), directories, symlinks, modes and
-/// mtimes. It never writes outside its root: absolute paths and <c>..</c> are refused, and so is any path
+/// Restores into a directory: files (atomically, through a temp file), directories, symlinks, modes,
+/// mtimes and <c>xattr.user.*</c> metadata as extended attributes. It never writes outside its root: absolute paths and <c>..</c> are refused, and so is any path
 /// whose parent on disk is a symlink, wherever it points.
 /// </summary>
 internal sealed class DirectoryDestination(string root) : IDestinationConnector
@@ -52,6 +52,8 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         var temp = await Durable.WriteTempAsync(Path.GetDirectoryName(path)!, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), mtime: null, flushToDisk: false, cancellationToken).ConfigureAwait(false);
         try
         {
+            // A filesystem without extended attributes cannot keep them; the restore goes on without.
+            _ = Xattrs.Write(temp, entry.Metadata);
             if (entry.Mode is { } mode)
             {
                 File.SetUnixFileMode(temp, mode);
@@ -63,7 +65,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         }
         catch
         {
-            File.Delete(temp);
+            Durable.TryDelete(temp);
             throw;
         }
     }
@@ -109,6 +111,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
             throw new NotFoundException($"directory '{entry.Path}' is not in {Description}: create it before finishing it");
         }
 
+        _ = Xattrs.Write(path, entry.Metadata);
         if (entry.Mode is { } mode)
         {
             File.SetUnixFileMode(path, mode);

@@ -7,8 +7,9 @@ namespace Coffer.Plugins.Posix;
 /// <summary>
 /// Walks a directory tree: root first, each directory before its contents, siblings in ordinal order.
 /// Symlinks are reported, never followed. What cannot be read is yielded with an error and skipped.
+/// With <paramref name="readXattrs"/>, files and directories carry their <c>user.</c> extended attributes.
 /// </summary>
-internal sealed class DirectorySource(string root) : ISourceConnector
+internal sealed class DirectorySource(string root, bool readXattrs) : ISourceConnector
 {
     public string Description => $"directory {root}";
 
@@ -72,7 +73,7 @@ internal sealed class DirectorySource(string root) : ISourceConnector
         }
     }
 
-    private static TreeEntry Describe(string relative, string full)
+    private TreeEntry Describe(string relative, string full)
     {
         var found = Native.TryLstat(full, out var errno);
         if (found is not { } stat)
@@ -106,6 +107,22 @@ internal sealed class DirectorySource(string root) : ISourceConnector
         if (!stat.IsDirectory && !stat.IsRegularFile)
         {
             return entry with { Error = $"{full} is a {stat.TypeName}: only files, directories and links are backed up" };
+        }
+
+        if (readXattrs)
+        {
+            try
+            {
+                var metadata = Xattrs.Read(full);
+                if (metadata.Count > 0)
+                {
+                    entry = entry with { Metadata = metadata };
+                }
+            }
+            catch (IOException e)
+            {
+                return entry with { Error = e.Message };
+            }
         }
 
         if (stat.IsRegularFile)

@@ -24,11 +24,13 @@ internal sealed class DirectoryVolume : IVolume
     private readonly VolumeSettings _settings;
     private readonly TimeProvider _time;
     private readonly IoGate _gate;
+    private readonly long _minimumFree;
     private long _fullUntilTicks;
 
-    private DirectoryVolume(string root, string deviceId, VolumeSettings settings, ConnectorContext context)
+    private DirectoryVolume(string root, string deviceId, long minimumFree, VolumeSettings settings, ConnectorContext context)
     {
         _root = root;
+        _minimumFree = minimumFree;
         _settings = settings;
         _time = context.Time;
         _gate = new IoGate(settings.Serialize);
@@ -44,8 +46,12 @@ internal sealed class DirectoryVolume : IVolume
     public int Replication => 1;
 
     /// <summary>Opens the volume at an existing directory.</summary>
+    /// <param name="path">The root directory.</param>
+    /// <param name="minimumFree">Below this many free bytes the volume counts as full.</param>
+    /// <param name="settings">The host's volume settings.</param>
+    /// <param name="context">The host's services.</param>
     /// <exception cref="ConnectorConfigurationException">The directory does not exist.</exception>
-    public static DirectoryVolume Open(string path, VolumeSettings settings, ConnectorContext context)
+    public static DirectoryVolume Open(string path, long minimumFree, VolumeSettings settings, ConnectorContext context)
     {
         var full = Path.GetFullPath(path);
         if (!Directory.Exists(full))
@@ -56,9 +62,10 @@ internal sealed class DirectoryVolume : IVolume
 
         var real = Native.RealPath(full);
         var stat = Native.Lstat(real) ?? throw new ConnectorConfigurationException($"volume directory '{path}' vanished while opening it");
-        // The filesystem's device number plus the canonical path: two mounts of one directory agree.
+        // The filesystem's device number plus the canonical path: volumes configured on one directory,
+        // by whatever path or link, agree.
         var deviceId = string.Create(CultureInfo.InvariantCulture, $"fs:{stat.DeviceMajor}:{stat.DeviceMinor}:{real}");
-        return new DirectoryVolume(real, deviceId, settings, context);
+        return new DirectoryVolume(real, deviceId, minimumFree, settings, context);
     }
 
     public async Task<long> ReadAsync(string hash, Stream destination, CancellationToken cancellationToken = default)
@@ -87,7 +94,7 @@ internal sealed class DirectoryVolume : IVolume
 
         if (IsFull())
         {
-            throw new StorageFullException($"{Description} is full (less than {BlockHash.MaxBlockSize} bytes free)");
+            throw new StorageFullException($"{Description} is full (less than {_minimumFree} bytes free)");
         }
 
         using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
@@ -355,7 +362,7 @@ internal sealed class DirectoryVolume : IVolume
             return true;
         }
 
-        if (new DriveInfo(_root).AvailableFreeSpace >= BlockHash.MaxBlockSize)
+        if (new DriveInfo(_root).AvailableFreeSpace >= _minimumFree)
         {
             return false;
         }

@@ -11,14 +11,24 @@ public sealed class DirectoryVolumeFactory : IVolumeFactory
         ConnectorKind.Volume,
         PosixPlugin.Scheme,
         "a keepstore block volume in an existing local directory",
-        []);
+        [new ConnectorOption(MinimumFreeOption, "free bytes below which the volume counts as full and refuses writes; at least one block", DefaultValue: "67108864")]);
+
+    /// <summary>The option that sets the free space a volume keeps.</summary>
+    public const string MinimumFreeOption = "min_free";
 
     /// <inheritdoc />
     public ValueTask<IVolume> CreateVolumeAsync(ConnectorConfiguration configuration, VolumeSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(settings);
-        return ValueTask.FromResult<IVolume>(DirectoryVolume.Open(Location.Require(configuration, "volume"), settings, configuration.Context));
+        // Less than one block free cannot hold the next write; an operator may keep more for others.
+        var minimumFree = configuration.GetInt64(MinimumFreeOption, BlockHash.MaxBlockSize);
+        if (minimumFree < BlockHash.MaxBlockSize)
+        {
+            throw new ConnectorConfigurationException($"option '{MinimumFreeOption}' must be at least one block ({BlockHash.MaxBlockSize} bytes), not {minimumFree}");
+        }
+
+        return ValueTask.FromResult<IVolume>(DirectoryVolume.Open(Location.Require(configuration, "volume"), minimumFree, settings, configuration.Context));
     }
 }
 
@@ -29,8 +39,11 @@ public sealed class DirectorySourceFactory : ISourceConnectorFactory
     public ConnectorDescriptor Descriptor { get; } = new(
         ConnectorKind.Source,
         PosixPlugin.Scheme,
-        "back up a local directory tree (files, directories, symlinks, modes, owners, mtimes)",
-        []);
+        "back up a local directory tree (files, directories, symlinks, modes, owners, mtimes, user xattrs)",
+        [new ConnectorOption(XattrsOption, "carry the user.* extended attributes of files and directories as xattr.* metadata", DefaultValue: "true")]);
+
+    /// <summary>The option that turns extended attributes off.</summary>
+    public const string XattrsOption = "xattrs";
 
     /// <inheritdoc />
     public ValueTask<ISourceConnector> CreateSourceAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
@@ -42,7 +55,8 @@ public sealed class DirectorySourceFactory : ISourceConnectorFactory
             throw new ConnectorConfigurationException($"source directory '{configuration.Path}' does not exist");
         }
 
-        return ValueTask.FromResult<ISourceConnector>(new DirectorySource(root));
+        // The root itself may be a link to the tree (links below it are never followed).
+        return ValueTask.FromResult<ISourceConnector>(new DirectorySource(Native.RealPath(root), configuration.GetBoolean(XattrsOption, defaultValue: true)));
     }
 }
 
@@ -84,6 +98,8 @@ public sealed class DirectoryDestinationFactory : IDestinationConnectorFactory
         ArgumentNullException.ThrowIfNull(configuration);
         var root = Location.Require(configuration, "destination");
         Directory.CreateDirectory(root);
-        return ValueTask.FromResult<IDestinationConnector>(new DirectoryDestination(root));
+        // A root given as a link is resolved once here: the destination replaces links it finds
+        // below its root, and must never take the root itself for one of them.
+        return ValueTask.FromResult<IDestinationConnector>(new DirectoryDestination(Native.RealPath(root)));
     }
 }

@@ -6,6 +6,9 @@ namespace Coffer.Host.Cli;
 /// <summary>Builds the <c>coffer</c> command tree and runs it, turning refusals into one line and an exit code.</summary>
 internal static class CofferCommandLine
 {
+    /// <summary>Set to 1 to print whole exceptions instead of one line.</summary>
+    public const string DebugVariable = "COFFER_DEBUG";
+
     public static RootCommand Build(CliContext context)
     {
         var root = new RootCommand("coffer: encrypted, deduplicated backups and a Keep block server over pluggable storage.");
@@ -49,8 +52,12 @@ internal static class CofferCommandLine
             var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
             if (parsed.Errors.Count > 0)
             {
-                // One line, not a help page: the user sees what was wrong and where to look.
-                await context.Error.WriteLineAsync($"coffer: {parsed.Errors[0].Message} (see 'coffer --help')").ConfigureAwait(false);
+                // One line, not a help page: the user sees what was wrong and where to look. A stray word
+                // explains more than the "required command" error it causes, so it goes first.
+                var problem = parsed.UnmatchedTokens.Count > 0
+                    ? $"unknown command or argument '{parsed.UnmatchedTokens[0]}'"
+                    : parsed.Errors[0].Message.TrimEnd('.');
+                await context.Error.WriteLineAsync($"coffer: {problem} (see 'coffer --help')").ConfigureAwait(false);
                 return ExitCodes.Usage;
             }
 
@@ -63,7 +70,7 @@ internal static class CofferCommandLine
         }
         catch (Backup.StoreException e)
         {
-            await context.Error.WriteLineAsync($"coffer: {e.Message}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"coffer: {FirstLine(e.Message)}").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
         catch (ConnectorException e)
@@ -71,16 +78,27 @@ internal static class CofferCommandLine
             await context.Error.WriteLineAsync($"coffer: {e.Message}").ConfigureAwait(false);
             return ExitCodes.Failure;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The file system's own words name the path; one line, never a stack trace.
-            await context.Error.WriteLineAsync($"coffer: {e.Message.Split('\n', 2)[0]}").ConfigureAwait(false);
-            return ExitCodes.Failure;
-        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await context.Error.WriteLineAsync("coffer: interrupted").ConfigureAwait(false);
             return ExitCodes.Interrupted;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await context.Error.WriteLineAsync($"coffer: {FirstLine(e.Message)}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+#pragma warning disable CA1031 // The last resort: a bug still gets one line, details only on request.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            var details = Environment.GetEnvironmentVariable(DebugVariable) == "1"
+                ? e.ToString()
+                : $"{e.GetType().Name}: {FirstLine(e.Message)} (set {DebugVariable}=1 for details)";
+            await context.Error.WriteLineAsync($"coffer: internal error: {details}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
     }
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].TrimEnd();
 }

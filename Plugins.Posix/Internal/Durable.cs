@@ -10,8 +10,9 @@ internal static class Durable
     public static string TempPath(string directory) => Path.Combine(directory, TempPrefix + Guid.NewGuid().ToString("N"));
 
     /// <summary>
-    /// Writes <paramref name="content"/> into a new temp file in <paramref name="directory"/>, flushed to
-    /// disk, and returns its path. With <paramref name="flushToDisk"/> the content is fsynced first. The caller renames or links it into place; on failure nothing is left.
+    /// Writes <paramref name="content"/> into a new temp file in <paramref name="directory"/> (fsynced when
+    /// <paramref name="flushToDisk"/>, with <paramref name="mtime"/> when given) and returns its path.
+    /// The caller renames or links it into place; on failure nothing is left.
     /// </summary>
     public static async Task<string> WriteTempAsync(string directory, Func<FileStream, CancellationToken, Task> content, DateTimeOffset? mtime, bool flushToDisk, CancellationToken cancellationToken)
     {
@@ -32,6 +33,7 @@ internal static class Durable
                 await content(stream, cancellationToken).ConfigureAwait(false);
                 if (flushToDisk)
                 {
+                    // fsync has no asynchronous form; it blocks this thread for the disk's flush only.
                     stream.Flush(flushToDisk: true);
                 }
             }
@@ -45,7 +47,7 @@ internal static class Durable
         }
         catch
         {
-            File.Delete(temp);
+            TryDelete(temp);
             throw;
         }
     }
@@ -59,11 +61,26 @@ internal static class Durable
         }
         catch
         {
-            File.Delete(temp);
+            TryDelete(temp);
             throw;
         }
 
         Native.FsyncDirectory(Path.GetDirectoryName(target)!);
+    }
+
+    /// <summary>
+    /// Removes a temp file on a failure path. A second failure here must not hide the first one,
+    /// which is what the caller needs to see; a leftover temp file is never listed and is harmless.
+    /// </summary>
+    public static void TryDelete(string temp)
+    {
+        try
+        {
+            File.Delete(temp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>Tells whether an I/O error means the disk is full.</summary>

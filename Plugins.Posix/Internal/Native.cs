@@ -59,6 +59,97 @@ internal static partial class Native
     /// <summary>errno: not a directory.</summary>
     public const int ENOTDIR = 20;
 
+    /// <summary>errno: a buffer was too small (the value grew meanwhile).</summary>
+    public const int ERANGE = 34;
+
+    /// <summary>errno: no such attribute.</summary>
+    public const int ENODATA = 61;
+
+    /// <summary>errno: the filesystem does not support the operation (no extended attributes).</summary>
+    public const int ENOTSUP = 95;
+
+    /// <summary>The extended attribute names of <paramref name="path"/> itself (not a link's target).</summary>
+    /// <returns>The names, or empty when the filesystem has no extended attributes.</returns>
+    public static IReadOnlyList<string> ListXattrs(string path)
+    {
+        var buffer = ReadSized(size =>
+        {
+            unsafe
+            {
+                fixed (byte* p = size.Buffer)
+                {
+                    return llistxattr(path, size.Buffer is null ? null : p, size.Buffer?.Length ?? 0);
+                }
+            }
+        }, "list the extended attributes of", path);
+        if (buffer is null)
+        {
+            return [];
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    /// <summary>The value of one extended attribute, or null when it vanished meanwhile.</summary>
+    public static byte[]? GetXattr(string path, string name) => ReadSized(size =>
+    {
+        unsafe
+        {
+            fixed (byte* p = size.Buffer)
+            {
+                return lgetxattr(path, name, size.Buffer is null ? null : p, size.Buffer?.Length ?? 0);
+            }
+        }
+    }, $"read the extended attribute {name} of", path);
+
+    /// <summary>Sets one extended attribute on <paramref name="path"/> itself.</summary>
+    /// <returns>False when the filesystem does not support extended attributes.</returns>
+    public static bool SetXattr(string path, string name, ReadOnlySpan<byte> value)
+    {
+        unsafe
+        {
+            fixed (byte* p = value)
+            {
+                if (lsetxattr(path, name, p, value.Length, 0) == 0)
+                {
+                    return true;
+                }
+            }
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == ENOTSUP ? false : throw Error(errno, $"set the extended attribute {name} of", path);
+    }
+
+    // The xattr calls share one protocol: ask the size with a null buffer, then read; retry if it grew.
+    private static byte[]? ReadSized(Func<SizedBuffer, nint> call, string verb, string path)
+    {
+        while (true)
+        {
+            var size = call(default);
+            if (size < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                return errno is ENOTSUP or ENODATA ? null : throw Error(errno, verb, path);
+            }
+
+            var buffer = new byte[size];
+            var read = size == 0 ? 0 : call(new SizedBuffer(buffer));
+            if (read >= 0)
+            {
+                return buffer[..(int)read];
+            }
+
+            var error = Marshal.GetLastPInvokeError();
+            if (error != ERANGE)
+            {
+                return error is ENOTSUP or ENODATA ? null : throw Error(error, verb, path);
+            }
+        }
+    }
+
+    private readonly record struct SizedBuffer(byte[]? Buffer);
+
     /// <summary>Stats <paramref name="path"/> without following a final link.</summary>
     /// <returns>The stat, or null with the errno when it failed.</returns>
     public static FileStat? TryLstat(string path, out int errno)
@@ -209,4 +300,13 @@ internal static partial class Native
 
     [LibraryImport("libc")]
     private static partial void free(IntPtr pointer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint llistxattr(string path, byte* list, nint size);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint lgetxattr(string path, string name, byte* value, nint size);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int lsetxattr(string path, string name, byte* value, nint size, int flags);
 }

@@ -37,7 +37,7 @@ public abstract class SourceDestinationConformanceTests
 
     /// <summary>
     /// Metadata the backend carries through (e.g. <c>xattr.user.x</c>); written on every file and
-    /// expected back. Empty when the backend keeps none.
+    /// directory and expected back on each. Empty when the backend keeps none.
     /// </summary>
     protected virtual IReadOnlyDictionary<string, string> SampleMetadata { get; } = new Dictionary<string, string>();
 
@@ -88,7 +88,7 @@ public abstract class SourceDestinationConformanceTests
                 Mode = mode,
                 ModifiedTime = BaseTime.AddMinutes(index).AddTicks(index * 1111),
                 SymlinkTarget = target,
-                Metadata = kind == EntryKind.File ? metadata : new Dictionary<string, string>(),
+                Metadata = kind is EntryKind.File or EntryKind.Directory ? metadata : new Dictionary<string, string>(),
             };
             specs.Add(new TreeSpec(entry, (ulong)index));
         }
@@ -208,15 +208,15 @@ public abstract class SourceDestinationConformanceTests
                         Assert.That(await StreamHash.Sha256Async(content), Is.EqualTo(await PseudoRandomStream.Sha256Async(expected.Size, seed)), $"content of {what}");
                     }
 
-                    foreach (var (key, value) in expected.Metadata)
-                    {
-                        Assert.That(actual.Metadata, Does.ContainKey(key).WithValue(value), $"metadata of {what}");
-                    }
-
                     break;
                 case EntryKind.Symlink:
                     Assert.That(actual.SymlinkTarget, Is.EqualTo(expected.SymlinkTarget), $"target of {what}");
                     break;
+            }
+
+            foreach (var (key, value) in expected.Metadata)
+            {
+                Assert.That(actual.Metadata, Does.ContainKey(key).WithValue(value), $"metadata of {what}");
             }
 
             if (expected.Kind != EntryKind.Directory || SupportsDirectoryMtimes)

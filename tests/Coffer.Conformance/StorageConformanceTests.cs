@@ -352,6 +352,18 @@ public abstract class StorageConformanceTests
     }
 
     [Test]
+    public async Task A_cancelled_put_leaves_no_object()
+    {
+        var (writer, reader) = await OpenCreatedAsync();
+        using var cancellation = new CancellationTokenSource();
+        await using var content = new CancellingStream(new PseudoRandomStream(4_000_000, 10), cancelAfter: 1_000_000, cancellation);
+
+        Assert.ThrowsAsync(Is.InstanceOf<OperationCanceledException>(), () => writer.PutAsync(StorageObjectClass.Packfile, Name(500), content, cancellation.Token));
+
+        Assert.That(await ListAsync(reader, StorageObjectClass.Packfile), Is.Empty, "a cancelled put stores nothing");
+    }
+
+    [Test]
     public async Task A_read_only_connector_refuses_every_write()
     {
         var (writer, _) = await OpenCreatedAsync();

@@ -535,6 +535,33 @@ public abstract class VolumeConformanceTests
     }
 
     [Test]
+    public async Task A_serialized_volume_runs_one_operation_at_a_time_and_others_overlap()
+    {
+        var (writer, subject) = await OpenPairAsync();
+        var (hash, data) = Block(1000, 32);
+        await writer.WriteAsync(hash, data);
+        var sink = new GateStream();
+
+        // A read held mid-copy by its destination keeps the volume busy.
+        var held = subject.ReadAsync(hash, sink);
+        await sink.Entered.WaitAsync(TimeSpan.FromSeconds(10));
+        var meanwhile = subject.GetMtimeAsync(hash);
+        var finishedWhileHeld = await Task.WhenAny(meanwhile, Task.Delay(Variant == VolumeVariant.Serialized ? 300 : 10_000)) == meanwhile;
+        sink.Open();
+        await held;
+        await meanwhile;
+
+        if (Variant == VolumeVariant.Serialized)
+        {
+            Assert.That(finishedWhileHeld, Is.False, "a serialized volume waits for the read in progress");
+        }
+        else
+        {
+            Assert.That(finishedWhileHeld, Is.True, "an unserialized volume does not make operations wait for each other");
+        }
+    }
+
+    [Test]
     public async Task A_full_64_MiB_block_round_trips()
     {
         var (writer, subject) = await OpenPairAsync();
@@ -546,6 +573,20 @@ public abstract class VolumeConformanceTests
         var read = await ReadAllAsync(subject, hash);
         Assert.That(read, Has.Length.EqualTo(BlockHash.MaxBlockSize));
         Assert.That(BlockHash.Compute(read), Is.EqualTo(hash));
+    }
+
+    [Test]
+    public async Task A_cancelled_put_stores_nothing()
+    {
+        var (writer, subject) = await OpenPairAsync();
+        var (hash, data) = Block(100_000, 31);
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+
+        Assert.ThrowsAsync(Is.InstanceOf<OperationCanceledException>(), () => writer.WriteAsync(hash, data, cancellation.Token));
+
+        Assert.ThrowsAsync<NotFoundException>(() => subject.ReadAsync(hash, Stream.Null));
+        Assert.That(await IndexAsync(subject), Is.Empty);
     }
 
     [Test]

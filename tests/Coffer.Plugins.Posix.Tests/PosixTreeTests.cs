@@ -32,16 +32,16 @@ public class PosixTreeTests
         PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(Root));
 
     [Test]
-    public async Task Siblings_come_in_ordinal_order()
+    public async Task Siblings_come_in_ordinal_order_dot_files_included()
     {
-        foreach (var name in new[] { "b", "B", "a", "_x", "Z1", "é" })
+        foreach (var name in new[] { "b", "B", "a", "_x", "Z1", "é", ".hidden" })
         {
             await File.WriteAllTextAsync(InRoot(name), name);
         }
 
         var paths = (await ScanAsync()).Select(e => e.Path).ToList();
 
-        Assert.That(paths, Is.EqualTo(new[] { "", "B", "Z1", "_x", "a", "b", "é" }));
+        Assert.That(paths, Is.EqualTo(new[] { "", ".hidden", "B", "Z1", "_x", "a", "b", "é" }), "dot files included");
     }
 
     [Test]
@@ -57,6 +57,19 @@ public class PosixTreeTests
         Assert.That(entries.Select(e => e.Path), Is.EqualTo(new[] { "", "link", "out", "real", "real/inside.txt" }));
         Assert.That(entries.Single(e => e.Path == "link"), Has.Property(nameof(TreeEntry.Kind)).EqualTo(EntryKind.Symlink).And.Property(nameof(TreeEntry.SymlinkTarget)).EqualTo("real"));
         Assert.That(entries.Single(e => e.Path == "out").SymlinkTarget, Is.EqualTo(_sandbox.Path));
+    }
+
+    [Test]
+    public async Task A_source_rooted_at_a_link_walks_the_tree_the_link_points_to()
+    {
+        await File.WriteAllTextAsync(InRoot("inside.txt"), "x");
+        var alias = _sandbox.Combine("alias");
+        File.CreateSymbolicLink(alias, Root);
+        await using var source = await PosixPluginHost.Catalog.CreateSourceAsync(new ConnectorConfiguration(alias));
+
+        var entries = source.ScanAsync().ToBlockingEnumerable().ToList();
+
+        Assert.That(entries.Select(e => (e.Path, e.Kind)), Is.EqualTo(new[] { ("", EntryKind.Directory), ("inside.txt", EntryKind.File) }));
     }
 
     [Test]
@@ -128,6 +141,24 @@ public class PosixTreeTests
 
         Assert.That(Directory.GetFileSystemEntries(outside), Is.Empty);
         Assert.That(File.Exists(InRoot("a/y.txt")), Is.False);
+    }
+
+    [Test]
+    public async Task A_destination_rooted_at_a_link_restores_into_its_target_and_keeps_the_link()
+    {
+        var alias = _sandbox.Combine("alias");
+        File.CreateSymbolicLink(alias, Root);
+        await using (var destination = await PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(alias)))
+        {
+            var root = new TreeEntry("", EntryKind.Directory) { ModifiedTime = DateTimeOffset.UnixEpoch.AddDays(3) };
+            await destination.CreateDirectoryAsync(root);
+            await destination.WriteFileAsync(new TreeEntry("f", EntryKind.File) { Size = 1 }, new MemoryStream([9]));
+            await destination.FinishDirectoryAsync(root);
+        }
+
+        Assert.That(new FileInfo(alias).LinkTarget, Is.EqualTo(Root), "the link is still a link");
+        Assert.That(await File.ReadAllBytesAsync(InRoot("f")), Is.EqualTo(new byte[] { 9 }));
+        Assert.That(Directory.GetLastWriteTimeUtc(Root), Is.EqualTo(DateTimeOffset.UnixEpoch.AddDays(3).UtcDateTime));
     }
 
     [Test]

@@ -20,9 +20,9 @@ public class PosixVolumeTests
     [TearDown]
     public void TearDown() => _root.Dispose();
 
-    private async Task<IVolume> OpenAsync(string? location = null, bool readOnly = false) =>
+    private async Task<IVolume> OpenAsync(string? location = null, bool readOnly = false, Dictionary<string, string>? options = null) =>
         await PosixPluginHost.Catalog.CreateVolumeAsync(
-            new ConnectorConfiguration(location ?? _root.Path, context: new ConnectorContext { Time = _clock }),
+            new ConnectorConfiguration(location ?? _root.Path, options, new ConnectorContext { Time = _clock }),
             new VolumeSettings { ReadOnly = readOnly, BlobSignatureTtl = TimeSpan.FromHours(1), TrashLifetime = TimeSpan.FromDays(2) });
 
     private static (string Hash, byte[] Data) Block(ulong seed)
@@ -137,6 +137,30 @@ public class PosixVolumeTests
         {
             File.Delete(alias);
         }
+    }
+
+    [Test]
+    public async Task A_volume_with_less_free_space_than_min_free_refuses_writes_as_full_and_stores_nothing()
+    {
+        // More than any disk has: the volume must consider itself full.
+        await using var volume = await OpenAsync(options: new() { ["min_free"] = (1L << 60).ToString() });
+        await using var roomy = await OpenAsync();
+        var (hash, data) = Block(5);
+
+        var error = Assert.ThrowsAsync<StorageFullException>(() => volume.WriteAsync(hash, data));
+        Assert.ThrowsAsync<StorageFullException>(() => volume.WriteAsync(hash, data), "the verdict stands");
+
+        Assert.That(error!.Message, Does.Contain("full").And.Not.Contain("\n"));
+        Assert.ThrowsAsync<NotFoundException>(() => roomy.ReadAsync(hash, Stream.Null), "nothing was stored");
+        Assert.DoesNotThrowAsync(() => roomy.WriteAsync(hash, data), "with the default reserve of one block the same disk takes it");
+    }
+
+    [Test]
+    public void A_min_free_below_one_block_is_a_configuration_error()
+    {
+        var error = Assert.ThrowsAsync<ConnectorConfigurationException>(() => OpenAsync(options: new() { ["min_free"] = "1000" }));
+
+        Assert.That(error!.Message, Does.Contain("min_free"));
     }
 
     [Test]

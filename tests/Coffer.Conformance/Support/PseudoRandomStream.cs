@@ -7,10 +7,9 @@ namespace Coffer.Conformance.Support;
 /// the fly, so a test can push hundreds of MiB through a connector without holding them, and a
 /// connector cannot cheat by asking for the length or seeking back.
 /// </summary>
-public sealed class PseudoRandomStream : Stream
+public sealed class PseudoRandomStream : ForwardOnlyStream
 {
     private readonly long _length;
-    private long _position;
     private ulong _state;
     private ulong _pending;
     private int _pendingBytes;
@@ -25,20 +24,6 @@ public sealed class PseudoRandomStream : Stream
         {
             _state = 1;
         }
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException("a pseudo-random stream does not tell its length: read it to the end");
-
-    public override long Position
-    {
-        get => _position;
-        set => throw new NotSupportedException("a pseudo-random stream cannot seek");
     }
 
     /// <summary>The bytes a stream of <paramref name="length"/> with <paramref name="seed"/> yields, for small test data.</summary>
@@ -57,11 +42,9 @@ public sealed class PseudoRandomStream : Stream
         return await StreamHash.Sha256Async(stream, cancellationToken);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
-        var count = (int)Math.Min(buffer.Length, _length - _position);
+        var count = (int)Math.Min(buffer.Length, _length - BytesRead);
         for (var i = 0; i < count; i++)
         {
             if (_pendingBytes == 0)
@@ -78,28 +61,9 @@ public sealed class PseudoRandomStream : Stream
             _pendingBytes--;
         }
 
-        _position += count;
+        BytesRead += count;
         return count;
     }
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Read(buffer.Span));
-    }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a pseudo-random stream cannot seek");
-
-    public override void SetLength(long value) => throw new NotSupportedException("a pseudo-random stream is read-only");
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("a pseudo-random stream is read-only");
 }
 
 /// <summary>Hashes streams without holding them.</summary>
