@@ -1,6 +1,5 @@
 using Coffer.Abstractions;
 using Coffer.Plugins.AzBlob.Internal;
-using Microsoft.Extensions.Logging;
 
 namespace Coffer.Plugins.AzBlob;
 
@@ -17,9 +16,7 @@ public sealed class AzBlobDestinationFactory : IDestinationConnectorFactory
     /// <inheritdoc />
     public async ValueTask<IDestinationConnector> CreateDestinationAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var logger = configuration.Context.LoggerFactory.CreateLogger(Log.Category);
-        var connection = AzureConnection.Create(configuration, AzureLocation.Parse(configuration.Path), logger);
+        var (connection, logger) = AzureConnection.Open(configuration);
         var destination = new AzBlobDestination(connection, logger);
         await destination.EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
         return destination;

@@ -15,8 +15,6 @@ namespace Coffer.Plugins.AzBlob;
 /// </summary>
 public sealed class AzBlobSource : ISourceConnector
 {
-    private const int ReadBufferSize = 4 * 1024 * 1024;
-
     private readonly AzureConnection _connection;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -110,10 +108,12 @@ public sealed class AzBlobSource : ISourceConnector
         {
             try
             {
-                // Streams in 4 MiB ranges; fails instead of mixing two versions if the blob changes meanwhile.
-                return await blob.OpenReadAsync(new Azure.Storage.Blobs.Models.BlobOpenReadOptions(allowModifications: false) { BufferSize = ReadBufferSize }, cancellationToken).ConfigureAwait(false);
+                // One streaming GET; a connection lost mid-way resumes from where it stopped with If-Match on the
+                // ETag, so a blob replaced meanwhile fails the read instead of mixing two versions.
+                var download = await blob.DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                return download.Value.Content;
             }
-            catch (RequestFailedException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+            catch (RequestFailedException e) when (e.Status == 404 && e.ErrorCode != BlobErrorCode.ContainerNotFound)
             {
                 throw new NotFoundException($"'{path}' is not in {_connection.Location}", e);
             }
@@ -127,7 +127,4 @@ public sealed class AzBlobSource : ISourceConnector
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Checks that the container is reachable with the credentials given.</summary>
-    internal Task ProbeAsync(CancellationToken cancellationToken) =>
-        BlobListing.ProbeAsync(_connection, _gate, _time, _logger, cancellationToken);
 }

@@ -1,6 +1,5 @@
 using Coffer.Abstractions;
 using Coffer.Plugins.AzBlob.Internal;
-using Microsoft.Extensions.Logging;
 
 namespace Coffer.Plugins.AzBlob;
 
@@ -17,20 +16,8 @@ public sealed class AzBlobSourceFactory : ISourceConnectorFactory
     /// <inheritdoc />
     public async ValueTask<ISourceConnector> CreateSourceAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var logger = configuration.Context.LoggerFactory.CreateLogger(Log.Category);
-        var connection = AzureConnection.Create(configuration, AzureLocation.Parse(configuration.Path), logger);
-        var source = new AzBlobSource(connection, configuration.Context.Time, logger);
-        try
-        {
-            await source.ProbeAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await source.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return source;
+        var (connection, logger) = AzureConnection.Open(configuration);
+        await BlobListing.ProbeAsync(connection, configuration.Context.Time, logger, cancellationToken).ConfigureAwait(false);
+        return new AzBlobSource(connection, configuration.Context.Time, logger);
     }
 }

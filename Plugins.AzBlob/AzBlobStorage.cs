@@ -26,13 +26,13 @@ public sealed class AzBlobStorage : IStorageConnector
     private readonly ILogger _logger;
     private readonly IoGate _gate = new(serialize: false);
 
-    internal AzBlobStorage(AzureConnection connection, TimeProvider time, ILogger logger)
+    internal AzBlobStorage(AzureConnection connection, bool readOnly, TimeProvider time, ILogger logger)
     {
         _connection = connection;
         _time = time;
         _logger = logger;
-        Mode = connection.Anonymous ? StorageMode.ReadOnly : StorageMode.ReadWrite;
-        Description = connection.Describe("azure store");
+        Mode = readOnly || connection.Anonymous ? StorageMode.ReadOnly : StorageMode.ReadWrite;
+        Description = connection.Describe("azure store") + (Mode == StorageMode.ReadOnly ? ", read-only" : string.Empty);
     }
 
     /// <inheritdoc />
@@ -223,7 +223,9 @@ public sealed class AzBlobStorage : IStorageConnector
     {
         if (Mode == StorageMode.ReadOnly)
         {
-            throw new ReadOnlyException($"cannot {what}: {_connection.Location} is opened anonymously (no_auth) and read-only");
+            throw new ReadOnlyException(_connection.Anonymous
+                ? $"cannot {what}: {_connection.Location} is opened anonymously (no_auth) and read-only"
+                : $"cannot {what}: the store at {_connection.Location} is opened read-only");
         }
     }
 }

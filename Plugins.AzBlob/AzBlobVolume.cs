@@ -90,6 +90,7 @@ public sealed class AzBlobVolume : IVolume
 
         var blob = Blob(hash);
         var started = _time.GetUtcNow();
+        var waitStarted = _time.GetTimestamp();
         ETag? touchedBy = null;
         for (var attempt = 1; attempt <= ConditionAttempts; attempt++)
         {
@@ -106,10 +107,12 @@ public sealed class AzBlobVolume : IVolume
                 continue;
             }
 
-            if (existing.ContentLength == 0 && data.Length > 0 && Age(existing.LastModified) < WriteRaceInterval)
+            if (existing.ContentLength == 0 && data.Length > 0 && Age(existing.LastModified) < WriteRaceInterval &&
+                _time.GetElapsedTime(waitStarted) < WriteRaceInterval)
             {
-                // Another writer is probably mid-upload: let it finish, then look again.
+                // Another writer is probably mid-upload: let it finish, then look again (not counted as an attempt).
                 await Task.Delay(WriteRacePollInterval, _time, cancellationToken).ConfigureAwait(false);
+                attempt--;
                 continue;
             }
 
@@ -335,10 +338,6 @@ public sealed class AzBlobVolume : IVolume
         _gate.Dispose();
         return ValueTask.CompletedTask;
     }
-
-    /// <summary>Checks that the container is reachable with the credentials given.</summary>
-    internal Task ProbeAsync(CancellationToken cancellationToken) =>
-        BlobListing.ProbeAsync(_connection, _gate, _time, _logger, cancellationToken);
 
     private static bool IsTrashed(IDictionary<string, string>? metadata) =>
         metadata is not null && TryGet(metadata, ExpiresAtKey) is { Length: > 0 };

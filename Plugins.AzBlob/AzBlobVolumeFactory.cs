@@ -1,6 +1,5 @@
 using Coffer.Abstractions;
 using Coffer.Plugins.AzBlob.Internal;
-using Microsoft.Extensions.Logging;
 
 namespace Coffer.Plugins.AzBlob;
 
@@ -43,19 +42,8 @@ public sealed class AzBlobVolumeFactory : IVolumeFactory
             throw new ConnectorConfigurationException($"option '{ReplicationOption}' must be between 1 and 100, not {replication}");
         }
 
-        var logger = configuration.Context.LoggerFactory.CreateLogger(Log.Category);
-        var connection = AzureConnection.Create(configuration, location, logger);
-        var volume = new AzBlobVolume(connection, settings, (int)replication, configuration.Context.Time, logger);
-        try
-        {
-            await volume.ProbeAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await volume.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return volume;
+        var (connection, logger) = AzureConnection.Open(configuration, location);
+        await BlobListing.ProbeAsync(connection, configuration.Context.Time, logger, cancellationToken).ConfigureAwait(false);
+        return new AzBlobVolume(connection, settings, (int)replication, configuration.Context.Time, logger);
     }
 }

@@ -84,6 +84,18 @@ internal sealed class AzureConnection
     public string Describe(string what) =>
         $"{what} {Location} (account {AccountNameOrHost} at {Container.Uri.Scheme}://{Container.Uri.Authority}, {Authentication})";
 
+    /// <summary>The connection a factory needs: the location (parsed from the configuration unless given) and the plugin's logger.</summary>
+    /// <param name="configuration">The location and options.</param>
+    /// <param name="location">The location, when the factory has adjusted it (the volume's prefix option).</param>
+    /// <returns>The connection and the logger.</returns>
+    /// <exception cref="ConnectorConfigurationException">The location or an option is unusable.</exception>
+    public static (AzureConnection Connection, ILogger Logger) Open(ConnectorConfiguration configuration, AzureLocation? location = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var logger = configuration.Context.LoggerFactory.CreateLogger(Log.Category);
+        return (Create(configuration, location ?? AzureLocation.Parse(configuration.Path), logger), logger);
+    }
+
     /// <summary>Reads the shared options and builds the container client.</summary>
     /// <param name="configuration">The location and options.</param>
     /// <param name="location">The parsed location (the volume may move the prefix into it).</param>

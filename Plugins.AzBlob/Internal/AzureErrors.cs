@@ -57,15 +57,13 @@ internal static class AzureErrors
             case AuthenticationFailedException or CredentialUnavailableException:
                 return new ConnectorAuthenticationException(
                     $"{operation} {target}: {connection.Authentication} could not get a token: {FirstLine(e.Message)}", e);
-            case RequestFailedException { Status: 403 } r when r.ErrorCode is "AuthenticationFailed" or null or "":
-                return new ConnectorAuthenticationException(
-                    $"{operation} {target}: Azure refused the {connection.Authentication} (403 AuthenticationFailed): check the key, connection string or SAS and the account name", e);
             case RequestFailedException { Status: 401 } or RequestFailedException { ErrorCode: "NoAuthenticationInformation" }:
                 return new ConnectorAuthenticationException(
                     $"{operation} {target}: Azure wants credentials ({connection.Authentication} is not enough): the container is not public", e);
             case RequestFailedException { Status: 403 } r:
+                // AuthenticationFailed on Azure, AuthorizationFailure on Azurite, for a wrong key alike.
                 return new ConnectorAuthenticationException(
-                    $"{operation} {target}: Azure denied it ({r.ErrorCode}): the {connection.Authentication} lacks the permission", e);
+                    $"{operation} {target}: Azure refused the {connection.Authentication} (403 {r.ErrorCode}): check the key, connection string or SAS, its permissions and the account name", e);
             case RequestFailedException { Status: 404, ErrorCode: "ContainerNotFound" }:
                 return new NotFoundException($"{operation} {target}: container '{connection.Location.Container}' does not exist", e);
             case RequestFailedException { Status: 0 } r:

@@ -45,10 +45,11 @@ internal static class BlobListing
     /// <summary>Lists one blob to check that the container exists and the credentials are accepted.</summary>
     /// <exception cref="Coffer.Abstractions.ConnectorConfigurationException">The container does not exist.</exception>
     /// <exception cref="Coffer.Abstractions.ConnectorAuthenticationException">The credentials were refused.</exception>
-    public static async Task ProbeAsync(AzureConnection connection, IoGate gate, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    public static async Task ProbeAsync(AzureConnection connection, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
+            using var gate = new IoGate(serialize: false);
             await NextPageAsync(connection, connection.Location.Prefix, BlobTraits.None, null, gate, time, logger, cancellationToken, pageSize: 1).ConfigureAwait(false);
         }
         catch (Coffer.Abstractions.NotFoundException e)

@@ -14,7 +14,7 @@ internal static class TreePaths
     public static string ToBlobName(AzureLocation location, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        if (path.StartsWith('/') || path.StartsWith('\\') || (path.Length >= 2 && path[1] == ':'))
+        if (path.StartsWith('/') || path.StartsWith('\\') || IsDrivePath(path))
         {
             throw new PathEscapesRootException($"path '{path}' is absolute: {location} takes paths relative to it");
         }
@@ -24,21 +24,23 @@ internal static class TreePaths
             return location.Prefix;
         }
 
-        foreach (var segment in path.Split('/'))
+        // Azure turns '\' in blob names into '/', so a backslash separates segments as far as escaping goes.
+        if (path.Split('/', '\\').Contains(".."))
         {
-            if (segment == "..")
-            {
-                throw new PathEscapesRootException($"path '{path}' leads outside {location}: '..' is refused");
-            }
+            throw new PathEscapesRootException($"path '{path}' leads outside {location}: '..' is refused");
+        }
 
-            if (segment is "" or ".")
-            {
-                throw new ArgumentException($"path '{path}' has an empty or '.' segment", nameof(path));
-            }
+        if (path.Split('/').Any(segment => segment is "" or "."))
+        {
+            throw new ArgumentException($"path '{path}' has an empty or '.' segment", nameof(path));
         }
 
         return location.Prefix + path;
     }
+
+    // C:\x or C:/x, as a Windows-made absolute path would arrive; "a:b" is an ordinary name.
+    private static bool IsDrivePath(string path) =>
+        path.Length >= 3 && char.IsAsciiLetter(path[0]) && path[1] == ':' && path[2] is '/' or '\\';
 
     /// <summary>
     /// The tree path of a blob name under the prefix, or null when the name cannot be a tree path (an empty,

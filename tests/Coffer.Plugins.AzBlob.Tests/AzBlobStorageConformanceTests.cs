@@ -7,11 +7,11 @@ namespace Coffer.Plugins.AzBlob.Tests;
 
 /// <summary>
 /// The storage conformance suite against Azurite: at the root of a container that does not exist yet (create
-/// makes it), and under a prefix of an existing container.
+/// makes it), and read-only under a prefix of an existing container.
 /// </summary>
-[TestFixture("")]
-[TestFixture("stores/first")]
-public sealed class AzBlobStorageConformanceTests(string prefix) : StorageConformanceTests
+[TestFixture("", StorageVariant.Normal)]
+[TestFixture("stores/first", StorageVariant.ReadOnly)]
+public sealed class AzBlobStorageConformanceTests(string prefix, StorageVariant variant) : StorageConformanceTests(variant)
 {
     private AzuriteServer _server = null!;
     private BlobContainerClient _container = null!;
@@ -29,6 +29,14 @@ public sealed class AzBlobStorageConformanceTests(string prefix) : StorageConfor
 
     protected override async Task DeleteBackendAsync() => await _container.DeleteIfExistsAsync();
 
-    protected override async Task<IStorageConnector> CreateStorageAsync(ConnectorContext context) =>
-        await AzBlobHarness.Catalog.CreateStorageAsync(AzBlobHarness.Configuration(_server, AzBlobHarness.Location(_container, prefix), context));
+    protected override async Task<IStorageConnector> CreateStorageAsync(bool openReadOnly, ConnectorContext context)
+    {
+        var options = new Dictionary<string, string> { ["connection_string"] = _server.ConnectionString };
+        if (openReadOnly)
+        {
+            options["read_only"] = "true";
+        }
+
+        return await AzBlobHarness.Catalog.CreateStorageAsync(AzBlobHarness.Configuration(_server, AzBlobHarness.Location(_container, prefix), context, options));
+    }
 }

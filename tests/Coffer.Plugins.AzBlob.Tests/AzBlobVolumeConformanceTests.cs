@@ -5,11 +5,15 @@ using Coffer.TestSupport;
 
 namespace Coffer.Plugins.AzBlob.Tests;
 
-/// <summary>The volume conformance suite against Azurite, flat in a fresh container, in every variant.</summary>
-[TestFixture(VolumeVariant.Normal)]
-[TestFixture(VolumeVariant.ReadOnly)]
-[TestFixture(VolumeVariant.Serialized)]
-public sealed class AzBlobVolumeConformanceTests(VolumeVariant variant) : VolumeConformanceTests(variant)
+/// <summary>
+/// The volume conformance suite against Azurite in a fresh container: flat (keepstore's layout) by connection
+/// string in every variant, and under a prefix with account name, key and endpoint.
+/// </summary>
+[TestFixture(VolumeVariant.Normal, "")]
+[TestFixture(VolumeVariant.ReadOnly, "")]
+[TestFixture(VolumeVariant.Serialized, "")]
+[TestFixture(VolumeVariant.Normal, "keep/blocks")]
+public sealed class AzBlobVolumeConformanceTests(VolumeVariant variant, string prefix) : VolumeConformanceTests(variant)
 {
     private AzuriteServer _server = null!;
     private BlobContainerClient _container = null!;
@@ -27,43 +31,20 @@ public sealed class AzBlobVolumeConformanceTests(VolumeVariant variant) : Volume
 
     protected override async Task DeleteBackendAsync() => await _container.DeleteIfExistsAsync();
 
-    protected override async Task<IVolume> CreateVolumeAsync(VolumeSettings settings, ConnectorContext context) =>
-        await AzBlobHarness.Catalog.CreateVolumeAsync(AzBlobHarness.Configuration(_server, AzBlobHarness.Location(_container), context), settings);
-
-    protected override async Task OverwriteStoredBlockAsync(string hash, ReadOnlyMemory<byte> content) =>
-        await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(content), overwrite: true);
-}
-
-/// <summary>The volume conformance suite under a prefix, with account name and key instead of a connection string.</summary>
-[TestFixture]
-public sealed class AzBlobPrefixedVolumeConformanceTests() : VolumeConformanceTests(VolumeVariant.Normal)
-{
-    private AzuriteServer _server = null!;
-    private BlobContainerClient _container = null!;
-
-    protected override TimeSpan MtimePrecision => TimeSpan.FromSeconds(2);
-
-    protected override bool ReportsSpace => false;
-
-    protected override async Task CreateBackendAsync()
+    protected override async Task<IVolume> CreateVolumeAsync(VolumeSettings settings, ConnectorContext context)
     {
-        _server = await AzBlobHarness.ServerAsync();
-        _container = await _server.CreateContainerAsync("volp");
-    }
-
-    protected override async Task DeleteBackendAsync() => await _container.DeleteIfExistsAsync();
-
-    protected override async Task<IVolume> CreateVolumeAsync(VolumeSettings settings, ConnectorContext context) =>
-        await AzBlobHarness.Catalog.CreateVolumeAsync(
-            AzBlobHarness.Configuration(_server, AzBlobHarness.Location(_container), context, new Dictionary<string, string>
+        var options = prefix.Length == 0
+            ? new Dictionary<string, string> { ["connection_string"] = _server.ConnectionString }
+            : new Dictionary<string, string>
             {
                 ["account_name"] = AzuriteServer.AccountName,
                 ["account_key"] = AzuriteServer.AccountKey,
                 ["endpoint"] = _server.BlobEndpoint.ToString(),
-                ["prefix"] = "keep/blocks",
-            }),
-            settings);
+                ["prefix"] = prefix,
+            };
+        return await AzBlobHarness.Catalog.CreateVolumeAsync(AzBlobHarness.Configuration(_server, AzBlobHarness.Location(_container), context, options), settings);
+    }
 
     protected override async Task OverwriteStoredBlockAsync(string hash, ReadOnlyMemory<byte> content) =>
-        await _container.GetBlobClient("keep/blocks/" + hash).UploadAsync(BinaryData.FromBytes(content), overwrite: true);
+        await _container.GetBlobClient(prefix.Length == 0 ? hash : $"{prefix}/{hash}").UploadAsync(BinaryData.FromBytes(content), overwrite: true);
 }

@@ -40,6 +40,17 @@ public sealed class AzBlobVolumeTests
             settings ?? new VolumeSettings { BlobSignatureTtl = TimeSpan.FromHours(1), TrashLifetime = TimeSpan.FromDays(1) });
     }
 
+    /// <summary>A volume that reaches Azurite through <paramref name="proxy"/>, by account name and key.</summary>
+    private async Task<IVolume> OpenThroughAsync(FaultProxy proxy, VolumeSettings settings) =>
+        await AzBlobHarness.Catalog.CreateVolumeAsync(
+            new ConnectorConfiguration(AzBlobHarness.Location(_container), new Dictionary<string, string>
+            {
+                ["account_name"] = AzuriteServer.AccountName,
+                ["account_key"] = AzuriteServer.AccountKey,
+                ["endpoint"] = proxy.EndpointOf(AzuriteServer.AccountName).ToString(),
+            }, new ConnectorContext { Time = _clock }),
+            settings);
+
     private static (string Hash, byte[] Data) Block(int size, int seed)
     {
         var data = new byte[size];
@@ -139,6 +150,22 @@ public sealed class AzBlobVolumeTests
     }
 
     [Test]
+    public async Task A_write_that_meets_another_writer_mid_upload_waits_for_it()
+    {
+        await using var volume = await OpenAsync();
+        var (hash, data) = Block(100_000, 16);
+        await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes([]));
+
+        var write = volume.WriteAsync(hash, data);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.That(write.IsCompleted, Is.False, "the write waits for the other writer");
+        await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data), overwrite: true);
+        await write;
+
+        Assert.That(await volume.CompareAsync(hash, data), Is.EqualTo(BlockComparison.Identical));
+    }
+
+    [Test]
     public async Task An_empty_blob_long_past_the_race_window_is_missing_not_empty_data()
     {
         await using var volume = await OpenAsync();
@@ -234,6 +261,47 @@ public sealed class AzBlobVolumeTests
             AzBlobHarness.Configuration(_server, "azblob://no-such-container"), new VolumeSettings()));
 
         Assert.That(error!.Message, Does.Contain("no-such-container").And.Contain("does not exist").And.Not.Contain("\n"));
+    }
+
+    [Test]
+    public async Task Index_survives_a_busy_service_answering_503_beyond_the_sdk_retries()
+    {
+        var blocks = Enumerable.Range(0, 5).Select(i => Block(100 + i, 20 + i)).ToList();
+        foreach (var (hash, data) in blocks)
+        {
+            await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data));
+        }
+
+        await using var proxy = FaultProxy.Start(_server.Port);
+        await using var volume = await OpenThroughAsync(proxy, new VolumeSettings());
+        // The SDK tries 5 times; the sixth 503 is only survived by the volume's own retry of the page.
+        var busy = 6;
+        proxy.Decide = request => request.Target.Contains("comp=list", StringComparison.Ordinal) && Interlocked.Decrement(ref busy) >= 0
+            ? new Fault.Status(503)
+            : null;
+
+        var index = await AzBlobHarness.ToListAsync(volume.IndexAsync(""));
+
+        Assert.That(proxy.FaultsInjected, Is.EqualTo(6));
+        Assert.That(index.Select(b => b.Hash), Is.EquivalentTo(blocks.Select(b => b.Hash)));
+    }
+
+    [Test]
+    public async Task A_read_cut_off_mid_block_resumes_and_returns_the_whole_block()
+    {
+        var (hash, data) = Block(3 * 1024 * 1024, 30);
+        await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data));
+        await using var proxy = FaultProxy.Start(_server.Port);
+        await using var volume = await OpenThroughAsync(proxy, new VolumeSettings { ReadOnly = true });
+        var cuts = 2;
+        proxy.Decide = request => request.Method == "GET" && request.Target.Contains(hash, StringComparison.Ordinal) && Interlocked.Decrement(ref cuts) >= 0
+            ? new Fault.CutBody(100_000)
+            : null;
+
+        var read = await ReadAsync(volume, hash);
+
+        Assert.That(proxy.FaultsInjected, Is.EqualTo(2));
+        Assert.That(BlockHash.Compute(read), Is.EqualTo(hash), "no partial block");
     }
 
     [Test]
