@@ -55,7 +55,7 @@ internal sealed class BackupRunner
         var encoders = Math.Max(1, Environment.ProcessorCount);
         using var uploader = new PackUploader(_store, concurrency: 2, failure);
         var files = Channel.CreateBounded<FileState>(new BoundedChannelOptions(256) { SingleWriter = true });
-        var chunks = Channel.CreateBounded<ChunkWork>(new BoundedChannelOptions(encoders * 2) { SingleReader = false });
+        var chunks = Channel.CreateBounded<ChunkWork>(new BoundedChannelOptions(encoders) { SingleReader = false });
         var directories = new List<DirectoryState>();
 
         var scan = Pipeline.Stage(failure, async () =>

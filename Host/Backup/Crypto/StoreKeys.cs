@@ -146,6 +146,21 @@ internal sealed class StoreKeys
         return plaintext.Length + Overhead;
     }
 
+    /// <summary>
+    /// Seals the <paramref name="plaintextLength"/> bytes that follow the nonce's place in <paramref name="buffer"/>
+    /// where they are: the nonce goes in front, the tag after. Returns the sealed length.
+    /// </summary>
+    public int SealInPlace(Span<byte> buffer, int plaintextLength, ReadOnlySpan<byte> associatedData)
+    {
+        var key = _aeadKey ?? throw new InvalidOperationException("a plaintext store seals nothing");
+        var nonce = buffer[..NonceSize];
+        RandomNumberGenerator.Fill(nonce);
+        var text = buffer.Slice(NonceSize, plaintextLength);
+        using var aes = new AesGcm(key, TagSize);
+        aes.Encrypt(nonce, text, text, buffer.Slice(NonceSize + plaintextLength, TagSize), associatedData);
+        return plaintextLength + Overhead;
+    }
+
     /// <summary>Opens what <see cref="Seal(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> made; returns the plaintext length.</summary>
     /// <exception cref="AuthenticationTagMismatchException">The sealed bytes were altered.</exception>
     public int Open(ReadOnlySpan<byte> sealedBytes, ReadOnlySpan<byte> associatedData, Span<byte> destination)

@@ -25,7 +25,7 @@ internal sealed record StoreConfig
 
     public string Compression { get; init; } = "zstd";
 
-    public int CompressionLevel { get; init; } = 3;
+    public int CompressionLevel { get; init; } = 2;
 
     /// <summary>The size a packfile is closed at (it may exceed it by one blob).</summary>
     public int PackSize { get; init; } = 16 * 1024 * 1024;

@@ -30,53 +30,53 @@ internal sealed class BlobCodec
 
     public StoreKeys Keys => _keys;
 
-    /// <summary>Encodes a blob; the caller returns <c>Buffer</c> to the shared pool.</summary>
+    /// <summary>
+    /// Encodes a blob into one pooled buffer, sealed in place (nonce ‖ flag ‖ body ‖ tag), so each blob in
+    /// flight costs one buffer the size of its content. The caller returns <c>Buffer</c> to the shared pool.
+    /// </summary>
     public (byte[] Buffer, int Length) Encode(BlobType type, BlobId id, ReadOnlySpan<byte> content)
     {
-        var payload = ArrayPool<byte>.Shared.Rent(1 + Compressor.GetCompressBound(content.Length));
-        int payloadLength;
+        var start = _keys.IsEncrypted ? StoreKeys.NonceSize : 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(start + 1 + content.Length + StoreKeys.TagSize);
         try
         {
-            var compressed = int.MaxValue;
+            // Keep compression only when it saves at least 1/32: below that, decompression time buys nothing.
+            // Compressing into no more room than that makes zstd give up early on incompressible data.
+            var body = buffer.AsSpan(start + 1, content.Length - (content.Length >> 5));
+            var compressed = false;
+            var bodyLength = 0;
             if (content.Length >= 64)
             {
                 var compressor = _compressors.TryTake(out var pooled) ? pooled : new Compressor(_level);
-                compressed = compressor.Wrap(content, payload.AsSpan(1));
+                compressed = compressor.TryWrap(content, body, out bodyLength) && bodyLength < body.Length;
                 _compressors.Add(compressor);
             }
 
-            // Keep compression only when it saves at least 1/32: below that, decompression time buys nothing.
-            if (compressed < content.Length - (content.Length >> 5))
+            if (compressed)
             {
-                payload[0] = Zstd;
-                payloadLength = 1 + compressed;
+                buffer[start] = Zstd;
             }
             else
             {
-                payload[0] = Stored;
-                content.CopyTo(payload.AsSpan(1));
-                payloadLength = 1 + content.Length;
+                buffer[start] = Stored;
+                content.CopyTo(buffer.AsSpan(start + 1));
+                bodyLength = content.Length;
             }
 
-            if (!_keys.IsEncrypted)
+            var length = 1 + bodyLength;
+            if (_keys.IsEncrypted)
             {
-                var result = payload;
-                payload = null;
-                return (result, payloadLength);
+                Span<byte> aad = stackalloc byte[1 + BlobId.Size];
+                WriteAssociatedData(aad, type, id);
+                length = _keys.SealInPlace(buffer, length, aad);
             }
 
-            var sealedBuffer = ArrayPool<byte>.Shared.Rent(payloadLength + _keys.Overhead);
-            Span<byte> aad = stackalloc byte[1 + BlobId.Size];
-            WriteAssociatedData(aad, type, id);
-            var length = _keys.Seal(payload.AsSpan(0, payloadLength), aad, sealedBuffer);
-            return (sealedBuffer, length);
+            return (buffer, length);
         }
-        finally
+        catch
         {
-            if (payload is not null)
-            {
-                ArrayPool<byte>.Shared.Return(payload);
-            }
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 
