@@ -182,6 +182,26 @@ internal sealed class StoreKeys
         return length;
     }
 
+    /// <summary>Opens sealed bytes where they are; returns the plaintext, a slice of <paramref name="sealedBytes"/>.</summary>
+    /// <exception cref="AuthenticationTagMismatchException">The sealed bytes were altered.</exception>
+    public Span<byte> OpenInPlace(Span<byte> sealedBytes, scoped ReadOnlySpan<byte> associatedData)
+    {
+        if (_aeadKey is null)
+        {
+            return sealedBytes;
+        }
+
+        if (sealedBytes.Length < Overhead)
+        {
+            throw new AuthenticationTagMismatchException();
+        }
+
+        var text = sealedBytes.Slice(NonceSize, sealedBytes.Length - Overhead);
+        using var aes = new AesGcm(_aeadKey, TagSize);
+        aes.Decrypt(sealedBytes[..NonceSize], text, sealedBytes[^TagSize..], text, associatedData);
+        return text;
+    }
+
     /// <summary>Seals a small object (index, snapshot, header) whole.</summary>
     public byte[] SealObject(ReadOnlySpan<byte> plaintext, string context)
     {

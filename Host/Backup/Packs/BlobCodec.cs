@@ -84,69 +84,62 @@ internal sealed class BlobCodec
     /// Decodes a blob into <paramref name="destination"/> (at least <paramref name="rawLength"/> long) and
     /// checks its id; a blob that was altered, or is not the one asked for, is a <see cref="DamagedBlobException"/>.
     /// </summary>
-    public void Decode(BlobType type, BlobId id, ReadOnlySpan<byte> sealedBytes, int rawLength, Span<byte> destination)
+    public void Decode(BlobType type, BlobId id, Span<byte> sealedBytes, int rawLength, Span<byte> destination)
     {
-        var payload = ArrayPool<byte>.Shared.Rent(Math.Max(1, sealedBytes.Length));
+        // Opened in place: the sealed bytes become the payload, saving a buffer and a copy per blob.
+        Span<byte> payload;
         try
         {
-            int payloadLength;
-            try
-            {
-                Span<byte> aad = stackalloc byte[1 + BlobId.Size];
-                WriteAssociatedData(aad, type, id);
-                payloadLength = _keys.Open(sealedBytes, aad, payload);
-            }
-            catch (AuthenticationTagMismatchException)
-            {
-                throw new DamagedBlobException(id, "fails authentication");
-            }
-
-            if (payloadLength < 1)
-            {
-                throw new DamagedBlobException(id, "is empty");
-            }
-
-            var body = payload.AsSpan(1, payloadLength - 1);
-            int length;
-            switch (payload[0])
-            {
-                case Stored:
-                    length = body.Length;
-                    if (length != rawLength)
-                    {
-                        throw new DamagedBlobException(id, "has the wrong length");
-                    }
-
-                    body.CopyTo(destination);
-                    break;
-                case Zstd:
-                    var decompressor = _decompressors.TryTake(out var pooled) ? pooled : new Decompressor();
-                    try
-                    {
-                        length = decompressor.Unwrap(body, destination[..rawLength]);
-                    }
-                    catch (ZstdException)
-                    {
-                        throw new DamagedBlobException(id, "does not decompress");
-                    }
-                    finally
-                    {
-                        _decompressors.Add(decompressor);
-                    }
-
-                    break;
-                default:
-                    throw new DamagedBlobException(id, "has an unknown encoding");
-            }
-
-            if (length != rawLength || _keys.ComputeId(destination[..length]) != id)
-            {
-                throw new DamagedBlobException(id, "does not match its id");
-            }
+            Span<byte> aad = stackalloc byte[1 + BlobId.Size];
+            WriteAssociatedData(aad, type, id);
+            payload = _keys.OpenInPlace(sealedBytes, aad);
         }
-        finally
+        catch (AuthenticationTagMismatchException)
         {
-            ArrayPool<byte>.Shared.Return(payload);
+            throw new DamagedBlobException(id, "fails authentication");
+        }
+
+        if (payload.Length < 1)
+        {
+            throw new DamagedBlobException(id, "is empty");
+        }
+
+        var body = payload[1..];
+        int length;
+        switch (payload[0])
+        {
+            case Stored:
+                length = body.Length;
+                if (length != rawLength)
+                {
+                    throw new DamagedBlobException(id, "has the wrong length");
+                }
+
+                body.CopyTo(destination);
+                break;
+            case Zstd:
+                var decompressor = _decompressors.TryTake(out var pooled) ? pooled : new Decompressor();
+                try
+                {
+                    length = decompressor.Unwrap(body, destination[..rawLength]);
+                }
+                catch (ZstdException)
+                {
+                    throw new DamagedBlobException(id, "does not decompress");
+                }
+                finally
+                {
+                    _decompressors.Add(decompressor);
+                }
+
+                break;
+            default:
+                throw new DamagedBlobException(id, "has an unknown encoding");
+        }
+
+        if (length != rawLength || _keys.ComputeId(destination[..length]) != id)
+        {
+            throw new DamagedBlobException(id, "does not match its id");
         }
     }
 

@@ -91,7 +91,7 @@ public class EngineCoreTests
             var (buffer, length) = codec.Encode(BlobType.Data, id, content);
             var sealedBytes = buffer.AsSpan(0, length).ToArray();
             var back = new byte[content.Length];
-            codec.Decode(BlobType.Data, id, sealedBytes, content.Length, back);
+            codec.Decode(BlobType.Data, id, sealedBytes.ToArray(), content.Length, back);
             Assert.That(back, Is.EqualTo(content));
 
             if (content.Length > 0)
