@@ -32,7 +32,12 @@ public static class PackageBuilder
         ArgumentNullException.ThrowIfNull(options);
         var projectFile = FindProjectFile(project);
         var properties = await ReadPropertiesAsync(projectFile, options, cancellationToken).ConfigureAwait(false);
-        var name = properties.GetValueOrDefault("CofferPackageName") is { Length: > 0 } explicitName ? explicitName : NameFrom(properties["AssemblyName"]);
+        if (!properties.TryGetValue("AssemblyName", out var assemblyName) || !properties.TryGetValue("TargetFileName", out var entry))
+        {
+            throw new PackageException($"{projectFile} has no AssemblyName or TargetFileName: is it a .NET project?");
+        }
+
+        var name = properties.GetValueOrDefault("CofferPackageName") is { Length: > 0 } explicitName ? explicitName : NameFrom(assemblyName);
         if (!PackageManifest.IsValidName(name))
         {
             throw new PackageException($"{projectFile}: package name '{name}' is not valid (lower-case letters, digits and '-', at most 64): set <CofferPackageName> in the project");
@@ -64,7 +69,6 @@ public static class PackageBuilder
             os = properties.GetValueOrDefault("CofferPackageOs") ?? os;
             arch = properties.GetValueOrDefault("CofferPackageArch") ?? arch;
             DropHostProvided(publish, options.HostProvidedAssemblies);
-            var entry = properties["TargetFileName"];
             var entryPath = Path.Combine(publish, entry);
             if (!File.Exists(entryPath))
             {
@@ -92,6 +96,25 @@ public static class PackageBuilder
             };
             manifest.Validate(projectFile);
 
+            return await WriteAsync(manifest, publish, options, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+        }
+    }
+
+    // Written under a temporary name and renamed, so a package file with its final name is always whole.
+    private static async Task<string> WriteAsync(PackageManifest manifest, string publish, PackageBuildOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
             Directory.CreateDirectory(options.OutputDirectory);
             var target = Path.GetFullPath(Path.Combine(options.OutputDirectory, PackageFileName.Of(manifest).ToString()));
             var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}");
@@ -114,15 +137,9 @@ public static class PackageBuilder
             options.Log?.WriteLine($"wrote {target}");
             return target;
         }
-        finally
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            try
-            {
-                Directory.Delete(work, recursive: true);
-            }
-            catch (DirectoryNotFoundException)
-            {
-            }
+            throw new PackageException($"cannot write the package into {options.OutputDirectory}: {e.Message}", e);
         }
     }
 

@@ -67,7 +67,19 @@ public sealed class PackageInstaller
         var (manifest, json) = await PackageArchive.ReadAsync(packagePath, _options.Limits, null, cancellationToken).ConfigureAwait(false);
         CheckRunsHere(display, manifest);
         CheckAgainstInstalled(display, manifest, upgrade);
+        try
+        {
+            return await InstallAsync(packagePath, display, manifest, json, upgrade, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk or a read-only data directory: say where, not a stack trace.
+            throw new PackageException($"cannot install {display} into {PluginsDirectory}: {e.Message}", e);
+        }
+    }
 
+    private async Task<InstallResult> InstallAsync(string packagePath, string display, PackageManifest manifest, byte[] json, bool upgrade, CancellationToken cancellationToken)
+    {
         Directory.CreateDirectory(PluginsDirectory);
         using var installLock = await LockAsync(cancellationToken).ConfigureAwait(false);
 
@@ -121,6 +133,18 @@ public sealed class PackageInstaller
             throw new PackageException($"package '{UstarReader.Printable(name)}' is not installed: see 'coffer pkg list'");
         }
 
+        try
+        {
+            return await RemoveLockedAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PackageException($"cannot remove {name} from {PluginsDirectory}: {e.Message}", e);
+        }
+    }
+
+    private async Task<InstalledPackage> RemoveLockedAsync(string name, CancellationToken cancellationToken)
+    {
         using var installLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         var package = Find(name) ?? throw new PackageException($"package '{name}' is not installed: see 'coffer pkg list'");
         var entry = Path.Combine(PluginsDirectory, name);

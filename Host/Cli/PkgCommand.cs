@@ -27,7 +27,9 @@ internal static class PkgCommand
         var command = new Command("build", "Publish a plugin project and write its .ptar package.") { project, output };
         command.SetAction((parsed, cancellationToken) => Refusing(async () =>
         {
-            var options = new PackageBuildOptions(DescribeConnectorsAsync) { OutputDirectory = parsed.GetValue(output)!, Log = context.Error };
+            // Progress only on a terminal: in a pipe the one line on stdout (the package's path) is all.
+            var log = Console.IsErrorRedirected || !ReferenceEquals(context.Error, Console.Error) ? null : context.Error;
+            var options = new PackageBuildOptions(DescribeConnectorsAsync) { OutputDirectory = parsed.GetValue(output)!, Log = log };
             var path = await PackageBuilder.BuildAsync(parsed.GetValue(project)!, options, cancellationToken).ConfigureAwait(false);
             await context.Output.WriteLineAsync(path).ConfigureAwait(false);
             return ExitCodes.Success;

@@ -41,7 +41,7 @@ internal sealed class UstarReader
     /// <summary>Reads the next header, skipping whatever is left of the current entry; null at the end-of-archive marker.</summary>
     public async ValueTask<TarItem?> NextAsync(CancellationToken cancellationToken)
     {
-        await SkipAsync(_remaining + _padding, cancellationToken).ConfigureAwait(false);
+        await ConsumeAsync(_remaining + _padding, null, cancellationToken).ConfigureAwait(false);
         _remaining = 0;
         _padding = 0;
         var first = _current is null && _offset == 0;
@@ -113,26 +113,9 @@ internal sealed class UstarReader
     /// <summary>Reads the current entry's data in chunks, handing each to <paramref name="sink"/>.</summary>
     public async ValueTask ReadDataAsync(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(81920);
-        try
-        {
-            while (_remaining > 0)
-            {
-                var read = await _stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, _remaining)), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    throw Truncated();
-                }
-
-                _remaining -= read;
-                _offset += read;
-                await sink(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        var count = _remaining;
+        _remaining = 0;
+        await ConsumeAsync(count, sink, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads what follows the end-of-archive marker, so a gzip stream's checksum is verified too.</summary>
@@ -160,7 +143,8 @@ internal sealed class UstarReader
     private PackageException Refused(string name, string why) =>
         new($"{_archiveName} is refused: entry '{Printable(name)}' {why}");
 
-    private async ValueTask SkipAsync(long count, CancellationToken cancellationToken)
+    // Reads exactly count bytes, handing them to sink (or dropping them); too few is a truncated archive.
+    private async ValueTask ConsumeAsync(long count, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? sink, CancellationToken cancellationToken)
     {
         if (count == 0)
         {
@@ -180,6 +164,10 @@ internal sealed class UstarReader
 
                 count -= read;
                 _offset += read;
+                if (sink is not null)
+                {
+                    await sink(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         finally

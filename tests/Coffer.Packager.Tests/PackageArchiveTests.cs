@@ -32,6 +32,10 @@ public class PackageArchiveTests : PackageTestBase
     }
 
     [Test]
+    public void A_missing_file_is_one_clear_line() =>
+        AssertRefused(Path.Combine(Work, ProbeFileName), $"cannot read {Path.Combine(Work, ProbeFileName)}");
+
+    [Test]
     public void Text_is_not_a_package()
     {
         var path = Path.Combine(Work, ProbeFileName);

@@ -142,6 +142,25 @@ public class PackageInstallerTests : PackageTestBase
     }
 
     [Test]
+    public async Task Leftovers_of_an_interrupted_install_are_invisible_and_cleaned_up_later()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var installer = new PackageInstaller(Paths, new PackageInstallerOptions { RetiredGracePeriod = TimeSpan.FromHours(1), Time = clock });
+        var leftover = Path.Combine(Paths.PluginsDirectory, ".staging-0123456789ab");
+        Directory.CreateDirectory(leftover);
+        File.WriteAllText(Path.Combine(leftover, "half.dll"), "half");
+        Directory.SetLastWriteTimeUtc(leftover, clock.GetUtcNow().UtcDateTime);
+
+        Assert.That(installer.List().Select(p => p.Manifest.Name), Is.EqualTo(new[] { "baseline" }));
+        await installer.AddAsync(Good.Write(Work));
+        Assert.That(leftover, Does.Exist, "young: it may belong to an install in progress");
+
+        clock.Advance(TimeSpan.FromHours(2));
+        await installer.RemoveAsync("probe");
+        Assert.That(leftover, Does.Not.Exist);
+    }
+
+    [Test]
     public async Task A_package_laid_out_by_hand_as_a_directory_is_upgraded_and_removed()
     {
         // Layouts from before links (or made by hand) are plain directories.

@@ -1,0 +1,67 @@
+using Coffer.Abstractions;
+
+namespace Coffer.Packager.Tests;
+
+public class PackageManifestTests
+{
+    private static readonly PackageManifest Valid = new()
+    {
+        Name = "demo",
+        Version = "1.0.0",
+        Abi = "1.0",
+        Os = "any",
+        Arch = "any",
+        Entry = "Demo.dll",
+        Connectors = [new ConnectorManifest(ConnectorKind.Storage, "demo", "a demo", [new ConnectorOption("key", "the key", Required: true, Secret: true)])],
+        Files = [new FileManifest("Demo.dll", 3, new string('a', 64)), new FileManifest("lib/x.dll", 1, new string('b', 64))],
+    };
+
+    [Test]
+    public void A_valid_manifest_round_trips_through_json_with_lower_case_kinds()
+    {
+        var json = Valid.ToJson();
+        var parsed = PackageManifest.Parse(json);
+
+        Assert.That(System.Text.Encoding.UTF8.GetString(json), Does.Contain("\"kind\": \"storage\"").And.Contain("\"sha256\""));
+        Assert.That(parsed.ToJson(), Is.EqualTo(json));
+        Assert.DoesNotThrow(() => parsed.Validate("demo"));
+    }
+
+    [Test]
+    public void Kinds_are_read_in_any_case()
+    {
+        var json = System.Text.Encoding.UTF8.GetString(Valid.ToJson()).Replace("\"storage\"", "\"Storage\"");
+
+        Assert.That(PackageManifest.Parse(System.Text.Encoding.UTF8.GetBytes(json)).Connectors[0].Kind, Is.EqualTo(ConnectorKind.Storage));
+    }
+
+    private static IEnumerable<TestCaseData> Invalid()
+    {
+        yield return new TestCaseData(Valid with { Format = 2 }, "manifest format 2 is not supported");
+        yield return new TestCaseData(Valid with { Name = "a_b" }, "invalid package name 'a_b'");
+        yield return new TestCaseData(Valid with { Name = "demo-" }, "invalid package name");
+        yield return new TestCaseData(Valid with { Version = "v1.0.0" }, "invalid version 'v1.0.0'");
+        yield return new TestCaseData(Valid with { Abi = "1.0.0" }, "invalid abi");
+        yield return new TestCaseData(Valid with { Os = "Linux" }, "invalid os/arch");
+        yield return new TestCaseData(Valid with { Entry = "Missing.dll" }, "entry 'Missing.dll' that is not a listed .dll");
+        yield return new TestCaseData(Valid with { Entry = "lib" }, "entry 'lib'");
+        yield return new TestCaseData(Valid with { Connectors = [] }, "no connectors");
+        yield return new TestCaseData(Valid with { Connectors = [.. Valid.Connectors, .. Valid.Connectors] }, "the storage connector 'demo' listed twice");
+        yield return new TestCaseData(Valid with { Connectors = [Valid.Connectors[0] with { Scheme = "Bad Scheme" }] }, "invalid kind or scheme");
+        yield return new TestCaseData(Valid with { Files = [.. Valid.Files, Valid.Files[0] with { Path = "demo.DLL" }] }, "file 'demo.DLL' listed twice");
+        yield return new TestCaseData(Valid with { Files = [.. Valid.Files, new FileManifest("manifest.json", 1, new string('c', 64))] }, "'manifest.json' listed twice");
+        yield return new TestCaseData(Valid with { Files = [.. Valid.Files, new FileManifest("Demo.dll/inner", 1, new string('c', 64))] }, "inside 'Demo.dll', which is a file");
+        yield return new TestCaseData(Valid with { Files = [Valid.Files[0] with { Sha256 = "ABC" }] }, "valid size and lower-case hex sha256");
+        yield return new TestCaseData(Valid with { Files = [Valid.Files[0] with { Size = -1 }] }, "valid size");
+        yield return new TestCaseData(Valid with { Files = [.. Valid.Files, new FileManifest("./x", 1, new string('c', 64))] }, "an empty or '.' component");
+    }
+
+    [TestCaseSource(nameof(Invalid))]
+    public void An_invalid_manifest_is_one_clear_line(PackageManifest manifest, string expected)
+    {
+        var error = Assert.Throws<PackageException>(() => manifest.Validate("demo_v1.0.0_any_any.ptar"));
+
+        Assert.That(error!.Message, Does.StartWith("demo_v1.0.0_any_any.ptar: ").And.Contain(expected));
+        Assert.That(error.Message, Does.Not.Contain("\n"));
+    }
+}
