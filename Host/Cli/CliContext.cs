@@ -36,6 +36,18 @@ internal sealed class CliContext : IDisposable
 
     public ConnectorCatalog Catalog => _catalog.Value;
 
+    /// <summary>The store named by <c>coffer at STORE …</c>, or null for the default store.</summary>
+    public string? StoreReference { get; set; }
+
+    /// <summary>True when a person is at a terminal: passphrases may be prompted for and progress shown.</summary>
+    public bool IsInteractive { get; init; } = !Console.IsInputRedirected && !Console.IsErrorRedirected;
+
+    /// <summary>Where <c>cat</c> writes file content (binary).</summary>
+    public Func<Stream> OpenBinaryOutput { get; init; } = Console.OpenStandardOutput;
+
+    /// <summary>The clock for snapshot times.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     public void Dispose()
     {
         if (_catalog.IsValueCreated)

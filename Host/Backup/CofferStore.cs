@@ -1,0 +1,304 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Coffer.Abstractions;
+using Coffer.Host.Backup.Chunking;
+using Coffer.Host.Backup.Crypto;
+using Coffer.Host.Backup.Model;
+using Coffer.Host.Backup.Packs;
+
+namespace Coffer.Host.Backup;
+
+/// <summary>
+/// An open store: its config and keys, the index of every blob, and the reads every command shares
+/// (blobs, trees, snapshots). Writing goes through <see cref="PackUploader"/>.
+/// </summary>
+internal sealed class CofferStore
+{
+    private const int ParallelReads = 8;
+
+    private CofferStore(IStorageConnector storage, StoreConfig config, StoreKeys keys)
+    {
+        Storage = storage;
+        Config = config;
+        Keys = keys;
+        Codec = new BlobCodec(keys, config.CompressionLevel);
+        Chunker = new FastCdc(config.Chunker, keys.ChunkerKey);
+    }
+
+    public IStorageConnector Storage { get; }
+
+    public StoreConfig Config { get; }
+
+    public StoreKeys Keys { get; }
+
+    public BlobCodec Codec { get; }
+
+    public FastCdc Chunker { get; }
+
+    public StoreIndex Index { get; } = new();
+
+    /// <summary>Creates a store; a null passphrase makes a plaintext store.</summary>
+    public static async Task<StoreConfig> CreateAsync(IStorageConnector storage, string? passphrase, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var (config, _) = StoreKeys.CreateNew(passphrase, time);
+        await storage.CreateAsync(config.ToJson(), cancellationToken).ConfigureAwait(false);
+        return config;
+    }
+
+    /// <summary>Reads the CONFIG only: whether the store is encrypted decides whether a passphrase is needed.</summary>
+    public static async Task<StoreConfig> ReadConfigAsync(IStorageConnector storage, CancellationToken cancellationToken)
+    {
+        var bytes = await storage.OpenAsync(cancellationToken).ConfigureAwait(false);
+        StoreConfig config;
+        try
+        {
+            config = StoreConfig.Parse(bytes);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new StoreFormatException($"{storage.Description} does not hold a coffer store: its CONFIG is not readable", e);
+        }
+
+        if (config.Format != StoreConfig.CurrentFormat)
+        {
+            throw new StoreFormatException($"{storage.Description} has store format {config.Format}; this coffer reads format {StoreConfig.CurrentFormat}: use a matching coffer");
+        }
+
+        return config;
+    }
+
+    /// <summary>Opens a store and loads its index.</summary>
+    public static async Task<CofferStore> OpenAsync(IStorageConnector storage, StoreConfig config, Func<string> passphrase, CancellationToken cancellationToken)
+    {
+        var keys = StoreKeys.Open(config, passphrase);
+        var store = new CofferStore(storage, config, keys);
+        await store.LoadIndexAsync(cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    private async Task LoadIndexAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        await foreach (var item in Storage.ListAsync(StorageObjectClass.Index, cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(item.Name);
+        }
+
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (name, ct) =>
+        {
+            var bytes = await ReadObjectAsync(StorageObjectClass.Index, name, ct).ConfigureAwait(false);
+            Index.Load(Keys, bytes, name);
+        }).ConfigureAwait(false);
+    }
+
+    public async Task<byte[]> ReadObjectAsync(StorageObjectClass objectClass, string name, CancellationToken cancellationToken)
+    {
+        var stream = await Storage.GetAsync(objectClass, name, 0, null, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+            return copy.ToArray();
+        }
+    }
+
+    /// <summary>Reads exactly <paramref name="length"/> bytes at <paramref name="offset"/> of a pack into a pooled buffer.</summary>
+    public async Task<byte[]> ReadPackRangeAsync(string pack, long offset, int length, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+        try
+        {
+            var stream = await Storage.GetAsync(StorageObjectClass.Packfile, pack, offset, length, cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var read = await stream.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                if (read != length)
+                {
+                    throw new StoreFormatException($"pack {pack} is shorter than the index says: run 'coffer check'");
+                }
+            }
+
+            return buffer;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>Reads, authenticates and decodes a blob; the caller returns the buffer to the shared pool.</summary>
+    /// <exception cref="MissingBlobException">The index does not know the blob.</exception>
+    /// <exception cref="DamagedBlobException">The stored blob is not what was written.</exception>
+    public async Task<(byte[] Buffer, int Length)> ReadBlobAsync(BlobId id, CancellationToken cancellationToken)
+    {
+        if (!Index.TryGet(id, out var location))
+        {
+            throw new MissingBlobException(id);
+        }
+
+        byte[] sealedBuffer;
+        try
+        {
+            sealedBuffer = await ReadPackRangeAsync(location.Pack, location.Offset, (int)location.Length, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotFoundException e)
+        {
+            throw new MissingBlobException(id, $"its pack {location.Pack} is missing", e);
+        }
+
+        try
+        {
+            var plain = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)location.RawLength));
+            try
+            {
+                Codec.Decode(location.Type, id, sealedBuffer.AsSpan(0, (int)location.Length), (int)location.RawLength, plain);
+                return (plain, (int)location.RawLength);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(plain);
+                throw;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(sealedBuffer);
+        }
+    }
+
+    public async Task<TreeNode> ReadTreeAsync(BlobId id, CancellationToken cancellationToken)
+    {
+        var (buffer, length) = await ReadBlobAsync(id, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return TreeNode.Parse(buffer.AsSpan(0, length));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new StoreFormatException($"tree {id} is malformed", e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    public async Task<IReadOnlyList<Snapshot>> ListSnapshotsAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        await foreach (var item in Storage.ListAsync(StorageObjectClass.Snapshot, cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(item.Name);
+        }
+
+        var snapshots = new Snapshot[names.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, names.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            snapshots[i] = await ReadSnapshotAsync(names[i], ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return snapshots.OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList();
+    }
+
+    private async Task<Snapshot> ReadSnapshotAsync(string name, CancellationToken cancellationToken)
+    {
+        var bytes = await ReadObjectAsync(StorageObjectClass.Snapshot, name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var snapshot = Snapshot.Parse(Keys.OpenObject(bytes, SnapshotContext(name)));
+            return snapshot.Id == name ? snapshot : throw new StoreFormatException($"snapshot object {name} holds snapshot {snapshot.Id}");
+        }
+        catch (Exception e) when (e is AuthenticationTagMismatchException or System.Text.Json.JsonException)
+        {
+            throw new StoreFormatException($"snapshot {name} is damaged", e);
+        }
+    }
+
+    /// <summary>Finds a snapshot by <c>latest</c>, its full id or a unique id prefix.</summary>
+    public async Task<Snapshot> FindSnapshotAsync(string reference, CancellationToken cancellationToken)
+    {
+        var snapshots = await ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        if (reference == "latest")
+        {
+            return snapshots.Count > 0 ? snapshots[^1] : throw new SnapshotNotFoundException("the store has no snapshot yet: run 'coffer backup' first");
+        }
+
+        var matches = snapshots.Where(s => s.Id.StartsWith(reference, StringComparison.OrdinalIgnoreCase)).ToList();
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new SnapshotNotFoundException($"no snapshot '{reference}' in this store: see 'coffer ls'"),
+            _ => throw new SnapshotNotFoundException($"snapshot prefix '{reference}' matches {matches.Count} snapshots: give more digits"),
+        };
+    }
+
+    public Task WriteSnapshotAsync(Snapshot snapshot, CancellationToken cancellationToken)
+    {
+        var bytes = Keys.SealObject(snapshot.ToJson(), SnapshotContext(snapshot.Id));
+        return Storage.PutAsync(StorageObjectClass.Snapshot, snapshot.Id, new MemoryStream(bytes, writable: false), cancellationToken);
+    }
+
+    public async Task WriteIndexAsync(IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
+    {
+        if (packs.Count == 0)
+        {
+            return;
+        }
+
+        var bytes = StoreIndex.Encode(Keys, packs);
+        var name = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        await Storage.PutAsync(StorageObjectClass.Index, name, new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Walks a tree depth first, directories before their content; paths are relative to <paramref name="root"/>.</summary>
+    public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var pending = new Stack<(string Path, Node Node)>();
+        pending.Push((rootPath, root));
+        while (pending.Count > 0)
+        {
+            var (path, node) = pending.Pop();
+            yield return (path, node);
+            if (node.Subtree is { } subtree)
+            {
+                var tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                for (var i = tree.Entries.Count - 1; i >= 0; i--)
+                {
+                    var child = tree.Entries[i];
+                    pending.Push((path.Length == 0 ? child.Name : $"{path}/{child.Name}", child));
+                }
+            }
+        }
+    }
+
+    /// <summary>Finds the node at <paramref name="path"/> below a snapshot's root.</summary>
+    public async Task<Node> ResolveAsync(Snapshot snapshot, string path, CancellationToken cancellationToken)
+    {
+        var node = snapshot.Root;
+        foreach (var segment in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (node.Subtree is null)
+            {
+                throw new SnapshotNotFoundException($"no '{path}' in snapshot {snapshot.ShortId}: '{node.Name}' is not a directory");
+            }
+
+            var tree = await ReadTreeAsync(BlobId.Parse(node.Subtree), cancellationToken).ConfigureAwait(false);
+            node = tree.Entries.FirstOrDefault(e => e.Name == segment)
+                ?? throw new SnapshotNotFoundException($"no '{path}' in snapshot {snapshot.ShortId}: see 'coffer ls {snapshot.ShortId}'");
+        }
+
+        return node;
+    }
+
+    private static string SnapshotContext(string id) => $"coffer snapshot v1 {id}";
+}
+
+/// <summary>A blob a tree refers to is not in the store.</summary>
+internal sealed class MissingBlobException : StoreException
+{
+    public MissingBlobException(BlobId id) : base($"blob {id} is missing from the store") => Id = id;
+
+    public MissingBlobException(BlobId id, string why, Exception innerException) : base($"blob {id} is unreadable: {why}", innerException) => Id = id;
+
+    public BlobId Id { get; }
+}

@@ -1,0 +1,105 @@
+using System.Text.Json;
+using Coffer.Abstractions;
+
+namespace Coffer.Host.Backup.Model;
+
+/// <summary>A directory's content as stored in a tree blob: its entries, sorted by name (ordinal).</summary>
+internal sealed record TreeNode
+{
+    public required IReadOnlyList<Node> Entries { get; init; }
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, BackupJsonContext.Default.TreeNode);
+
+    public static TreeNode Parse(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize(json, BackupJsonContext.Default.TreeNode) ?? throw new JsonException("tree is null");
+}
+
+/// <summary>One entry of a tree: the metadata a source reported, and where its content is.</summary>
+internal sealed record Node
+{
+    public required string Name { get; init; }
+
+    /// <summary><c>file</c>, <c>dir</c> or <c>symlink</c>.</summary>
+    public required string Kind { get; init; }
+
+    public long Size { get; init; }
+
+    public DateTimeOffset Mtime { get; init; }
+
+    /// <summary>Unix permission bits, or null when the source has none.</summary>
+    public int? Mode { get; init; }
+
+    public long? Uid { get; init; }
+
+    public long? Gid { get; init; }
+
+    public string? Target { get; init; }
+
+    public string? ContentType { get; init; }
+
+    public string? FileId { get; init; }
+
+    public Dictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>A file's data blob ids, in order.</summary>
+    public IReadOnlyList<string>? Content { get; init; }
+
+    /// <summary>SHA-256 of a file's whole content, checked by a full check and by restore.</summary>
+    public string? Sha256 { get; init; }
+
+    /// <summary>A directory's tree blob id.</summary>
+    public string? Subtree { get; init; }
+
+    /// <summary>Why the source could not read the entry fully.</summary>
+    public string? Error { get; init; }
+
+    public const string FileKind = "file";
+    public const string DirectoryKind = "dir";
+    public const string SymlinkKind = "symlink";
+
+    public EntryKind EntryKind => Kind switch
+    {
+        FileKind => EntryKind.File,
+        DirectoryKind => EntryKind.Directory,
+        SymlinkKind => EntryKind.Symlink,
+        _ => throw new InvalidDataException($"unknown node kind '{Kind}'"),
+    };
+
+    public static string KindOf(EntryKind kind) => kind switch
+    {
+        EntryKind.File => FileKind,
+        EntryKind.Directory => DirectoryKind,
+        _ => SymlinkKind,
+    };
+
+    /// <summary>The node for a scanned entry, without content.</summary>
+    public static Node From(TreeEntry entry, string name) => new()
+    {
+        Name = name,
+        Kind = KindOf(entry.Kind),
+        Size = entry.Kind == EntryKind.File ? entry.Size : 0,
+        Mtime = entry.ModifiedTime,
+        Mode = entry.Mode is { } mode ? (int)mode : null,
+        Uid = entry.UserId,
+        Gid = entry.GroupId,
+        Target = entry.SymlinkTarget,
+        ContentType = entry.ContentType,
+        FileId = entry.FileId,
+        Metadata = entry.Metadata.Count == 0 ? null : new Dictionary<string, string>(entry.Metadata, StringComparer.Ordinal),
+        Error = entry.Error,
+    };
+
+    /// <summary>The entry a destination gets for this node at <paramref name="path"/>.</summary>
+    public TreeEntry ToEntry(string path) => new(path, EntryKind)
+    {
+        Size = Size,
+        ModifiedTime = Mtime,
+        Mode = Mode is { } mode ? (UnixFileMode)mode : null,
+        UserId = Uid,
+        GroupId = Gid,
+        SymlinkTarget = Target,
+        ContentType = ContentType,
+        FileId = FileId,
+        Metadata = Metadata ?? new Dictionary<string, string>(),
+    };
+}

@@ -1,0 +1,174 @@
+using System.CommandLine;
+using Coffer.Abstractions;
+using Coffer.Host.Config;
+
+namespace Coffer.Host.Cli;
+
+/// <summary>
+/// <c>coffer store|source|destination add|list|show|rm|set|unset</c>: named connectors, as Plakar has them.
+/// Options are checked against what the connector declares; secrets are masked unless <c>--secrets</c>.
+/// </summary>
+internal static class NamedConnectorCommands
+{
+    private const string Mask = "********";
+
+    public static Command Create(CliContext context, ConnectorKind kind)
+    {
+        var named = new NamedConnectors(context.Paths.ConfigDirectory, kind);
+        var noun = named.Noun;
+        var command = new Command(noun, $"Manage named {noun}s, used as @NAME.");
+
+        var nameArgument = new Argument<string>("NAME") { Description = $"The {noun}'s name." };
+        var locationArgument = new Argument<string>("LOCATION") { Description = "A path or a scheme://… location." };
+        var pairs = new Argument<string[]>("key=value") { Description = "Connector options.", Arity = ArgumentArity.ZeroOrMore };
+
+        var add = new Command("add", $"Add a named {noun}.") { nameArgument, locationArgument, pairs };
+        add.SetAction(parse =>
+        {
+            var name = parse.GetValue(nameArgument)!;
+            if (!NamedConnectors.IsValidName(name))
+            {
+                throw new CliFailure($"'{name}' is not a valid {noun} name: use letters, digits, '-', '_' and '.'");
+            }
+
+            if (named.Find(name) is not null)
+            {
+                throw new CliFailure($"a {noun} named '{name}' already exists: change it with 'coffer {noun} set {name} key=value' or remove it first");
+            }
+
+            var connector = new NamedConnector { Location = parse.GetValue(locationArgument)!, Options = ParsePairs(parse.GetValue(pairs) ?? []) };
+            Validate(context, kind, connector);
+            named.Save(name, connector);
+            context.Output.WriteLine($"{noun} '{name}' added");
+            return ExitCodes.Success;
+        });
+
+        var list = new Command("list", $"List named {noun}s.");
+        list.SetAction(_ =>
+        {
+            foreach (var name in named.List())
+            {
+                context.Output.WriteLine($"{name}\t{named.Get(name).Location}");
+            }
+
+            return ExitCodes.Success;
+        });
+
+        var secrets = new Option<bool>("--secrets") { Description = "Show secret options instead of masking them." };
+        var show = new Command("show", $"Show a named {noun}.") { nameArgument, secrets };
+        show.SetAction(parse =>
+        {
+            var name = parse.GetValue(nameArgument)!;
+            var connector = named.Get(name);
+            var reveal = parse.GetValue(secrets);
+            var secretNames = SecretOptions(context, kind, connector.Location);
+            context.Output.WriteLine($"{name}");
+            context.Output.WriteLine($"    location={connector.Location}");
+            foreach (var (key, value) in connector.Options.OrderBy(o => o.Key, StringComparer.Ordinal))
+            {
+                var hidden = !reveal && (secretNames?.Contains(key) ?? LooksSecret(key));
+                context.Output.WriteLine($"    {key}={(hidden ? Mask : value)}");
+            }
+
+            return ExitCodes.Success;
+        });
+
+        var rm = new Command("rm", $"Remove a named {noun} (its data is left alone).") { nameArgument };
+        rm.SetAction(parse =>
+        {
+            var name = parse.GetValue(nameArgument)!;
+            if (!named.Remove(name))
+            {
+                throw new CliFailure($"no {noun} named '{name}': see 'coffer {noun} list'");
+            }
+
+            context.Output.WriteLine($"{noun} '{name}' removed");
+            return ExitCodes.Success;
+        });
+
+        var set = new Command("set", $"Set options of a named {noun}.") { nameArgument, pairs };
+        set.SetAction(parse =>
+        {
+            var name = parse.GetValue(nameArgument)!;
+            var connector = named.Get(name);
+            var options = new Dictionary<string, string>(connector.Options, StringComparer.Ordinal);
+            foreach (var (key, value) in ParsePairs(parse.GetValue(pairs) ?? []))
+            {
+                options[key] = value;
+            }
+
+            var updated = connector with { Options = options };
+            Validate(context, kind, updated);
+            named.Save(name, updated);
+            context.Output.WriteLine($"{noun} '{name}' updated");
+            return ExitCodes.Success;
+        });
+
+        var keys = new Argument<string[]>("key") { Description = "Option names to remove.", Arity = ArgumentArity.OneOrMore };
+        var unset = new Command("unset", $"Remove options of a named {noun}.") { nameArgument, keys };
+        unset.SetAction(parse =>
+        {
+            var name = parse.GetValue(nameArgument)!;
+            var connector = named.Get(name);
+            var options = new Dictionary<string, string>(connector.Options, StringComparer.Ordinal);
+            foreach (var key in parse.GetValue(keys) ?? [])
+            {
+                if (!options.Remove(key))
+                {
+                    throw new CliFailure($"{noun} '{name}' has no option '{key}': see 'coffer {noun} show {name}'");
+                }
+            }
+
+            var updated = connector with { Options = options };
+            Validate(context, kind, updated);
+            named.Save(name, updated);
+            context.Output.WriteLine($"{noun} '{name}' updated");
+            return ExitCodes.Success;
+        });
+
+        command.Subcommands.Add(add);
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(show);
+        command.Subcommands.Add(rm);
+        command.Subcommands.Add(set);
+        command.Subcommands.Add(unset);
+        return command;
+    }
+
+    private static Dictionary<string, string> ParsePairs(IEnumerable<string> pairs)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new CliFailure($"'{pair.Split('=')[0]}' is not a key=value option: write it as key=value");
+            }
+
+            options[pair[..equals]] = pair[(equals + 1)..];
+        }
+
+        return options;
+    }
+
+    private static void Validate(CliContext context, ConnectorKind kind, NamedConnector connector)
+    {
+        var configuration = connector.ToConfiguration();
+        var factory = context.Catalog.Find<IConnectorFactory>(kind, configuration.Scheme);
+        configuration.Validate(factory.Descriptor);
+    }
+
+    // The connector's declared secrets; null when its package is not installed (then guess by name).
+    private static HashSet<string>? SecretOptions(CliContext context, ConnectorKind kind, string location)
+    {
+        var scheme = ConnectorConfiguration.ParseLocation(location).Scheme;
+        var connector = context.Catalog.Connectors.FirstOrDefault(c => c.Descriptor.Kind == kind && c.Descriptor.Scheme == scheme);
+        return connector?.Descriptor.Options.Where(o => o.Secret).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+    }
+
+    private static readonly string[] SecretWords = ["key", "secret", "password", "passphrase", "token", "connection", "sas"];
+
+    private static bool LooksSecret(string key) =>
+        SecretWords.Any(w => key.Contains(w, StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Coffer.Host.Cli;
+
+/// <summary>
+/// Where a store's passphrase comes from, first match wins: <c>--passphrase-file</c>, <c>COFFER_PASSPHRASE</c>,
+/// for the default store the generated <c>default-store.passphrase</c> in the config directory, and
+/// last a prompt on the terminal (twice when creating). Passphrases are never printed or logged.
+/// </summary>
+internal static class Passphrases
+{
+    public const string Variable = "COFFER_PASSPHRASE";
+    public const string DefaultStoreFile = "default-store.passphrase";
+
+    public static string DefaultStorePath(CliContext context) => Path.Combine(context.Paths.ConfigDirectory, DefaultStoreFile);
+
+    /// <summary>The passphrase for a new store.</summary>
+    public static string ForCreate(CliContext context, string? passphraseFile, bool isDefaultStore)
+    {
+        if (Explicit(passphraseFile) is { } given)
+        {
+            return given;
+        }
+
+        if (context.IsInteractive)
+        {
+            var first = Prompt("new passphrase: ");
+            var second = Prompt("repeat passphrase: ");
+            if (first != second)
+            {
+                throw new CliFailure("the passphrases differ: nothing was created, try again");
+            }
+
+            return first.Length > 0 ? first : throw new CliFailure("an empty passphrase protects nothing: give one, or use 'create --plaintext'");
+        }
+
+        if (isDefaultStore)
+        {
+            // Unattended first run: a random passphrase only this user can read, used by later runs.
+            var generated = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            var path = DefaultStorePath(context);
+            Directory.CreateDirectory(context.Paths.ConfigDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
+            using (var stream = new FileStream(path, options))
+            {
+                stream.Write(Encoding.UTF8.GetBytes(generated + "\n"));
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            context.Error.WriteLine($"coffer: generated the default store's passphrase into {path}: keep a copy of it elsewhere, the store cannot be read without it");
+            return generated;
+        }
+
+        throw new CliFailure($"no passphrase: set {Variable}, give --passphrase-file FILE, run on a terminal, or use 'create --plaintext'");
+    }
+
+    /// <summary>The passphrase for an existing store; asked only when the store is encrypted.</summary>
+    public static string ForOpen(CliContext context, string? passphraseFile, bool isDefaultStore)
+    {
+        if (Explicit(passphraseFile) is { } given)
+        {
+            return given;
+        }
+
+        var defaultFile = DefaultStorePath(context);
+        if (isDefaultStore && File.Exists(defaultFile))
+        {
+            return ReadFile(defaultFile);
+        }
+
+        if (context.IsInteractive)
+        {
+            return Prompt("passphrase: ");
+        }
+
+        throw new CliFailure($"the store is encrypted and no passphrase was given: set {Variable} or give --passphrase-file FILE");
+    }
+
+    private static string? Explicit(string? passphraseFile)
+    {
+        if (passphraseFile is not null)
+        {
+            return ReadFile(passphraseFile);
+        }
+
+        var variable = Environment.GetEnvironmentVariable(Variable);
+        return string.IsNullOrEmpty(variable) ? null : variable;
+    }
+
+    private static string ReadFile(string path)
+    {
+        try
+        {
+            // The first line, so files written by echo (with a newline) work.
+            var text = File.ReadAllText(path);
+            var line = text.Split('\n', 2)[0].TrimEnd('\r');
+            return line.Length > 0 ? line : throw new CliFailure($"the passphrase file {path} is empty: write the passphrase on its first line");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliFailure($"cannot read the passphrase file {path}: {e.Message}");
+        }
+    }
+
+    private static string Prompt(string prompt)
+    {
+        Console.Error.Write(prompt);
+        var text = new StringBuilder();
+        while (true)
+        {
+            var key = Console.ReadKey(intercept: true);
+            if (key.Key == ConsoleKey.Enter)
+            {
+                break;
+            }
+
+            if (key.Key == ConsoleKey.Backspace)
+            {
+                if (text.Length > 0)
+                {
+                    text.Length--;
+                }
+            }
+            else if (!char.IsControl(key.KeyChar))
+            {
+                text.Append(key.KeyChar);
+            }
+        }
+
+        Console.Error.WriteLine();
+        return text.ToString();
+    }
+}

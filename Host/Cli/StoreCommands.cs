@@ -1,0 +1,358 @@
+using System.CommandLine;
+using System.Globalization;
+using Coffer.Abstractions;
+using Coffer.Host.Backup;
+using Coffer.Host.Backup.Model;
+
+namespace Coffer.Host.Cli;
+
+/// <summary>
+/// The commands that work on a store, Plakar's grammar: <c>coffer [at STORE] create|backup|ls|cat|restore|check|info</c>.
+/// </summary>
+internal static class StoreCommands
+{
+    public static IEnumerable<Command> Create(CliContext context, Option<string?> passphraseFile)
+    {
+        yield return CreateCommand(context, passphraseFile);
+        yield return BackupCommand(context, passphraseFile);
+        yield return LsCommand(context, passphraseFile);
+        yield return CatCommand(context, passphraseFile);
+        yield return RestoreCommand(context, passphraseFile);
+        yield return CheckCommand(context, passphraseFile);
+        yield return InfoCommand(context, passphraseFile);
+    }
+
+    private static Command CreateCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var plaintext = new Option<bool>("--plaintext", "-plaintext") { Description = "No encryption (blob ids are still keyed MACs)." };
+        var command = new Command("create", "Create a store.") { plaintext };
+        command.SetAction(async (parse, ct) =>
+        {
+            var storage = await StoreReferences.ConnectStoreAsync(context, ct).ConfigureAwait(false);
+            await using (storage.ConfigureAwait(false))
+            {
+                try
+                {
+                    // Refuse before asking for a passphrase, so nobody types one twice for nothing.
+                    await storage.OpenAsync(ct).ConfigureAwait(false);
+                    throw new CliFailure($"a store already exists at {storage.Description}: use it, or create one elsewhere with 'coffer at LOCATION create'");
+                }
+                catch (NotFoundException)
+                {
+                }
+
+                var passphrase = parse.GetValue(plaintext) ? null : Passphrases.ForCreate(context, parse.GetValue(passphraseFile), context.StoreReference is null);
+                StoreConfig config;
+                try
+                {
+                    config = await CofferStore.CreateAsync(storage, passphrase, context.Time, ct).ConfigureAwait(false);
+                }
+                catch (StoreAlreadyExistsException)
+                {
+                    throw new CliFailure($"a store already exists at {storage.Description}: use it, or create one elsewhere with 'coffer at LOCATION create'");
+                }
+
+                context.Output.WriteLine($"created {(config.Encryption is null ? "plaintext" : "encrypted")} store {config.Id[..8]} at {storage.Description}");
+                return ExitCodes.Success;
+            }
+        });
+        return command;
+    }
+
+    private static Command BackupCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var source = new Argument<string>("SOURCE") { Description = "A path, a scheme://… location or @source[:sub]; the current directory by default.", Arity = ArgumentArity.ZeroOrOne };
+        var tags = new Option<string[]>("--tag", "-tag") { Description = "Tag the snapshot (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var excludes = new Option<string[]>("--exclude", "-exclude") { Description = "Leave out paths matching a glob (repeatable; * ? **).", AllowMultipleArgumentsPerToken = false };
+        var command = new Command("backup", "Back up a directory or a source into the store.") { source, tags, excludes };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (configuration, name) = StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var connector = await context.Catalog.CreateSourceAsync(configuration, ct).ConfigureAwait(false);
+                await using (connector.ConfigureAwait(false))
+                {
+                    var progress = new BackupProgress();
+                    var runner = new BackupRunner(store, connector, new BackupRequest(name, parse.GetValue(tags) ?? [], parse.GetValue(excludes) ?? []), context.Time, progress);
+                    Snapshot snapshot;
+                    try
+                    {
+                        snapshot = await ProgressDisplay.RunAsync(context, "backup", progress, () => runner.RunAsync(ct)).ConfigureAwait(false);
+                    }
+                    catch (NotFoundException e)
+                    {
+                        throw new CliFailure($"cannot back up {name}: {e.Message}");
+                    }
+
+                    foreach (var warning in runner.Warnings)
+                    {
+                        context.Error.WriteLine($"coffer: warning: {warning}");
+                    }
+
+                    var s = snapshot.Summary;
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
+                    return ExitCodes.Success;
+                }
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command LsCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var target = new Argument<string?>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and a path in it; none lists the snapshots.", Arity = ArgumentArity.ZeroOrOne };
+        var recursive = new Option<bool>("--recursive", "-recursive", "-r") { Description = "List everything below the path." };
+        var command = new Command("ls", "List snapshots, or the content of a snapshot.") { target, recursive };
+        command.SetAction(async (parse, ct) =>
+        {
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var reference = parse.GetValue(target);
+                if (reference is null)
+                {
+                    foreach (var s in await store.ListSnapshotsAsync(ct).ConfigureAwait(false))
+                    {
+                        var tagText = s.Tags.Count == 0 ? "" : $"  tags={string.Join(',', s.Tags)}";
+                        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {Size.Format(s.Summary.Bytes),10}  {s.Summary.Files,7} files  {s.Source}{tagText}"));
+                    }
+
+                    return ExitCodes.Success;
+                }
+
+                var (snapshotRef, path) = StoreReferences.SplitSnapshot(reference);
+                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct).ConfigureAwait(false);
+                var node = await store.ResolveAsync(snapshot, path, ct).ConfigureAwait(false);
+                if (parse.GetValue(recursive))
+                {
+                    await foreach (var (entryPath, entry) in store.WalkAsync(node, path, ct).ConfigureAwait(false))
+                    {
+                        if (entryPath.Length > 0)
+                        {
+                            context.Output.WriteLine(Describe(entry, entryPath));
+                        }
+                    }
+                }
+                else if (node.Subtree is { } subtree)
+                {
+                    foreach (var child in (await store.ReadTreeAsync(BlobId.Parse(subtree), ct).ConfigureAwait(false)).Entries)
+                    {
+                        context.Output.WriteLine(Describe(child, path.Length == 0 ? child.Name : $"{path}/{child.Name}"));
+                    }
+                }
+                else
+                {
+                    context.Output.WriteLine(Describe(node, path));
+                }
+
+                return ExitCodes.Success;
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command CatCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var target = new Argument<string>("SNAPSHOT:path") { Description = "The file to print." };
+        var command = new Command("cat", "Write a file of a snapshot to standard output.") { target };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct).ConfigureAwait(false);
+                var node = await store.ResolveAsync(snapshot, path, ct).ConfigureAwait(false);
+                if (node.Kind != Node.FileKind)
+                {
+                    throw new CliFailure($"'{path}' in snapshot {snapshot.ShortId} is not a file: list it with 'coffer ls {snapshot.ShortId}:{path}'");
+                }
+
+                await context.Output.FlushAsync(ct).ConfigureAwait(false);
+                var content = new BlobSequenceStream(store, node.Content ?? [], expectedSha256: null, path);
+                await using (content.ConfigureAwait(false))
+                {
+                    var output = context.OpenBinaryOutput();
+                    await using (output.ConfigureAwait(false))
+                    {
+                        await content.CopyToAsync(output, 1 << 20, ct).ConfigureAwait(false);
+                    }
+                }
+
+                return ExitCodes.Success;
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command RestoreCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var target = new Argument<string>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and optionally a path in it." };
+        var to = new Option<string?>("-to", "--to") { Description = "Where to restore: a path, a scheme://… location or @destination[:sub]; the current directory by default." };
+        var command = new Command("restore", "Restore a snapshot, or part of one.") { target, to };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
+            var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct).ConfigureAwait(false);
+                var connector = await context.Catalog.CreateDestinationAsync(destination, ct).ConfigureAwait(false);
+                await using (connector.ConfigureAwait(false))
+                {
+                    var progress = new BackupProgress();
+                    var runner = new RestoreRunner(store, connector, progress);
+                    var (files, bytes) = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct)).ConfigureAwait(false);
+                    context.Output.WriteLine($"restored {files} files, {Size.Format(bytes)} from snapshot {snapshot.ShortId} to {connector.Description}");
+                    return ExitCodes.Success;
+                }
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command CheckCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var target = new Argument<string?>("SNAPSHOT") { Description = "The snapshot to check; all by default.", Arity = ArgumentArity.ZeroOrOne };
+        var fast = new Option<bool>("--fast", "-fast") { Description = "Only check that every blob is indexed and its pack exists; read no content." };
+        var command = new Command("check", "Verify snapshots and the data they need.") { target, fast };
+        command.SetAction(async (parse, ct) =>
+        {
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var reference = parse.GetValue(target);
+                var snapshots = reference is null
+                    ? await store.ListSnapshotsAsync(ct).ConfigureAwait(false)
+                    : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct).ConfigureAwait(false)];
+                var checker = new Checker(store);
+                await checker.RunAsync(snapshots, parse.GetValue(fast), ct).ConfigureAwait(false);
+                foreach (var problem in checker.Problems)
+                {
+                    context.Output.WriteLine(problem.ToString());
+                }
+
+                if (checker.Problems.Count > 0)
+                {
+                    var damaged = checker.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot).Distinct().ToList();
+                    throw new CliFailure(damaged.Count > 0
+                        ? $"check failed: {checker.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
+                        : $"check failed: {checker.Problems.Count} problems in the store's packs, no snapshot affected");
+                }
+
+                context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {checker.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {checker.BlobsChecked} blobs verified")}");
+                return ExitCodes.Success;
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command InfoCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var target = new Argument<string?>("SNAPSHOT") { Description = "A snapshot; the store itself by default.", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("info", "Show the store's or a snapshot's sizes and counts.") { target };
+        command.SetAction(async (parse, ct) =>
+        {
+            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var reference = parse.GetValue(target);
+                var o = context.Output;
+                if (reference is not null)
+                {
+                    var s = await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct).ConfigureAwait(false);
+                    o.WriteLine($"snapshot:    {s.Id}");
+                    o.WriteLine($"time:        {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
+                    o.WriteLine($"host:        {s.Username}@{s.Hostname}");
+                    o.WriteLine($"source:      {s.Source}");
+                    o.WriteLine($"tags:        {string.Join(", ", s.Tags)}");
+                    o.WriteLine($"parent:      {s.Parent ?? "none"}");
+                    o.WriteLine($"files:       {s.Summary.Files} ({s.Summary.FilesUnchanged} unchanged since the parent)");
+                    o.WriteLine($"directories: {s.Summary.Directories}");
+                    o.WriteLine($"symlinks:    {s.Summary.Symlinks}");
+                    o.WriteLine($"size:        {Size.Format(s.Summary.Bytes)}");
+                    o.WriteLine($"added:       {Size.Format(s.Summary.NewBytesStored)} in {s.Summary.NewBlobs} new blobs");
+                    o.WriteLine($"errors:      {s.Summary.Errors}");
+                    o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"duration:    {s.Summary.Seconds:0.0}s"));
+                    return ExitCodes.Success;
+                }
+
+                var snapshots = await store.ListSnapshotsAsync(ct).ConfigureAwait(false);
+                long packCount = 0, packBytes = 0;
+                await foreach (var pack in store.Storage.ListAsync(StorageObjectClass.Packfile, ct).ConfigureAwait(false))
+                {
+                    packCount++;
+                    packBytes += pack.Size;
+                }
+
+                var blobs = store.Index.Blobs.Select(b => b.Value).ToList();
+                var data = blobs.Where(b => b.Type == BlobType.Data).ToList();
+                var unique = data.Sum(b => (long)b.RawLength);
+                var logical = snapshots.Sum(s => s.Summary.Bytes);
+                var config = store.Config;
+                o.WriteLine($"store:       {config.Id} at {store.Storage.Description}");
+                o.WriteLine($"format:      {config.Format}, created {config.Created.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
+                o.WriteLine($"encryption:  {(config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, key wrapped with {config.Encryption.Kdf.Algorithm}")}");
+                o.WriteLine($"blob ids:    {config.Mac}");
+                o.WriteLine($"chunking:    {config.Chunker.Algorithm} {Size.Format(config.Chunker.MinSize)} / {Size.Format(config.Chunker.AverageSize)} / {Size.Format(config.Chunker.MaxSize)}");
+                o.WriteLine($"compression: {config.Compression} level {config.CompressionLevel}");
+                o.WriteLine($"snapshots:   {snapshots.Count}");
+                o.WriteLine($"packs:       {packCount}, {Size.Format(packBytes)}");
+                o.WriteLine($"blobs:       {data.Count} data, {blobs.Count - data.Count} trees");
+                o.WriteLine($"content:     {Size.Format(logical)} in all snapshots, {Size.Format(unique)} unique");
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dedup ratio: {(unique == 0 ? 1.0 : (double)logical / unique):0.00}"));
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"compression: {(packBytes == 0 ? 1.0 : (double)unique / packBytes):0.00} (unique content / stored bytes)"));
+                return ExitCodes.Success;
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    /// <summary>Connects to the store the command line names, opens it (asking for its passphrase if needed), runs <paramref name="action"/>.</summary>
+    private static async Task<int> WithStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken).ConfigureAwait(false);
+        await using (storage.ConfigureAwait(false))
+        {
+            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken).ConfigureAwait(false);
+            return await action(store).ConfigureAwait(false);
+        }
+    }
+
+    private static string Describe(Node node, string path)
+    {
+        var kind = node.Kind switch { Node.DirectoryKind => 'd', Node.SymlinkKind => 'l', _ => '-' };
+        var mode = node.Mode is { } m ? ModeString(m) : "?????????";
+        var target = node.Target is null ? "" : $" -> {node.Target}";
+        return string.Create(CultureInfo.InvariantCulture, $"{kind}{mode}  {node.Uid?.ToString(CultureInfo.InvariantCulture) ?? "-",5} {node.Gid?.ToString(CultureInfo.InvariantCulture) ?? "-",5}  {Size.Format(node.Size),10}  {node.Mtime.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {path}{target}");
+    }
+
+    private static string ModeString(int mode)
+    {
+        var chars = new char[9];
+        const string letters = "rwxrwxrwx";
+        for (var i = 0; i < 9; i++)
+        {
+            chars[i] = (mode & (1 << (8 - i))) != 0 ? letters[i] : '-';
+        }
+
+        return new string(chars);
+    }
+}
+
+/// <summary>Sizes for people: binary units, one decimal.</summary>
+internal static class Size
+{
+    public static string Format(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double value = bytes;
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return unit == 0 ? $"{bytes} B" : string.Create(CultureInfo.InvariantCulture, $"{value:0.0} {units[unit]}");
+    }
+}

@@ -1,0 +1,102 @@
+using Coffer.Abstractions;
+using Coffer.Host.Backup;
+using Coffer.Host.Backup.Model;
+using Coffer.Host.Config;
+
+namespace Coffer.Host.Cli;
+
+/// <summary>
+/// Turns what the user typed into connectors: <c>at STORE</c> (a path, a <c>scheme://</c> location or
+/// <c>@name</c>; nothing means the default store under the data directory), sources and destinations
+/// (<c>PATH</c>, a location, or <c>@name[:sub]</c>), and <c>SNAPSHOT[:path]</c>.
+/// </summary>
+internal static class StoreReferences
+{
+    public const string DefaultStoreFolder = "store";
+
+    public static string DefaultStoreLocation(CliContext context) => Path.Combine(context.Paths.DataDirectory, DefaultStoreFolder);
+
+    /// <summary>How the user names the store in hints (<c>coffer at X …</c>, or just <c>coffer …</c>).</summary>
+    public static string Hint(CliContext context, string command) =>
+        context.StoreReference is null ? $"coffer {command}" : $"coffer at {context.StoreReference} {command}";
+
+    public static async Task<IStorageConnector> ConnectStoreAsync(CliContext context, CancellationToken cancellationToken)
+    {
+        var reference = context.StoreReference;
+        ConnectorConfiguration configuration;
+        if (reference is null)
+        {
+            configuration = new ConnectorConfiguration(DefaultStoreLocation(context));
+        }
+        else if (reference.StartsWith('@'))
+        {
+            configuration = new NamedConnectors(context.Paths.ConfigDirectory, ConnectorKind.Storage).Get(reference[1..]).ToConfiguration();
+        }
+        else
+        {
+            configuration = new ConnectorConfiguration(AbsoluteIfPath(reference));
+        }
+
+        return await context.Catalog.CreateStorageAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Opens the store: reads CONFIG, asks for the passphrase if it is encrypted, loads the index.</summary>
+    public static async Task<CofferStore> OpenStoreAsync(CliContext context, IStorageConnector storage, string? passphraseFile, CancellationToken cancellationToken)
+    {
+        StoreConfig config;
+        try
+        {
+            config = await CofferStore.ReadConfigAsync(storage, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotFoundException)
+        {
+            throw new CliFailure($"no store at {storage.Description}: create one with '{Hint(context, "create")}'");
+        }
+
+        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A source reference: the configuration, and the stable name a snapshot records (its parent is found by it).</summary>
+    public static (ConnectorConfiguration Configuration, string Name) ResolveSource(CliContext context, string reference)
+    {
+        if (reference.StartsWith('@'))
+        {
+            var (name, sub) = SplitNamed(reference);
+            var named = new NamedConnectors(context.Paths.ConfigDirectory, ConnectorKind.Source).Get(name);
+            return (named.ToConfiguration(sub), reference);
+        }
+
+        var location = AbsoluteIfPath(reference);
+        return (new ConnectorConfiguration(location), location);
+    }
+
+    public static ConnectorConfiguration ResolveDestination(CliContext context, string reference)
+    {
+        if (reference.StartsWith('@'))
+        {
+            var (name, sub) = SplitNamed(reference);
+            return new NamedConnectors(context.Paths.ConfigDirectory, ConnectorKind.Destination).Get(name).ToConfiguration(sub);
+        }
+
+        return new ConnectorConfiguration(AbsoluteIfPath(reference));
+    }
+
+    /// <summary>Splits <c>SNAPSHOT[:path]</c>.</summary>
+    public static (string Snapshot, string Path) SplitSnapshot(string reference)
+    {
+        var colon = reference.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? (reference, "") : (reference[..colon], reference[(colon + 1)..].Trim('/'));
+    }
+
+    private static (string Name, string? Sub) SplitNamed(string reference)
+    {
+        var colon = reference.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? (reference[1..], null) : (reference[1..colon], reference[(colon + 1)..]);
+    }
+
+    // A relative path means relative to where the user is, not to wherever a connector resolves it.
+    private static string AbsoluteIfPath(string location) =>
+        ConnectorConfiguration.ParseLocation(location).Scheme == ConnectorConfiguration.FileSystemScheme && !location.Contains("://", StringComparison.Ordinal)
+            ? Path.GetFullPath(location)
+            : location;
+}

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using Coffer.Host.Backup.Crypto;
+using Coffer.Packager;
+using Coffer.TestSupport;
+
+namespace Coffer.Host.Tests.Backup;
+
+/// <summary>A coffer process with the Posix plugin installed by hand in its private data directory.</summary>
+internal static class CofferCli
+{
+    public static CofferProcess WithPosix(TemporaryDirectory root)
+    {
+        var coffer = CofferProcess.In(root);
+        coffer.Environment[StoreKeys.TestKdfVariable] = "1";
+        var entry = RepositoryPaths.BundledPluginEntry("Posix");
+        var directory = Path.Combine(new CofferPaths(coffer.DataDirectory, coffer.ConfigDirectory).PluginsDirectory, "posix");
+        Directory.CreateDirectory(directory);
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(entry)!))
+        {
+            File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
+        }
+
+        var manifest = new PackageManifest { Name = "posix", Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entry) };
+        File.WriteAllBytes(Path.Combine(directory, PackageManifest.FileName), manifest.ToJson());
+        return coffer;
+    }
+
+    public static async Task<CofferResult> RunAsync(this CofferProcess coffer, params string[] args) =>
+        await coffer.RunAsync(args, TimeSpan.FromMinutes(3));
+
+    /// <summary>Runs coffer and samples its peak resident set (VmHWM) until it exits.</summary>
+    public static async Task<(CofferResult Result, long PeakBytes)> RunMeasuringAsync(this CofferProcess coffer, params string[] args)
+    {
+        using var process = Process.Start(coffer.StartInfo(args))!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        long peak = 0;
+        var status = $"/proc/{process.Id}/status";
+        while (!process.HasExited)
+        {
+            try
+            {
+                // VmHWM only grows: the last value read before exit is the peak.
+                foreach (var line in await File.ReadAllLinesAsync(status))
+                {
+                    if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    {
+                        peak = Math.Max(peak, long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                break; // exited between the check and the read
+            }
+
+            await Task.Delay(25);
+        }
+
+        await process.WaitForExitAsync();
+        return (new CofferResult(process.ExitCode, await output, await error), peak);
+    }
+
+    /// <summary>Asserts a refusal: non-zero exit, exactly one line on stderr starting with "coffer: ".</summary>
+    public static void AssertOneLineFailure(CofferResult result, string expected)
+    {
+        Assert.That(result.ExitCode, Is.Not.Zero, result.ToString());
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), result.ToString());
+        Assert.That(lines[0], Does.StartWith("coffer: ").And.Contain(expected), result.ToString());
+    }
+}
