@@ -86,9 +86,7 @@ public class CliTests
     public async Task A_missing_source_is_one_clear_line()
     {
         using var temp = new TemporaryDirectory("cli");
-        var coffer = CofferCli.WithPosix(temp);
-        var store = temp.Combine("store");
-        Assert.That((await coffer.RunAsync("at", store, "create", "--plaintext")).ExitCode, Is.Zero);
+        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
 
         var result = await coffer.RunAsync("at", store, "backup", temp.Combine("no-such-source"));
 
@@ -99,9 +97,7 @@ public class CliTests
     public async Task Create_on_an_existing_store_is_one_clear_line()
     {
         using var temp = new TemporaryDirectory("cli");
-        var coffer = CofferCli.WithPosix(temp);
-        var store = temp.Combine("store");
-        Assert.That((await coffer.RunAsync("at", store, "create", "--plaintext")).ExitCode, Is.Zero);
+        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
 
         var result = await coffer.RunAsync("at", store, "create", "--plaintext");
 

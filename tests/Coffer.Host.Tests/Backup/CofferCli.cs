@@ -25,6 +25,16 @@ internal static class CofferCli
         return coffer;
     }
 
+    /// <summary>A coffer with the Posix plugin and a plaintext store created at <c>store</c> in <paramref name="root"/>.</summary>
+    public static async Task<(CofferProcess Coffer, string Store)> WithPlaintextStoreAsync(TemporaryDirectory root)
+    {
+        var coffer = WithPosix(root);
+        var store = root.Combine("store");
+        var created = await coffer.RunAsync("at", store, "create", "--plaintext");
+        Assert.That(created.ExitCode, Is.Zero, created.ToString());
+        return (coffer, store);
+    }
+
     public static async Task<CofferResult> RunAsync(this CofferProcess coffer, params string[] args) =>
         await coffer.RunAsync(args, TimeSpan.FromMinutes(3));
 
