@@ -27,7 +27,7 @@ public class PackageBuilderTests
     {
         var posix = await BuiltPackages.PosixAsync();
         var azblob = await BuiltPackages.AzBlobAsync();
-        Assert.That(Path.GetFileName(posix), Is.EqualTo("posix_v1.0.0_any_any.ptar"));
+        Assert.That(Path.GetFileName(posix), Is.EqualTo("posix_v1.0.0_linux_any.ptar"));
         Assert.That(Path.GetFileName(azblob), Is.EqualTo("azblob_v1.0.0_any_any.ptar"));
 
         var addPosix = _coffer.Run("pkg", "add", posix);
@@ -145,7 +145,7 @@ public class PackageBuilderTests
         var plain = _coffer.Run("pkg", "list");
         var longer = _coffer.Run("pkg", "list", "--long");
 
-        Assert.That(plain.Output, Does.Match(@"^posix\s+1\.0\.0\s+any/any\s+fs \(volume source storage destination\)\s*$"));
+        Assert.That(plain.Output, Does.Match(@"^posix\s+1\.0\.0\s+linux/any\s+fs \(volume source storage destination\)\s*$"));
         Assert.That(longer.Output, Does.Contain("license      MIT").And.Contain("contracts ABI"));
     }
 
