@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")" && pwd)
 target=$(cd "${1:-.}" && pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-dotnet build "$root/Host/Coffer.Host.csproj" -c Release -v quiet -nologo -clp:ErrorsOnly >&2
+dotnet build "$root/Host/Coffer.Host.csproj" -c Release -v quiet -nologo -clp:"ErrorsOnly;NoSummary" >&2
 coffer() { dotnet "$root/Host/bin/Release/net10.0/coffer.dll" "$@"; }
 
 packages=$(mktemp -d)

@@ -89,7 +89,7 @@ internal static class PkgCommand
                 foreach (var package in packages)
                 {
                     var m = package.Manifest;
-                    context.Output.WriteLine($"{m.Name,-16} {m.Version,-12} {m.Os}/{m.Arch,-8} {Schemes(m)}");
+                    context.Output.WriteLine($"{m.Name,-16} {m.Version,-12} {m.Os + "/" + m.Arch,-14} {Schemes(m)}");
                 }
             }
 
