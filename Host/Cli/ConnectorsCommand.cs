@@ -21,16 +21,25 @@ internal static class ConnectorsCommand
             foreach (var connector in connectors.OrderBy(c => c.Descriptor.Scheme, StringComparer.Ordinal).ThenBy(c => c.Descriptor.Kind))
             {
                 var d = connector.Descriptor;
-                context.Output.WriteLine($"{d.Kind.ToString().ToLowerInvariant(),-12} {d.Scheme,-10} {connector.Package,-12} {d.Description}");
-                foreach (var option in d.Options)
-                {
-                    var flags = string.Join(",", new[] { option.Required ? "required" : null, option.Secret ? "secret" : null }.OfType<string>());
-                    context.Output.WriteLine($"    {option.Name,-24} {option.Description}{(flags.Length > 0 ? $" ({flags})" : "")}");
-                }
+                Write(context.Output, "", d.Kind, $"{d.Scheme,-10} {connector.Package,-12}", d.Description, d.Options);
             }
 
             return context.Catalog.Errors.Count == 0 ? ExitCodes.Success : ExitCodes.Failure;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Writes one connector and its options, as <c>coffer connectors</c> and <c>coffer pkg show</c> list them:
+    /// the kind, <paramref name="columns"/>, the description, then one indented line per option.
+    /// </summary>
+    public static void Write(TextWriter output, string indent, ConnectorKind kind, string columns, string description, IEnumerable<ConnectorOption> options)
+    {
+        output.WriteLine($"{indent}{kind.ToString().ToLowerInvariant(),-12} {columns} {description}");
+        foreach (var option in options)
+        {
+            var flags = string.Join(",", new[] { option.Required ? "required" : null, option.Secret ? "secret" : null }.OfType<string>());
+            output.WriteLine($"{indent}    {option.Name,-24} {option.Description}{(flags.Length > 0 ? $" ({flags})" : "")}");
+        }
     }
 }

@@ -206,12 +206,7 @@ internal static class PkgCommand
 
         foreach (var c in m.Connectors)
         {
-            output.WriteLine($"  {c.Kind.ToString().ToLowerInvariant(),-12} {c.Scheme,-10} {c.Description}");
-            foreach (var option in c.Options)
-            {
-                var flags = string.Join(",", new[] { option.Required ? "required" : null, option.Secret ? "secret" : null }.OfType<string>());
-                output.WriteLine($"      {option.Name,-22} {option.Description}{(flags.Length > 0 ? $" ({flags})" : "")}");
-            }
+            ConnectorsCommand.Write(output, "  ", c.Kind, $"{c.Scheme,-10}", c.Description, c.Options);
         }
     }
 
