@@ -27,26 +27,11 @@ internal static class Dotnet
             info.Environment[key] = value;
         }
 
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var readOut = process.StandardOutput.ReadToEndAsync();
-        var readErr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish in 5 minutes");
-        }
-
-        return new CofferResult(process.ExitCode, await readOut, await readErr);
+        return await CofferProcess.RunAsync(info, $"dotnet {string.Join(' ', args)}", TimeSpan.FromMinutes(5));
     }
 
     /// <summary>Makes an environment for child builds: this test may run inside MSBuild or the test host.</summary>
-    public static void Clean(IDictionary<string, string?> environment)
+    private static void Clean(IDictionary<string, string?> environment)
     {
         // MSBuild's own variables, inherited from a `dotnet test` that started us, would point the
         // child at this run's MSBuild instead of its own SDK resolution.
