@@ -101,6 +101,17 @@ public sealed class ConnectorConfiguration
     /// <returns>The value or null.</returns>
     public string? GetString(string name) => _options.TryGetValue(name, out var value) ? value : null;
 
+    /// <summary>
+    /// Gets an option that must be there, such as a required key. The host validates options against the
+    /// descriptor before it calls a factory, but a factory called another way (a test, a tool) then gets
+    /// a clear message instead of a null. Added in ABI 1.1.
+    /// </summary>
+    /// <param name="name">The option name.</param>
+    /// <returns>The value.</returns>
+    /// <exception cref="ConnectorConfigurationException">The option was not given; the message names it, never a value.</exception>
+    public string GetRequiredString(string name) =>
+        GetString(name) ?? throw new ConnectorConfigurationException($"missing option '{name}' for {Location}: give it as {name}=VALUE");
+
     /// <summary>Gets a boolean option (<c>true</c>/<c>false</c>/<c>1</c>/<c>0</c>/<c>yes</c>/<c>no</c>).</summary>
     /// <param name="name">The option name.</param>
     /// <param name="defaultValue">The value when absent.</param>

@@ -32,6 +32,22 @@ public class ConnectorConfigurationTests
     }
 
     [Test]
+    public void A_required_string_is_returned_when_given()
+    {
+        var configuration = new ConnectorConfiguration("demo://x", new Dictionary<string, string> { ["secret_key"] = "s3cr3t" });
+        Assert.That(configuration.GetRequiredString("secret_key"), Is.EqualTo("s3cr3t"));
+    }
+
+    [Test]
+    public void A_missing_required_string_is_one_line_naming_the_option()
+    {
+        var configuration = new ConnectorConfiguration("demo://x", new Dictionary<string, string> { ["needed"] = "s3cr3t" });
+        var error = Assert.Throws<ConnectorConfigurationException>(() => configuration.GetRequiredString("secret_key"));
+        Assert.That(error!.Message, Is.EqualTo("missing option 'secret_key' for demo://x: give it as secret_key=VALUE"));
+        Assert.That(error.Message, Does.Not.Contain("s3cr3t"), "never a value: options may be secrets");
+    }
+
+    [Test]
     public void Validation_names_a_missing_required_option()
     {
         var configuration = new ConnectorConfiguration("demo://x");

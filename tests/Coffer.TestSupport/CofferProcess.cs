@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace Coffer.TestSupport;
 
@@ -57,11 +56,13 @@ public sealed class CofferProcess
 
     public CofferResult Run(params string[] args) => RunAsync(args).GetAwaiter().GetResult();
 
-    public async Task<CofferResult> RunAsync(string[] args, TimeSpan? timeout = null, string? input = null)
+    public Task<CofferResult> RunAsync(string[] args, TimeSpan? timeout = null, string? input = null) =>
+        RunAsync(StartInfo(args), $"coffer {string.Join(' ', args)}", timeout ?? TimeSpan.FromMinutes(5), input);
+
+    /// <summary>Runs any process to its end with redirected output; kills its whole tree when it outlives <paramref name="timeout"/>.</summary>
+    public static async Task<CofferResult> RunAsync(ProcessStartInfo info, string description, TimeSpan timeout, string? input = null)
     {
-        using var process = Process.Start(StartInfo(args))!;
-        var output = new StringBuilder();
-        var error = new StringBuilder();
+        using var process = Process.Start(info)!;
         var readOut = process.StandardOutput.ReadToEndAsync();
         var readErr = process.StandardError.ReadToEndAsync();
         if (input is not null)
@@ -70,7 +71,7 @@ public sealed class CofferProcess
         }
 
         process.StandardInput.Close();
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(5));
+        using var cts = new CancellationTokenSource(timeout);
         try
         {
             await process.WaitForExitAsync(cts.Token);
@@ -78,7 +79,7 @@ public sealed class CofferProcess
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"coffer {string.Join(' ', args)} did not finish in {timeout ?? TimeSpan.FromMinutes(5)}");
+            throw new TimeoutException($"{description} did not finish in {timeout}");
         }
 
         return new CofferResult(process.ExitCode, await readOut, await readErr);

@@ -24,7 +24,8 @@ public sealed class StorageConnectorFactory : IStorageConnectorFactory
     {
         ArgumentNullException.ThrowIfNull(configuration);
 
-        // configuration.Path is what follows "myconnector://"; configuration.Options holds key=value options.
+        // configuration.Path is what follows "myconnector://"; configuration.Options holds key=value options,
+        // read with GetString, GetRequiredString (e.g. the api_key above), GetBoolean and GetInt64.
         var mode = configuration.GetBoolean(ReadOnlyOption) ? StorageMode.ReadOnly : StorageMode.ReadWrite;
         return ValueTask.FromResult<IStorageConnector>(new StorageConnector(configuration.Path, mode));
     }
