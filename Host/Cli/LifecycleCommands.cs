@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Globalization;
+using Coffer.Abstractions;
+using Coffer.Host.Backup;
+using Coffer.Host.Backup.Lifecycle;
+using Coffer.Host.Backup.Model;
+
+namespace Coffer.Host.Cli;
+
+/// <summary>The commands of a store's life after backup: unlock, rm, maintenance, diff, ptar.</summary>
+internal static class LifecycleCommands
+{
+    public static IEnumerable<Command> Create(CliContext context, Option<string?> passphraseFile)
+    {
+        yield return UnlockCommand(context, passphraseFile);
+        yield return RmCommand(context, passphraseFile);
+    }
+
+    private static Command UnlockCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var all = new Option<bool>("--remove-all", "-remove-all") { Description = "Remove every lock, not only stale ones (only when no other coffer works on the store)." };
+        var command = new Command("unlock", "Remove stale locks (not refreshed for 30 minutes, or held by a process of this host that is gone).") { all };
+        command.SetAction(async (parse, ct) =>
+        {
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var removed = 0;
+                var now = context.Time.GetUtcNow();
+                foreach (var (name, held) in await StoreLock.ListAsync(store, ct).ConfigureAwait(false))
+                {
+                    if (parse.GetValue(all) || held is null || held.IsStale(now))
+                    {
+                        await store.Storage.DeleteAsync(StorageObjectClass.Lock, name, ct).ConfigureAwait(false);
+                        context.Output.WriteLine($"removed lock {name[..8]}: {held?.Describe() ?? "unreadable"}");
+                        removed++;
+                    }
+                }
+
+                context.Output.WriteLine($"{removed} locks removed");
+                return ExitCodes.Success;
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command RmCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var ids = new Argument<string[]>("SNAPSHOT") { Description = "Snapshots to remove (id prefixes).", Arity = ArgumentArity.ZeroOrMore };
+        var olderThan = new Option<string?>("--older-than", "-older-than") { Description = "Remove snapshots older than a duration: 30d, 12h, 2w, 1y." };
+        var last = new Option<int>("--keep-last", "-keep-last") { Description = "Keep the N newest snapshots (per host and source)." };
+        var daily = new Option<int>("--keep-daily", "-keep-daily") { Description = "Keep the newest snapshot of each of the last N days that have one." };
+        var weekly = new Option<int>("--keep-weekly", "-keep-weekly") { Description = "Keep the newest snapshot of each of the last N weeks that have one." };
+        var monthly = new Option<int>("--keep-monthly", "-keep-monthly") { Description = "Keep the newest snapshot of each of the last N months that have one." };
+        var dryRun = new Option<bool>("--dry-run", "-dry-run", "-n") { Description = "Only print what would be removed." };
+        var command = new Command("rm", "Remove snapshots, by id, by age or by a keep policy (their data is freed by 'maintenance').") { ids, olderThan, last, daily, weekly, monthly, dryRun };
+        command.SetAction(async (parse, ct) =>
+        {
+            var explicitIds = parse.GetValue(ids) ?? [];
+            var policy = new RetentionPolicy(parse.GetValue(last), parse.GetValue(daily), parse.GetValue(weekly), parse.GetValue(monthly));
+            if (policy.Last < 0 || policy.Daily < 0 || policy.Weekly < 0 || policy.Monthly < 0)
+            {
+                throw new CliFailure("a --keep-* count cannot be negative");
+            }
+
+            TimeSpan? age = null;
+            if (parse.GetValue(olderThan) is { } text)
+            {
+                age = RetentionPolicy.TryParseDuration(text, out var d) ? d
+                    : throw new CliFailure($"--older-than '{text}' is not a duration: give a number and a unit, e.g. 30d, 12h, 90m, 2w, 1y");
+            }
+
+            if (explicitIds.Length > 0 && (age is not null || !policy.IsEmpty))
+            {
+                throw new CliFailure("give snapshots to remove, or --older-than/--keep-*, not both");
+            }
+
+            if (explicitIds.Length == 0 && age is null && policy.IsEmpty)
+            {
+                throw new CliFailure("nothing to remove: give snapshots, --older-than DURATION or --keep-last/--keep-daily/--keep-weekly/--keep-monthly N");
+            }
+
+            var dry = parse.GetValue(dryRun);
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var snapshots = await store.ListSnapshotsAsync(ct).ConfigureAwait(false);
+                var remove = new List<Snapshot>();
+                if (explicitIds.Length > 0)
+                {
+                    foreach (var id in explicitIds)
+                    {
+                        var found = await store.FindSnapshotAsync(id, ct).ConfigureAwait(false);
+                        if (!remove.Contains(found))
+                        {
+                            remove.Add(found);
+                        }
+                    }
+                }
+                else
+                {
+                    var now = context.Time.GetUtcNow();
+                    var kept = policy.IsEmpty ? [] : policy.Keep(snapshots);
+                    foreach (var s in snapshots)
+                    {
+                        var inScope = age is null || s.Time < now - age.Value;
+                        if (kept.TryGetValue(s.Id, out var rules))
+                        {
+                            context.Output.WriteLine($"keep    {Line(s)}  ({string.Join(", ", rules)})");
+                        }
+                        else if (inScope)
+                        {
+                            remove.Add(s);
+                        }
+                        else
+                        {
+                            context.Output.WriteLine($"keep    {Line(s)}  (newer than {parse.GetValue(olderThan)})");
+                        }
+                    }
+                }
+
+                foreach (var s in remove)
+                {
+                    context.Output.WriteLine($"{(dry ? "would remove" : "remove")}  {Line(s)}");
+                    if (!dry)
+                    {
+                        await store.Storage.DeleteAsync(StorageObjectClass.Snapshot, s.Id, ct).ConfigureAwait(false);
+                    }
+                }
+
+                context.Output.WriteLine(dry
+                    ? $"dry run: {remove.Count} snapshots would be removed"
+                    : $"{remove.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
+                return ExitCodes.Success;
+            }, ct, dry ? null : LockKind.Remove).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static string Line(Snapshot s) => string.Create(CultureInfo.InvariantCulture, $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {s.Hostname}  {s.Source}");
+}
