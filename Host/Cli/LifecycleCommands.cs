@@ -14,6 +14,7 @@ internal static class LifecycleCommands
     {
         yield return UnlockCommand(context, passphraseFile);
         yield return RmCommand(context, passphraseFile);
+        yield return MaintenanceCommand(context, passphraseFile);
     }
 
     private static Command UnlockCommand(CliContext context, Option<string?> passphraseFile)
@@ -131,6 +132,46 @@ internal static class LifecycleCommands
                     : $"{remove.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
                 return ExitCodes.Success;
             }, ct, dry ? null : LockKind.Remove).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command MaintenanceCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var dryRun = new Option<bool>("--dry-run", "-dry-run", "-n") { Description = "Only print what would be marked and repacked." };
+        var skew = new Option<string>("--clock-skew", "-clock-skew") { Description = "How far the clocks of hosts sharing the store may disagree (default 10m).", DefaultValueFactory = _ => "10m" };
+        var command = new Command("maintenance", "Free what no snapshot needs: repack sparse packs, delete unused ones, rewrite the index. Safe beside running backups.") { dryRun, skew };
+        command.SetAction(async (parse, ct) =>
+        {
+            var text = parse.GetValue(skew)!;
+            var allowance = RetentionPolicy.TryParseDuration(text, out var d) ? d
+                : throw new CliFailure($"--clock-skew '{text}' is not a duration: give a number and a unit, e.g. 10m, 1h");
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, allowance);
+                var r = await maintenance.RunAsync(parse.GetValue(dryRun), ct).ConfigureAwait(false);
+                var o = context.Output;
+                o.WriteLine($"{r.Snapshots} snapshots use {r.BlobsInUse} blobs");
+                if (r.OrphansIndexed > 0)
+                {
+                    o.WriteLine($"indexed {r.OrphansIndexed} packs an interrupted backup left");
+                }
+
+                if (parse.GetValue(dryRun))
+                {
+                    o.WriteLine($"dry run: {r.Marked} unused packs would be deleted, {r.Repacked} sparse packs repacked");
+                    return ExitCodes.Success;
+                }
+
+                o.WriteLine($"repacked {r.Repacked} sparse packs ({Size.Format(r.RepackedBytes)} copied)");
+                o.WriteLine($"marked {r.Marked} packs unused; deleted {r.Deleted} packs ({Size.Format(r.DeletedBytes)} freed)");
+                if (r.Deferred > 0)
+                {
+                    o.WriteLine($"kept {r.Deferred} marked packs for a later run: {r.DeferredBecause}");
+                }
+
+                return ExitCodes.Success;
+            }, ct, LockKind.Maintenance).ConfigureAwait(false);
         });
         return command;
     }

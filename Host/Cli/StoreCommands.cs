@@ -318,15 +318,17 @@ internal static class StoreCommands
         var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken).ConfigureAwait(false);
         await using (storage.ConfigureAwait(false))
         {
-            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken).ConfigureAwait(false);
+            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: lockKind is null).ConfigureAwait(false);
             if (lockKind is not { } kind)
             {
                 return await action(store).ConfigureAwait(false);
             }
 
+            // Lock first, then read the index: maintenance's two-phase delete relies on that order.
             var held = await StoreLock.AcquireAsync(store, kind, context.Time, StoreReferences.Hint(context, "unlock"), cancellationToken).ConfigureAwait(false);
             await using (held.ConfigureAwait(false))
             {
+                await store.LoadIndexAsync(cancellationToken).ConfigureAwait(false);
                 return await action(store).ConfigureAwait(false);
             }
         }
