@@ -15,6 +15,7 @@ internal static class LifecycleCommands
         yield return UnlockCommand(context, passphraseFile);
         yield return RmCommand(context, passphraseFile);
         yield return MaintenanceCommand(context, passphraseFile);
+        yield return DiffCommand(context, passphraseFile);
     }
 
     private static Command UnlockCommand(CliContext context, Option<string?> passphraseFile)
@@ -172,6 +173,42 @@ internal static class LifecycleCommands
 
                 return ExitCodes.Success;
             }, ct, LockKind.Maintenance).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command DiffCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var first = new Argument<string>("SNAPSHOT1[:path]") { Description = "The older side." };
+        var second = new Argument<string>("SNAPSHOT2[:path]") { Description = "The newer side; its path defaults to the first one's." };
+        var command = new Command("diff", "Show what changed between two snapshots: + added, - removed, M modified (content, mode, mtime, owner, target).") { first, second };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (ref1, path1) = StoreReferences.SplitSnapshot(parse.GetValue(first)!);
+            var (ref2, path2) = StoreReferences.SplitSnapshot(parse.GetValue(second)!);
+            if (path1.Length > 0 && path2.Length == 0 && !parse.GetValue(second)!.Contains(':', StringComparison.Ordinal))
+            {
+                path2 = path1;
+            }
+
+            if (path2.Length > 0 && path1.Length == 0 && !parse.GetValue(first)!.Contains(':', StringComparison.Ordinal))
+            {
+                path1 = path2;
+            }
+
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var a = await store.FindSnapshotAsync(ref1, ct).ConfigureAwait(false);
+                var b = await store.FindSnapshotAsync(ref2, ct).ConfigureAwait(false);
+                var before = await store.ResolveAsync(a, path1, ct).ConfigureAwait(false);
+                var after = await store.ResolveAsync(b, path2, ct).ConfigureAwait(false);
+                await foreach (var line in new SnapshotDiff(store).CompareAsync(before, after, path2, ct).ConfigureAwait(false))
+                {
+                    context.Output.WriteLine(line);
+                }
+
+                return ExitCodes.Success;
+            }, ct).ConfigureAwait(false);
         });
         return command;
     }
