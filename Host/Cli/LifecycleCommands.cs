@@ -16,6 +16,7 @@ internal static class LifecycleCommands
         yield return RmCommand(context, passphraseFile);
         yield return MaintenanceCommand(context, passphraseFile);
         yield return DiffCommand(context, passphraseFile);
+        yield return PtarCommand(context, passphraseFile);
     }
 
     private static Command UnlockCommand(CliContext context, Option<string?> passphraseFile)
@@ -209,6 +210,57 @@ internal static class LifecycleCommands
 
                 return ExitCodes.Success;
             }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command PtarCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var output = new Option<string>("-o", "--output") { Description = "The file to write (FILE.ptar).", Required = true };
+        var target = new Argument<string>("SNAPSHOT") { Description = "The snapshot to export (id prefix or 'latest')." };
+        var command = new Command("ptar", "Export one snapshot into a single-file portable store that 'coffer at FILE.ptar ls|restore|check' reads.") { output, target };
+        command.Aliases.Add("export");
+        command.SetAction(async (parse, ct) =>
+        {
+            var file = Path.GetFullPath(parse.GetValue(output)!);
+            if (!Directory.Exists(Path.GetDirectoryName(file)))
+            {
+                throw new CliFailure($"cannot write {file}: its directory does not exist");
+            }
+
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var snapshot = await store.FindSnapshotAsync(parse.GetValue(target)!, ct).ConfigureAwait(false);
+                var packs = new HashSet<string>(StringComparer.Ordinal);
+                await foreach (var (_, node) in store.WalkAsync(snapshot.Root, "", ct).ConfigureAwait(false))
+                {
+                    foreach (var id in (node.Content ?? []).Append(node.Subtree).OfType<string>())
+                    {
+                        packs.Add(store.Index.TryGet(BlobId.Parse(id), out var at) ? at.Pack : throw new CliFailure($"snapshot {snapshot.ShortId} needs blob {id}, which is missing: run 'coffer check'"));
+                    }
+                }
+
+                var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+                await foreach (var item in store.Storage.ListAsync(StorageObjectClass.Packfile, ct).ConfigureAwait(false))
+                {
+                    sizes[item.Name] = item.Size;
+                }
+
+                var index = Backup.Packs.StoreIndex.Encode(store.Keys, packs.Order(StringComparer.Ordinal).Select(p => (p, store.Index.PackEntries[p])).ToList());
+                var snapshotBytes = await store.ReadObjectAsync(StorageObjectClass.Snapshot, snapshot.Id, ct).ConfigureAwait(false);
+                var objects = new List<(StorageObjectClass, string, long, Func<CancellationToken, Task<Stream>>)>();
+                foreach (var pack in packs.Order(StringComparer.Ordinal))
+                {
+                    var size = sizes.TryGetValue(pack, out var s) ? s : throw new CliFailure($"pack {pack} is missing: run 'coffer check'");
+                    objects.Add((StorageObjectClass.Packfile, pack, size, c => store.Storage.GetAsync(StorageObjectClass.Packfile, pack, 0, null, c)));
+                }
+
+                objects.Add((StorageObjectClass.Index, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(index)), index.Length, _ => Task.FromResult<Stream>(new MemoryStream(index))));
+                objects.Add((StorageObjectClass.Snapshot, snapshot.Id, snapshotBytes.Length, _ => Task.FromResult<Stream>(new MemoryStream(snapshotBytes))));
+                await PortableStore.WriteAsync(file, await store.Storage.OpenAsync(ct).ConfigureAwait(false), objects, ct).ConfigureAwait(false);
+                context.Output.WriteLine($"exported snapshot {snapshot.ShortId} to {file}: {packs.Count} packs, {Size.Format(new FileInfo(file).Length)}");
+                return ExitCodes.Success;
+            }, ct, LockKind.Read).ConfigureAwait(false);
         });
         return command;
     }

@@ -318,6 +318,8 @@ internal static class StoreCommands
         var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken).ConfigureAwait(false);
         await using (storage.ConfigureAwait(false))
         {
+            // A read-only store (a portable one) cannot hold a lock, and nothing can change under a reader.
+            lockKind = storage.Mode == StorageMode.ReadOnly && lockKind is LockKind.Read ? null : lockKind;
             var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: lockKind is null).ConfigureAwait(false);
             if (lockKind is not { } kind)
             {

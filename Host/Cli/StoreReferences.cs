@@ -32,6 +32,10 @@ internal static class StoreReferences
         {
             configuration = new NamedConnectors(context.Paths.ConfigDirectory, ConnectorKind.Storage).Get(reference[1..]).ToConfiguration();
         }
+        else if (Backup.Lifecycle.PortableStore.IsPortable(reference))
+        {
+            return await Backup.Lifecycle.PortableStore.OpenFileAsync(Path.GetFullPath(reference), cancellationToken).ConfigureAwait(false);
+        }
         else
         {
             configuration = new ConnectorConfiguration(AbsoluteIfPath(reference));
