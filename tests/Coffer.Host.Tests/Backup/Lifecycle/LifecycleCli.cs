@@ -1,4 +1,3 @@
-using Coffer.Packager;
 using Coffer.TestSupport;
 
 namespace Coffer.Host.Tests.Backup.Lifecycle;
@@ -6,20 +5,6 @@ namespace Coffer.Host.Tests.Backup.Lifecycle;
 /// <summary>Coffer processes for the lifecycle tests: the Posix plugin, and the AzBlob one when a store lives in Azurite.</summary>
 internal static class LifecycleCli
 {
-    public static void InstallAzBlob(CofferProcess coffer)
-    {
-        var entry = RepositoryPaths.BundledPluginEntry("AzBlob");
-        var directory = Path.Combine(new CofferPaths(coffer.DataDirectory, coffer.ConfigDirectory).PluginsDirectory, "azblob");
-        Directory.CreateDirectory(directory);
-        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(entry)!))
-        {
-            File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
-        }
-
-        var manifest = new PackageManifest { Name = "azblob", Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entry) };
-        File.WriteAllBytes(Path.Combine(directory, PackageManifest.FileName), manifest.ToJson());
-    }
-
     /// <summary>A coffer and a plaintext store, on a directory or (as the named store <c>@az</c>) in a fresh Azurite container.</summary>
     public static async Task<(CofferProcess Coffer, string Store)> StoreAsync(TemporaryDirectory temp, bool azure)
     {
@@ -29,7 +14,7 @@ internal static class LifecycleCli
         }
 
         var coffer = CofferCli.WithPosix(temp);
-        InstallAzBlob(coffer);
+        CofferCli.InstallBundled(coffer, "AzBlob", "azblob");
         var azurite = await AzuriteServer.GetSharedAsync();
         var added = await coffer.RunAsync("store", "add", "az", $"azblob://store-{Guid.NewGuid():N}", $"connection_string={azurite.ConnectionString}");
         Assert.That(added.ExitCode, Is.Zero, added.ToString());
