@@ -41,12 +41,18 @@ internal sealed class BackupRunner
         _excludes = new ExcludeMatcher(request.Excludes);
     }
 
+    /// <summary>Packs an interrupted backup left unindexed that this one indexed and reuses.</summary>
+    public int AdoptedPacks { get; private set; }
+
     /// <summary>Lines about entries that could not be read (the snapshot still holds everything else).</summary>
     public List<string> Warnings { get; } = [];
 
     public async Task<Snapshot> RunAsync(CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
+
+        // Packs an interrupted backup uploaded but never indexed are reused, not sent again.
+        AdoptedPacks = await Lifecycle.OrphanPacks.AdoptAsync(_store, cancellationToken).ConfigureAwait(false);
         var parent = await FindParentAsync(cancellationToken).ConfigureAwait(false);
         var previous = parent is null ? new Dictionary<string, Node>(StringComparer.Ordinal) : await LoadFilesAsync(parent, cancellationToken).ConfigureAwait(false);
 

@@ -37,6 +37,9 @@ internal sealed class CofferStore
 
     public StoreIndex Index { get; } = new();
 
+    /// <summary>The index objects <see cref="Index"/> was loaded from.</summary>
+    public IReadOnlyList<string> LoadedIndexObjects { get; private set; } = [];
+
     /// <summary>Creates a store; a null passphrase makes a plaintext store.</summary>
     public static async Task<StoreConfig> CreateAsync(IStorageConnector storage, string? passphrase, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -67,28 +70,40 @@ internal sealed class CofferStore
         return config;
     }
 
-    /// <summary>Opens a store and loads its index.</summary>
-    public static async Task<CofferStore> OpenAsync(IStorageConnector storage, StoreConfig config, Func<string> passphrase, CancellationToken cancellationToken)
+    /// <summary>Opens a store and loads its index (unless <paramref name="loadIndex"/> is false: a command that locks the store loads it after locking).</summary>
+    public static async Task<CofferStore> OpenAsync(IStorageConnector storage, StoreConfig config, Func<string> passphrase, CancellationToken cancellationToken, bool loadIndex = true)
     {
         var keys = StoreKeys.Open(config, passphrase);
         var store = new CofferStore(storage, config, keys);
-        await store.LoadIndexAsync(cancellationToken).ConfigureAwait(false);
+        if (loadIndex)
+        {
+            await store.LoadIndexAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return store;
     }
 
-    private async Task LoadIndexAsync(CancellationToken cancellationToken)
+    /// <summary>Loads the packs marked for deletion, then every index object; returns the index objects' names.</summary>
+    public async Task<IReadOnlyList<string>> LoadIndexAsync(CancellationToken cancellationToken)
     {
         var names = new List<string>();
         await foreach (var item in Storage.ListAsync(StorageObjectClass.Index, cancellationToken).ConfigureAwait(false))
         {
-            names.Add(item.Name);
+            if (item.Name != Lifecycle.Trash.ObjectName)
+            {
+                names.Add(item.Name);
+            }
         }
+
+        Index.Trashed = (await Lifecycle.Trash.ReadAsync(this, cancellationToken).ConfigureAwait(false)).Packs.Keys.ToHashSet(StringComparer.Ordinal);
 
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (name, ct) =>
         {
             var bytes = await ReadObjectAsync(StorageObjectClass.Index, name, ct).ConfigureAwait(false);
             Index.Load(Keys, bytes, name);
         }).ConfigureAwait(false);
+        LoadedIndexObjects = names;
+        return names;
     }
 
     public async Task<byte[]> ReadObjectAsync(StorageObjectClass objectClass, string name, CancellationToken cancellationToken)
@@ -99,6 +114,18 @@ internal sealed class CofferStore
             using var copy = new MemoryStream();
             await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
             return copy.ToArray();
+        }
+    }
+
+    /// <summary>Reads a byte range of an object into a new array.</summary>
+    public async Task<byte[]> ReadObjectRangeAsync(StorageObjectClass objectClass, string name, long offset, int length, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[length];
+        var stream = await Storage.GetAsync(objectClass, name, offset, length, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var read = await stream.ReadAtLeastAsync(buffer, length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            return read == length ? buffer : throw new StoreFormatException($"{name} is shorter than its listing says");
         }
     }
 
@@ -238,16 +265,18 @@ internal sealed class CofferStore
         return Storage.PutAsync(StorageObjectClass.Snapshot, snapshot.Id, new MemoryStream(bytes, writable: false), cancellationToken);
     }
 
-    public async Task WriteIndexAsync(IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
+    /// <summary>Writes an index object listing <paramref name="packs"/>; returns its name (null when there is nothing to list).</summary>
+    public async Task<string?> WriteIndexAsync(IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
     {
         if (packs.Count == 0)
         {
-            return;
+            return null;
         }
 
         var bytes = StoreIndex.Encode(Keys, packs);
         var name = Convert.ToHexStringLower(SHA256.HashData(bytes));
         await Storage.PutAsync(StorageObjectClass.Index, name, new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
+        return name;
     }
 
     /// <summary>Walks a tree depth first, directories before their content; paths are relative to <paramref name="root"/>.</summary>

@@ -33,7 +33,7 @@ internal static class CofferCommandLine
         // Shown in help only: 'at STORE' is taken off the arguments before parsing (see RunAsync).
         var at = new Command("at", "Run a store command on STORE (a path, scheme://… or @name) instead of the default store: coffer at STORE COMMAND …");
         at.Arguments.Add(new Argument<string>("STORE"));
-        at.SetAction(int (_) => throw new CliFailure("give a command after the store: coffer at STORE create|backup|ls|cat|restore|check|info"));
+        at.SetAction(int (_) => throw new CliFailure("give a command after the store: coffer at STORE create|backup|ls|cat|restore|check|info|diff|rm|maintenance|unlock|ptar"));
         root.Subcommands.Add(at);
         root.Subcommands.Add(PkgCommand.Create(context));
         return root;

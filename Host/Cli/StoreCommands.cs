@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Coffer.Abstractions;
 using Coffer.Host.Backup;
+using Coffer.Host.Backup.Lifecycle;
 using Coffer.Host.Backup.Model;
 
 namespace Coffer.Host.Cli;
@@ -20,6 +21,10 @@ internal static class StoreCommands
         yield return RestoreCommand(context, passphraseFile);
         yield return CheckCommand(context, passphraseFile);
         yield return InfoCommand(context, passphraseFile);
+        foreach (var command in LifecycleCommands.Create(context, passphraseFile))
+        {
+            yield return command;
+        }
     }
 
     private static Command CreateCommand(CliContext context, Option<string?> passphraseFile)
@@ -95,7 +100,7 @@ internal static class StoreCommands
                         $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
                     return ExitCodes.Success;
                 }
-            }, ct).ConfigureAwait(false);
+            }, ct, LockKind.Backup).ConfigureAwait(false);
         });
         return command;
     }
@@ -207,7 +212,7 @@ internal static class StoreCommands
                     context.Output.WriteLine($"restored {files} files, {Size.Format(bytes)} from snapshot {snapshot.ShortId} to {connector.Description}");
                     return ExitCodes.Success;
                 }
-            }, ct).ConfigureAwait(false);
+            }, ct, LockKind.Read).ConfigureAwait(false);
         });
         return command;
     }
@@ -242,7 +247,7 @@ internal static class StoreCommands
 
                 context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {checker.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {checker.BlobsChecked} blobs verified")}");
                 return ExitCodes.Success;
-            }, ct).ConfigureAwait(false);
+            }, ct, LockKind.Read).ConfigureAwait(false);
         });
         return command;
     }
@@ -308,13 +313,26 @@ internal static class StoreCommands
     }
 
     /// <summary>Connects to the store the command line names, opens it (asking for its passphrase if needed), runs <paramref name="action"/>.</summary>
-    private static async Task<int> WithStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken)
+    internal static async Task<int> WithStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken, LockKind? lockKind = null)
     {
         var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken).ConfigureAwait(false);
         await using (storage.ConfigureAwait(false))
         {
-            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken).ConfigureAwait(false);
-            return await action(store).ConfigureAwait(false);
+            // A read-only store (a portable one) cannot hold a lock, and nothing can change under a reader.
+            lockKind = storage.Mode == StorageMode.ReadOnly && lockKind is LockKind.Read ? null : lockKind;
+            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: lockKind is null).ConfigureAwait(false);
+            if (lockKind is not { } kind)
+            {
+                return await action(store).ConfigureAwait(false);
+            }
+
+            // Lock first, then read the index: maintenance's two-phase delete relies on that order.
+            var held = await StoreLock.AcquireAsync(store, kind, context.Time, StoreReferences.Hint(context, "unlock"), cancellationToken).ConfigureAwait(false);
+            await using (held.ConfigureAwait(false))
+            {
+                await store.LoadIndexAsync(cancellationToken).ConfigureAwait(false);
+                return await action(store).ConfigureAwait(false);
+            }
         }
     }
 

@@ -32,6 +32,10 @@ internal static class StoreReferences
         {
             configuration = new NamedConnectors(context.Paths.ConfigDirectory, ConnectorKind.Storage).Get(reference[1..]).ToConfiguration();
         }
+        else if (Backup.Lifecycle.PortableStore.IsPortable(reference))
+        {
+            return await Backup.Lifecycle.PortableStore.OpenFileAsync(Path.GetFullPath(reference), cancellationToken).ConfigureAwait(false);
+        }
         else
         {
             configuration = new ConnectorConfiguration(AbsoluteIfPath(reference));
@@ -41,7 +45,7 @@ internal static class StoreReferences
     }
 
     /// <summary>Opens the store: reads CONFIG, asks for the passphrase if it is encrypted, loads the index.</summary>
-    public static async Task<CofferStore> OpenStoreAsync(CliContext context, IStorageConnector storage, string? passphraseFile, CancellationToken cancellationToken)
+    public static async Task<CofferStore> OpenStoreAsync(CliContext context, IStorageConnector storage, string? passphraseFile, CancellationToken cancellationToken, bool loadIndex = true)
     {
         StoreConfig config;
         try
@@ -53,7 +57,7 @@ internal static class StoreReferences
             throw new CliFailure($"no store at {storage.Description}: create one with '{Hint(context, "create")}'");
         }
 
-        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken).ConfigureAwait(false);
+        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex).ConfigureAwait(false);
     }
 
     /// <summary>A source reference: the configuration, and the stable name a snapshot records (its parent is found by it).</summary>

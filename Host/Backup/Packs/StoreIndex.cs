@@ -15,24 +15,56 @@ internal sealed class StoreIndex
 
     private readonly ConcurrentDictionary<BlobId, BlobLocation> _blobs = new();
     private readonly ConcurrentDictionary<string, long> _packs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyList<PackEntry>> _packEntries = new(StringComparer.Ordinal);
+
+    private IReadOnlySet<string> _trashed = new HashSet<string>(StringComparer.Ordinal);
 
     public int Count => _blobs.Count;
+
+    /// <summary>
+    /// Packs maintenance marked for deletion: a blob there is never deduplicated against (a backup stores
+    /// it again), and a copy of it in another pack is preferred. Set before the index objects are loaded.
+    /// </summary>
+    public IReadOnlySet<string> Trashed
+    {
+        get => _trashed;
+        set
+        {
+            _trashed = value;
+
+            // Prefer copies outside the marked packs from now on.
+            foreach (var (pack, entries) in _packEntries)
+            {
+                if (!value.Contains(pack))
+                {
+                    AddPack(pack, entries);
+                }
+            }
+        }
+    }
+
+    /// <summary>Every indexed pack with the blobs the index lists in it.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<PackEntry>> PackEntries => _packEntries;
 
     public ICollection<string> Packs => _packs.Keys;
 
     public IEnumerable<KeyValuePair<BlobId, BlobLocation>> Blobs => _blobs;
 
-    public bool Contains(BlobId id) => _blobs.ContainsKey(id);
+    /// <summary>Whether a backup may reuse the blob: it is stored in a pack not marked for deletion.</summary>
+    public bool Contains(BlobId id) => _blobs.TryGetValue(id, out var location) && !_trashed.Contains(location.Pack);
 
     public bool TryGet(BlobId id, out BlobLocation location) => _blobs.TryGetValue(id, out location);
 
-    public void AddPack(string pack, IEnumerable<PackEntry> entries)
+    public void AddPack(string pack, IReadOnlyList<PackEntry> entries)
     {
+        _packEntries.TryAdd(pack, entries);
         long size = 0;
         foreach (var e in entries)
         {
-            // The first copy wins; a duplicate in another pack (two concurrent backups) is harmless.
-            _blobs.TryAdd(e.Id, new BlobLocation(e.Type, pack, e.Offset, e.Length, e.RawLength));
+            // The first copy wins, unless it sits in a pack marked for deletion; a duplicate in another
+            // pack (two concurrent backups, a repack) is harmless.
+            var location = new BlobLocation(e.Type, pack, e.Offset, e.Length, e.RawLength);
+            _blobs.AddOrUpdate(e.Id, location, (_, existing) => _trashed.Contains(existing.Pack) && !_trashed.Contains(pack) ? location : existing);
             size += e.Length;
         }
 

@@ -12,17 +12,23 @@ internal static class CofferCli
     {
         var coffer = CofferProcess.In(root);
         coffer.Environment[StoreKeys.TestKdfVariable] = "1";
-        var entry = RepositoryPaths.BundledPluginEntry("Posix");
-        var directory = Path.Combine(new CofferPaths(coffer.DataDirectory, coffer.ConfigDirectory).PluginsDirectory, "posix");
+        InstallBundled(coffer, "Posix", "posix");
+        return coffer;
+    }
+
+    /// <summary>Installs a bundled plugin by hand (its build output and a manifest) into the coffer's data directory.</summary>
+    public static void InstallBundled(CofferProcess coffer, string project, string name)
+    {
+        var entry = RepositoryPaths.BundledPluginEntry(project);
+        var directory = Path.Combine(new CofferPaths(coffer.DataDirectory, coffer.ConfigDirectory).PluginsDirectory, name);
         Directory.CreateDirectory(directory);
         foreach (var file in Directory.GetFiles(Path.GetDirectoryName(entry)!))
         {
             File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
         }
 
-        var manifest = new PackageManifest { Name = "posix", Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entry) };
+        var manifest = new PackageManifest { Name = name, Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entry) };
         File.WriteAllBytes(Path.Combine(directory, PackageManifest.FileName), manifest.ToJson());
-        return coffer;
     }
 
     /// <summary>A coffer with the Posix plugin and a plaintext store created at <c>store</c> in <paramref name="root"/>.</summary>

@@ -1,0 +1,269 @@
+using System.CommandLine;
+using System.Globalization;
+using Coffer.Abstractions;
+using Coffer.Host.Backup;
+using Coffer.Host.Backup.Lifecycle;
+using Coffer.Host.Backup.Model;
+
+namespace Coffer.Host.Cli;
+
+/// <summary>The commands of a store's life after backup: unlock, rm, maintenance, diff, ptar.</summary>
+internal static class LifecycleCommands
+{
+    public static IEnumerable<Command> Create(CliContext context, Option<string?> passphraseFile)
+    {
+        yield return UnlockCommand(context, passphraseFile);
+        yield return RmCommand(context, passphraseFile);
+        yield return MaintenanceCommand(context, passphraseFile);
+        yield return DiffCommand(context, passphraseFile);
+        yield return PtarCommand(context, passphraseFile);
+    }
+
+    private static Command UnlockCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var all = new Option<bool>("--remove-all", "-remove-all") { Description = "Remove every lock, not only stale ones (only when no other coffer works on the store)." };
+        var command = new Command("unlock", "Remove stale locks (not refreshed for 30 minutes, or held by a process of this host that is gone).") { all };
+        command.SetAction(async (parse, ct) =>
+        {
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var removed = 0;
+                var now = context.Time.GetUtcNow();
+                foreach (var (name, held) in await StoreLock.ListAsync(store, ct).ConfigureAwait(false))
+                {
+                    if (parse.GetValue(all) || held is null || held.IsStale(now))
+                    {
+                        await store.Storage.DeleteAsync(StorageObjectClass.Lock, name, ct).ConfigureAwait(false);
+                        context.Output.WriteLine($"removed lock {name[..8]}: {held?.Describe() ?? "unreadable"}");
+                        removed++;
+                    }
+                }
+
+                context.Output.WriteLine($"{removed} locks removed");
+                return ExitCodes.Success;
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command RmCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var ids = new Argument<string[]>("SNAPSHOT") { Description = "Snapshots to remove (id prefixes).", Arity = ArgumentArity.ZeroOrMore };
+        var olderThan = new Option<string?>("--older-than", "-older-than") { Description = "Remove snapshots older than a duration: 30d, 12h, 2w, 1y." };
+        var last = new Option<int>("--keep-last", "-keep-last") { Description = "Keep the N newest snapshots (per host and source)." };
+        var daily = new Option<int>("--keep-daily", "-keep-daily") { Description = "Keep the newest snapshot of each of the last N days that have one." };
+        var weekly = new Option<int>("--keep-weekly", "-keep-weekly") { Description = "Keep the newest snapshot of each of the last N weeks that have one." };
+        var monthly = new Option<int>("--keep-monthly", "-keep-monthly") { Description = "Keep the newest snapshot of each of the last N months that have one." };
+        var dryRun = new Option<bool>("--dry-run", "-dry-run", "-n") { Description = "Only print what would be removed." };
+        var command = new Command("rm", "Remove snapshots, by id, by age or by a keep policy (their data is freed by 'maintenance').") { ids, olderThan, last, daily, weekly, monthly, dryRun };
+        command.SetAction(async (parse, ct) =>
+        {
+            var explicitIds = parse.GetValue(ids) ?? [];
+            var policy = new RetentionPolicy(parse.GetValue(last), parse.GetValue(daily), parse.GetValue(weekly), parse.GetValue(monthly));
+            if (policy.Last < 0 || policy.Daily < 0 || policy.Weekly < 0 || policy.Monthly < 0)
+            {
+                throw new CliFailure("a --keep-* count cannot be negative");
+            }
+
+            TimeSpan? age = null;
+            if (parse.GetValue(olderThan) is { } text)
+            {
+                age = RetentionPolicy.TryParseDuration(text, out var d) ? d
+                    : throw new CliFailure($"--older-than '{text}' is not a duration: give a number and a unit, e.g. 30d, 12h, 90m, 2w, 1y");
+            }
+
+            if (explicitIds.Length > 0 && (age is not null || !policy.IsEmpty))
+            {
+                throw new CliFailure("give snapshots to remove, or --older-than/--keep-*, not both");
+            }
+
+            if (explicitIds.Length == 0 && age is null && policy.IsEmpty)
+            {
+                throw new CliFailure("nothing to remove: give snapshots, --older-than DURATION or --keep-last/--keep-daily/--keep-weekly/--keep-monthly N");
+            }
+
+            var dry = parse.GetValue(dryRun);
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var snapshots = await store.ListSnapshotsAsync(ct).ConfigureAwait(false);
+                var remove = new List<Snapshot>();
+                if (explicitIds.Length > 0)
+                {
+                    foreach (var id in explicitIds)
+                    {
+                        var found = await store.FindSnapshotAsync(id, ct).ConfigureAwait(false);
+                        if (!remove.Contains(found))
+                        {
+                            remove.Add(found);
+                        }
+                    }
+                }
+                else
+                {
+                    var now = context.Time.GetUtcNow();
+                    var kept = policy.IsEmpty ? [] : policy.Keep(snapshots);
+                    foreach (var s in snapshots)
+                    {
+                        var inScope = age is null || s.Time < now - age.Value;
+                        if (kept.TryGetValue(s.Id, out var rules))
+                        {
+                            context.Output.WriteLine($"keep    {Line(s)}  ({string.Join(", ", rules)})");
+                        }
+                        else if (inScope)
+                        {
+                            remove.Add(s);
+                        }
+                        else
+                        {
+                            context.Output.WriteLine($"keep    {Line(s)}  (newer than {parse.GetValue(olderThan)})");
+                        }
+                    }
+                }
+
+                foreach (var s in remove)
+                {
+                    context.Output.WriteLine($"{(dry ? "would remove" : "remove")}  {Line(s)}");
+                    if (!dry)
+                    {
+                        await store.Storage.DeleteAsync(StorageObjectClass.Snapshot, s.Id, ct).ConfigureAwait(false);
+                    }
+                }
+
+                context.Output.WriteLine(dry
+                    ? $"dry run: {remove.Count} snapshots would be removed"
+                    : $"{remove.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
+                return ExitCodes.Success;
+            }, ct, dry ? null : LockKind.Remove).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command MaintenanceCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var dryRun = new Option<bool>("--dry-run", "-dry-run", "-n") { Description = "Only print what would be marked and repacked." };
+        var skew = new Option<string>("--clock-skew", "-clock-skew") { Description = "How far the clocks of hosts sharing the store may disagree (default 10m).", DefaultValueFactory = _ => "10m" };
+        var command = new Command("maintenance", "Free what no snapshot needs: repack sparse packs, delete unused ones, rewrite the index. Safe beside running backups.") { dryRun, skew };
+        command.SetAction(async (parse, ct) =>
+        {
+            var text = parse.GetValue(skew)!;
+            var allowance = RetentionPolicy.TryParseDuration(text, out var d) ? d
+                : throw new CliFailure($"--clock-skew '{text}' is not a duration: give a number and a unit, e.g. 10m, 1h");
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, allowance);
+                var r = await maintenance.RunAsync(parse.GetValue(dryRun), ct).ConfigureAwait(false);
+                var o = context.Output;
+                o.WriteLine($"{r.Snapshots} snapshots use {r.BlobsInUse} blobs");
+                if (r.OrphansIndexed > 0)
+                {
+                    o.WriteLine($"indexed {r.OrphansIndexed} packs an interrupted backup left");
+                }
+
+                if (parse.GetValue(dryRun))
+                {
+                    o.WriteLine($"dry run: {r.Marked} unused packs would be deleted, {r.Repacked} sparse packs repacked");
+                    return ExitCodes.Success;
+                }
+
+                o.WriteLine($"repacked {r.Repacked} sparse packs ({Size.Format(r.RepackedBytes)} copied)");
+                o.WriteLine($"marked {r.Marked} packs unused; deleted {r.Deleted} packs ({Size.Format(r.DeletedBytes)} freed)");
+                if (r.Deferred > 0)
+                {
+                    o.WriteLine($"kept {r.Deferred} marked packs for a later run: {r.DeferredBecause}");
+                }
+
+                return ExitCodes.Success;
+            }, ct, LockKind.Maintenance).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command DiffCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var first = new Argument<string>("SNAPSHOT1[:path]") { Description = "The older side." };
+        var second = new Argument<string>("SNAPSHOT2[:path]") { Description = "The newer side; its path defaults to the first one's." };
+        var command = new Command("diff", "Show what changed between two snapshots: + added, - removed, M modified (content, mode, mtime, owner, target).") { first, second };
+        command.SetAction(async (parse, ct) =>
+        {
+            var (ref1, path1) = StoreReferences.SplitSnapshot(parse.GetValue(first)!);
+            var (ref2, path2) = StoreReferences.SplitSnapshot(parse.GetValue(second)!);
+            if (path1.Length > 0 && path2.Length == 0 && !parse.GetValue(second)!.Contains(':', StringComparison.Ordinal))
+            {
+                path2 = path1;
+            }
+
+            if (path2.Length > 0 && path1.Length == 0 && !parse.GetValue(first)!.Contains(':', StringComparison.Ordinal))
+            {
+                path1 = path2;
+            }
+
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var a = await store.FindSnapshotAsync(ref1, ct).ConfigureAwait(false);
+                var b = await store.FindSnapshotAsync(ref2, ct).ConfigureAwait(false);
+                var before = await store.ResolveAsync(a, path1, ct).ConfigureAwait(false);
+                var after = await store.ResolveAsync(b, path2, ct).ConfigureAwait(false);
+                await foreach (var line in new SnapshotDiff(store).CompareAsync(before, after, path2, ct).ConfigureAwait(false))
+                {
+                    context.Output.WriteLine(line);
+                }
+
+                return ExitCodes.Success;
+            }, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command PtarCommand(CliContext context, Option<string?> passphraseFile)
+    {
+        var output = new Option<string>("-o", "--output") { Description = "The file to write (FILE.ptar).", Required = true };
+        var target = new Argument<string>("SNAPSHOT") { Description = "The snapshot to export (id prefix or 'latest')." };
+        var command = new Command("ptar", "Export one snapshot into a single-file portable store that 'coffer at FILE.ptar ls|restore|check' reads.") { output, target };
+        command.Aliases.Add("export");
+        command.SetAction(async (parse, ct) =>
+        {
+            var file = Path.GetFullPath(parse.GetValue(output)!);
+            if (!Directory.Exists(Path.GetDirectoryName(file)))
+            {
+                throw new CliFailure($"cannot write {file}: its directory does not exist");
+            }
+
+            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            {
+                var snapshot = await store.FindSnapshotAsync(parse.GetValue(target)!, ct).ConfigureAwait(false);
+                var packs = new HashSet<string>(StringComparer.Ordinal);
+                await foreach (var (_, node) in store.WalkAsync(snapshot.Root, "", ct).ConfigureAwait(false))
+                {
+                    foreach (var id in (node.Content ?? []).Append(node.Subtree).OfType<string>())
+                    {
+                        packs.Add(store.Index.TryGet(BlobId.Parse(id), out var at) ? at.Pack : throw new CliFailure($"snapshot {snapshot.ShortId} needs blob {id}, which is missing: run 'coffer check'"));
+                    }
+                }
+
+                var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+                await foreach (var item in store.Storage.ListAsync(StorageObjectClass.Packfile, ct).ConfigureAwait(false))
+                {
+                    sizes[item.Name] = item.Size;
+                }
+
+                var index = Backup.Packs.StoreIndex.Encode(store.Keys, packs.Order(StringComparer.Ordinal).Select(p => (p, store.Index.PackEntries[p])).ToList());
+                var snapshotBytes = await store.ReadObjectAsync(StorageObjectClass.Snapshot, snapshot.Id, ct).ConfigureAwait(false);
+                var objects = new List<(StorageObjectClass, string, long, Func<CancellationToken, Task<Stream>>)>();
+                foreach (var pack in packs.Order(StringComparer.Ordinal))
+                {
+                    var size = sizes.TryGetValue(pack, out var s) ? s : throw new CliFailure($"pack {pack} is missing: run 'coffer check'");
+                    objects.Add((StorageObjectClass.Packfile, pack, size, c => store.Storage.GetAsync(StorageObjectClass.Packfile, pack, 0, null, c)));
+                }
+
+                objects.Add((StorageObjectClass.Index, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(index)), index.Length, _ => Task.FromResult<Stream>(new MemoryStream(index))));
+                objects.Add((StorageObjectClass.Snapshot, snapshot.Id, snapshotBytes.Length, _ => Task.FromResult<Stream>(new MemoryStream(snapshotBytes))));
+                await PortableStore.WriteAsync(file, await store.Storage.OpenAsync(ct).ConfigureAwait(false), objects, ct).ConfigureAwait(false);
+                context.Output.WriteLine($"exported snapshot {snapshot.ShortId} to {file}: {packs.Count} packs, {Size.Format(new FileInfo(file).Length)}");
+                return ExitCodes.Success;
+            }, ct, LockKind.Read).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static string Line(Snapshot s) => string.Create(CultureInfo.InvariantCulture, $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {s.Hostname}  {s.Source}");
+}
