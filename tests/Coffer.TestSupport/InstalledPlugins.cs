@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Coffer.Host.Plugins;
 using Coffer.Packager;
 
@@ -25,11 +26,14 @@ public static class InstalledPlugins
         return directory;
     }
 
-    private static List<ConnectorManifest> Declared(string name, string entryDll)
-    {
-        using var catalog = ConnectorCatalog.Load([new PluginSource(name, entryDll)]);
-        return catalog.Connectors.Select(c => ConnectorManifest.From(c.Descriptor)).ToList();
-    }
+    private static readonly ConcurrentDictionary<(string, string), IReadOnlyList<ConnectorManifest>> DeclaredCache = new();
+
+    private static IReadOnlyList<ConnectorManifest> Declared(string name, string entryDll) =>
+        DeclaredCache.GetOrAdd((name, entryDll), key =>
+        {
+            using var catalog = ConnectorCatalog.Load([new PluginSource(key.Item1, key.Item2)]);
+            return catalog.Connectors.Select(c => ConnectorManifest.From(c.Descriptor)).ToList();
+        });
 
     private static void CopyTree(string source, string destination)
     {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Coffer.Host.Backup.Crypto;
-using Coffer.Packager;
 using Coffer.TestSupport;
 
 namespace Coffer.Host.Tests.Backup;
@@ -12,16 +11,7 @@ internal static class CofferCli
     {
         var coffer = CofferProcess.In(root);
         coffer.Environment[StoreKeys.TestKdfVariable] = "1";
-        var entry = RepositoryPaths.BundledPluginEntry("Posix");
-        var directory = Path.Combine(new CofferPaths(coffer.DataDirectory, coffer.ConfigDirectory).PluginsDirectory, "posix");
-        Directory.CreateDirectory(directory);
-        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(entry)!))
-        {
-            File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
-        }
-
-        var manifest = new PackageManifest { Name = "posix", Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entry) };
-        File.WriteAllBytes(Path.Combine(directory, PackageManifest.FileName), manifest.ToJson());
+        InstalledPlugins.InstallBuildOutput(coffer.DataDirectory, "posix", RepositoryPaths.BundledPluginEntry("Posix"));
         return coffer;
     }
 
