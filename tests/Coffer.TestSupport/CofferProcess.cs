@@ -81,6 +81,8 @@ public sealed class CofferProcess
             throw new TimeoutException($"coffer {string.Join(' ', args)} did not finish in {timeout ?? TimeSpan.FromMinutes(5)}");
         }
 
-        return new CofferResult(process.ExitCode, await readOut, await readErr);
+        var result = new CofferResult(process.ExitCode, await readOut, await readErr);
+        SecretLeaks.Record($"coffer {(args.Length > 0 ? args[0] : "")} {(args.Length > 2 ? args[2] : args.Length > 1 ? args[1] : "")}".TrimEnd(), result.Output + "\n" + result.Error);
+        return result;
     }
 }
