@@ -38,7 +38,9 @@ internal readonly struct BlobId : IEquatable<BlobId>, IComparable<BlobId>
         Span<byte> bytes = stackalloc byte[Size];
         if (hex is null || hex.Length != Size * 2 || Convert.FromHexString(hex, bytes, out _, out var written) != System.Buffers.OperationStatus.Done || written != Size)
         {
-            throw new FormatException($"'{hex}' is not a blob id (64 hex digits)");
+            // Ids come from stored trees and snapshots: a malformed one is damage to the store, not a bug.
+            var shown = hex is null ? "null" : hex.Length > 70 ? $"{hex[..64]}…" : hex;
+            throw new StoreFormatException($"'{shown}' is not a blob id (64 hex digits): the store is damaged, run 'coffer check'");
         }
 
         return new BlobId(bytes);

@@ -67,8 +67,27 @@ internal sealed class CofferStore
             throw new StoreFormatException($"{storage.Description} has store format {config.Format}; this coffer reads format {StoreConfig.CurrentFormat}: use a matching coffer");
         }
 
+        if (Malformed(config) is { } problem)
+        {
+            throw new StoreFormatException($"{storage.Description} has a damaged CONFIG: {problem}");
+        }
+
         return config;
     }
+
+    // JSON lets any member be null or out of range; CONFIG is checked whole before anything uses it.
+    private static string? Malformed(StoreConfig config) => config switch
+    {
+        { Id: null or "" } => "no store id",
+        { Chunker: null } => "no chunker parameters",
+        { Mac: not "hmac-sha256" } => $"unknown blob id MAC '{config.Mac}'",
+        { Compression: not "zstd" } => $"unknown compression '{config.Compression}'",
+        { CompressionLevel: < 1 or > 22 } => $"compression level {config.CompressionLevel} is not 1 to 22",
+        { PackSize: < 4096 or > 1 << 30 } => $"pack size {config.PackSize} is not 4 KiB to 1 GiB",
+        { Encryption: null, PlaintextKey: null } => "a plaintext store without its key",
+        { Encryption: { Kdf: null } or { WrappedKey: null } or { Canary: null } } => "incomplete encryption parameters",
+        _ => null,
+    };
 
     /// <summary>Opens a store and loads its index (unless <paramref name="loadIndex"/> is false: a command that locks the store loads it after locking).</summary>
     public static async Task<CofferStore> OpenAsync(IStorageConnector storage, StoreConfig config, Func<string> passphrase, CancellationToken cancellationToken, bool loadIndex = true)

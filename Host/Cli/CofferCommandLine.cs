@@ -65,7 +65,7 @@ internal static class CofferCommandLine
                 var problem = parsed.UnmatchedTokens.Count > 0
                     ? $"unknown command or argument '{parsed.UnmatchedTokens[0]}'"
                     : parsed.Errors[0].Message.TrimEnd('.');
-                await context.Error.WriteLineAsync($"coffer: {problem} (see 'coffer --help')").ConfigureAwait(false);
+                await context.Error.WriteLineAsync($"coffer: {Redacted(problem, args)} (see 'coffer --help')").ConfigureAwait(false);
                 return ExitCodes.Usage;
             }
 
@@ -109,4 +109,19 @@ internal static class CofferCommandLine
     }
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].TrimEnd();
+
+    // A misplaced key=value may carry a key, a token or a connection string: a usage error names the key only.
+    private static string Redacted(string problem, IEnumerable<string> args)
+    {
+        foreach (var arg in args)
+        {
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0 && equals < arg.Length - 1)
+            {
+                problem = problem.Replace(arg[(equals + 1)..], "…", StringComparison.Ordinal);
+            }
+        }
+
+        return problem;
+    }
 }

@@ -95,6 +95,12 @@ internal static class Passphrases
         {
             // The first line, so files written by echo (with a newline) work.
             var text = File.ReadAllText(path);
+            const UnixFileMode groupOrOthers = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+            if ((File.GetUnixFileMode(path) & groupOrOthers) != 0)
+            {
+                Console.Error.WriteLine($"coffer: warning: the passphrase file {path} is open to group or others: chmod 600 {path}");
+            }
+
             var line = text.Split('\n', 2)[0].TrimEnd('\r');
             return line.Length > 0 ? line : throw new CliFailure($"the passphrase file {path} is empty: write the passphrase on its first line");
         }

@@ -186,6 +186,12 @@ internal sealed partial class KeepHttpApi
     private async Task PutAsync(HttpContext context, string hash)
     {
         // Everything that can be refused without the body is refused before reading it.
+        if (_options.EnforcePermissions && TokenOf(context.Request).Length == 0)
+        {
+            // Nothing is stored for a client that could not be handed a signed locator to read it back.
+            throw KeepFailure.Unauthorized;
+        }
+
         var length = context.Request.ContentLength ?? throw KeepFailure.SizeRequired;
         if (length > BlockHash.MaxBlockSize)
         {

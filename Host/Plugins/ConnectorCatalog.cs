@@ -36,7 +36,27 @@ public sealed class ConnectorCatalog : IDisposable
         var errors = new List<string>();
         var packages = InstalledPackage.List(paths.PluginsDirectory, (name, reason) => errors.Add($"plugin '{name}' not loaded: {reason}"));
         var catalog = Load(packages.Select(p => new PluginSource(p.Manifest.Name, p.EntryAssemblyPath)));
-        return errors.Count == 0 ? catalog : catalog.WithErrors(errors);
+        var undeclared = Undeclared(catalog.Connectors, packages);
+        return errors.Count == 0 && undeclared.Count == 0 ? catalog : catalog.Without(undeclared, errors);
+    }
+
+    // A package may provide only what its manifest declares: `pkg add` refuses schemes by the manifest,
+    // so a connector registered behind its back could shadow another package's scheme.
+    private static Dictionary<string, string> Undeclared(IReadOnlyList<LoadedConnector> connectors, IReadOnlyList<InstalledPackage> packages)
+    {
+        var refused = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var connector in connectors)
+        {
+            var package = packages.FirstOrDefault(p => p.Manifest.Name == connector.Package);
+            var declared = package is not null && package.Manifest.Connectors.Any(c => c.Kind == connector.Descriptor.Kind && c.Scheme == connector.Descriptor.Scheme);
+            if (!declared && !refused.ContainsKey(connector.Package))
+            {
+                var kind = connector.Descriptor.Kind.ToString().ToLowerInvariant();
+                refused[connector.Package] = $"plugin '{connector.Package}' not loaded: it registers {kind} '{connector.Descriptor.Scheme}' that its manifest does not declare";
+            }
+        }
+
+        return refused;
     }
 
     /// <summary>Loads the given plugins into one service provider.</summary>
@@ -153,7 +173,8 @@ public sealed class ConnectorCatalog : IDisposable
         return factory;
     }
 
-    private ConnectorCatalog WithErrors(IEnumerable<string> earlier) => new(_services, Connectors, earlier.Concat(Errors).ToList());
+    private ConnectorCatalog Without(Dictionary<string, string> refused, IEnumerable<string> earlier) =>
+        new(_services, Connectors.Where(c => !refused.ContainsKey(c.Package)).ToList(), earlier.Concat(Errors).Concat(refused.Values).ToList());
 
     private static ICofferPlugin CreateEntry(PluginSource plugin)
     {

@@ -205,7 +205,7 @@ internal sealed class AzureConnection
                 throw new ConnectorConfigurationException($"option '{AccountName}' is needed with {(accountKey is not null ? AccountKey : AccountKeyFile)}");
             }
 
-            var key = accountKey is not null ? CheckKey(accountKey, $"option '{AccountKey}'") : ReadKeyFile(accountKeyFile!);
+            var key = accountKey is not null ? CheckKey(accountKey, $"option '{AccountKey}'") : ReadKeyFile(accountKeyFile!, logger);
             return new AzureConnection(new BlobContainerClient(container, new StorageSharedKeyCredential(account, key), options), location, "account key", anonymous: false);
         }
 
@@ -339,12 +339,17 @@ internal sealed class AzureConnection
         return key;
     }
 
-    private static string ReadKeyFile(string path)
+    private static string ReadKeyFile(string path, ILogger logger)
     {
         string text;
         try
         {
             text = File.ReadAllText(path);
+            const UnixFileMode groupOrOthers = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & groupOrOthers) != 0)
+            {
+                Log.KeyFileOpenToOthers(logger, path);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -24,4 +24,7 @@ internal static partial class Log
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Path}: metadata '{Key}' not restored to {Location}: {Reason}")]
     public static partial void MetadataSkipped(ILogger logger, string path, string key, string location, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the account key file {Path} is open to group or others: chmod 600 {Path}")]
+    public static partial void KeyFileOpenToOthers(ILogger logger, string path);
 }

@@ -180,13 +180,16 @@ public class PackageInstallerTests : PackageTestBase
     [Test]
     public async Task A_running_coffer_keeps_working_when_its_package_is_removed_or_replaced()
     {
-        // The catalog a running coffer holds; Humanizer.dll is loaded lazily, only when the source scans.
-        Assert.That(Coffer.Run("pkg", "add", Good.Write(Work)).ExitCode, Is.EqualTo(0));
+        // A loaded plugin must declare what it registers, so this probe keeps its real scheme (and the
+        // baseline, which shares its code, goes first). Humanizer.dll is loaded lazily, only when the source scans.
+        await new PackageInstaller(Paths).RemoveAsync("baseline");
+        var honest = Good.Renamed("probe", scheme: "humanizer-old");
+        Assert.That(Coffer.Run("pkg", "add", honest.Write(Work)).ExitCode, Is.EqualTo(0));
         using var removedUnderneath = ConnectorCatalog.LoadInstalled(Paths);
         using var replacedUnderneath = ConnectorCatalog.LoadInstalled(Paths);
         Assert.That(removedUnderneath.Errors, Is.Empty);
 
-        var replaced = Coffer.Run("pkg", "add", "-u", WriteWith(m => m with { Version = "1.1.0" }));
+        var replaced = Coffer.Run("pkg", "add", "-u", honest.Write(Work, honest.Manifest with { Version = "1.1.0" }));
         Assert.That(replaced.ExitCode, Is.EqualTo(0), replaced.ToString());
         Assert.That(await ProbeAsync(replacedUnderneath), Is.EqualTo("probe entry 2.14"));
 
@@ -196,7 +199,7 @@ public class PackageInstallerTests : PackageTestBase
 
         // And a coffer started now no longer sees it.
         var connectors = Coffer.Run("connectors");
-        Assert.That(connectors.Output, Does.Not.Contain("probe "), connectors.ToString());
+        Assert.That(connectors.Output, Does.Not.Contain("humanizer-old"), connectors.ToString());
     }
 
     [Test]

@@ -82,6 +82,9 @@ public sealed class CofferProcess
             throw new TimeoutException($"{description} did not finish in {timeout}");
         }
 
-        return new CofferResult(process.ExitCode, await readOut, await readErr);
+        var result = new CofferResult(process.ExitCode, await readOut, await readErr);
+        // Only the command's first words name the source: a leak report must not print arguments that may hold a secret.
+        SecretLeaks.Record(string.Join(' ', description.Split(' ').Take(3)), result.Output + "\n" + result.Error);
+        return result;
     }
 }

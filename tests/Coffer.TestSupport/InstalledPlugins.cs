@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Coffer.Host.Plugins;
 using Coffer.Packager;
 
 namespace Coffer.TestSupport;
@@ -7,7 +9,8 @@ public static class InstalledPlugins
 {
     /// <summary>
     /// Installs the build output next to <paramref name="entryDll"/> as package <paramref name="name"/>
-    /// under <c>&lt;dataDir&gt;/plugins/&lt;name&gt;/</c>, with a manifest naming the entry assembly.
+    /// under <c>&lt;dataDir&gt;/plugins/&lt;name&gt;/</c>, with a manifest naming the entry assembly and declaring the
+    /// connectors the plugin really registers (found by loading it, as <c>coffer pkg build</c> does).
     /// </summary>
     /// <param name="dataDir">The coffer data directory (<c>COFFER_DATA_DIR</c>).</param>
     /// <param name="name">The package name, e.g. <c>posix</c> or <c>azblob</c>.</param>
@@ -18,10 +21,19 @@ public static class InstalledPlugins
         var source = Path.GetDirectoryName(entryDll)!;
         var directory = Path.Combine(new CofferPaths(dataDir, dataDir).PluginsDirectory, name);
         CopyTree(source, directory);
-        var manifest = new PackageManifest { Name = name, Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entryDll) };
+        var manifest = new PackageManifest { Name = name, Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entryDll), Connectors = Declared(name, entryDll) };
         File.WriteAllBytes(Path.Combine(directory, PackageManifest.FileName), manifest.ToJson());
         return directory;
     }
+
+    private static readonly ConcurrentDictionary<(string, string), IReadOnlyList<ConnectorManifest>> DeclaredCache = new();
+
+    private static IReadOnlyList<ConnectorManifest> Declared(string name, string entryDll) =>
+        DeclaredCache.GetOrAdd((name, entryDll), key =>
+        {
+            using var catalog = ConnectorCatalog.Load([new PluginSource(key.Item1, key.Item2)]);
+            return catalog.Connectors.Select(c => ConnectorManifest.From(c.Descriptor)).ToList();
+        });
 
     private static void CopyTree(string source, string destination)
     {

@@ -90,6 +90,7 @@ internal sealed class StoreKeys
             throw new StoreFormatException($"unsupported encryption {config.Encryption.Algorithm}/{config.Encryption.Kdf.Algorithm}");
         }
 
+        CheckKdfCost(config.Encryption.Kdf);
         var kek = DeriveKeyEncryptionKey(passphrase(), config.Encryption.Kdf);
         byte[] masterKey;
         try
@@ -219,6 +220,20 @@ internal sealed class StoreKeys
 
     private static byte[] Derive(byte[] masterKey, string purpose) =>
         HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey, KeySize, salt: [], info: Encoding.ASCII.GetBytes(purpose));
+
+    // CONFIG is plaintext and unauthenticated until the key is unwrapped: bound what it may ask of the KDF
+    // (Argon2id's own minimums, and at most 4 GiB, 64 passes, 64 lanes) before running it.
+    private static void CheckKdfCost(KdfParameters kdf)
+    {
+        if (kdf.Salt is not { Length: >= 8 and <= 64 }
+            || kdf.Parallelism is < 1 or > 64
+            || kdf.Iterations is < 1 or > 64
+            || kdf.MemoryKib < 8 * kdf.Parallelism || kdf.MemoryKib > 4 * 1024 * 1024)
+        {
+            throw new StoreFormatException(
+                $"CONFIG asks for an Argon2id cost out of bounds (memory {kdf.MemoryKib} KiB, {kdf.Iterations} passes, {kdf.Parallelism} lanes, {kdf.Salt?.Length ?? 0}-byte salt): the store is damaged");
+        }
+    }
 
     private static byte[] DeriveKeyEncryptionKey(string passphrase, KdfParameters kdf)
     {

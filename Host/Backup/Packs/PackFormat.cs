@@ -11,6 +11,9 @@ internal readonly record struct PackEntry(BlobType Type, BlobId Id, uint Offset,
 {
     public const int Size = 1 + BlobId.Size + 4 + 4 + 4;
 
+    /// <summary>No stored blob is larger: a bound on what a damaged index or header can make a reader allocate.</summary>
+    public const uint MaxBlobLength = 256 * 1024 * 1024;
+
     public void WriteTo(Span<byte> destination)
     {
         destination[0] = (byte)Type;
@@ -28,12 +31,18 @@ internal readonly record struct PackEntry(BlobType Type, BlobId Id, uint Offset,
             throw new StoreFormatException($"unknown blob type {source[0]}");
         }
 
-        return new PackEntry(
+        var entry = new PackEntry(
             type,
             new BlobId(source.Slice(1, BlobId.Size)),
             BinaryPrimitives.ReadUInt32LittleEndian(source[33..]),
             BinaryPrimitives.ReadUInt32LittleEndian(source[37..]),
             BinaryPrimitives.ReadUInt32LittleEndian(source[41..]));
+        if (entry.Length is 0 or > MaxBlobLength || entry.RawLength > MaxBlobLength || (ulong)entry.Offset + entry.Length > uint.MaxValue)
+        {
+            throw new StoreFormatException($"blob entry out of bounds (offset {entry.Offset}, length {entry.Length}, raw {entry.RawLength}): run 'coffer check'");
+        }
+
+        return entry;
     }
 }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Coffer.Host.Backup.Crypto;
-using Coffer.Packager;
 using Coffer.TestSupport;
 
 namespace Coffer.Host.Tests.Backup;
@@ -16,20 +15,9 @@ internal static class CofferCli
         return coffer;
     }
 
-    /// <summary>Installs a bundled plugin by hand (its build output and a manifest) into the coffer's data directory.</summary>
-    public static void InstallBundled(CofferProcess coffer, string project, string name)
-    {
-        var entry = RepositoryPaths.BundledPluginEntry(project);
-        var directory = Path.Combine(new CofferPaths(coffer.DataDirectory, coffer.ConfigDirectory).PluginsDirectory, name);
-        Directory.CreateDirectory(directory);
-        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(entry)!))
-        {
-            File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
-        }
-
-        var manifest = new PackageManifest { Name = name, Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entry) };
-        File.WriteAllBytes(Path.Combine(directory, PackageManifest.FileName), manifest.ToJson());
-    }
+    /// <summary>Installs a bundled plugin's build output into the coffer's data directory, declaring the connectors it registers.</summary>
+    public static void InstallBundled(CofferProcess coffer, string project, string name) =>
+        InstalledPlugins.InstallBuildOutput(coffer.DataDirectory, name, RepositoryPaths.BundledPluginEntry(project));
 
     /// <summary>A coffer with the Posix plugin and a plaintext store created at <c>store</c> in <paramref name="root"/>.</summary>
     public static async Task<(CofferProcess Coffer, string Store)> WithPlaintextStoreAsync(TemporaryDirectory root)

@@ -187,6 +187,7 @@ internal sealed class KeepstoreProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        SecretLeaks.Record("coffer keepstore", Log);
     }
 
     private static void Authorize(HttpRequestMessage request, string? token, string scheme = "OAuth2")

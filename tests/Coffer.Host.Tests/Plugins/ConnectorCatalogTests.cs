@@ -79,28 +79,13 @@ public class ConnectorCatalogTests
     {
         using var root = new TemporaryDirectory("host");
         var coffer = CofferProcess.In(root);
-        var plugins = new CofferPaths(coffer.DataDirectory, coffer.ConfigDirectory).PluginsDirectory;
-        Install(plugins, "humanizer-old", TestPlugin("HumanizerOld").EntryAssemblyPath);
-        Install(plugins, "throwing", TestPlugin("Throwing").EntryAssemblyPath);
+        InstalledPlugins.InstallBuildOutput(coffer.DataDirectory, "humanizer-old", TestPlugin("HumanizerOld").EntryAssemblyPath);
+        InstalledPlugins.InstallBuildOutput(coffer.DataDirectory, "throwing", TestPlugin("Throwing").EntryAssemblyPath);
 
         var result = coffer.Run("connectors");
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
         Assert.That(result.Output, Does.Contain("source       humanizer-old humanizer-old"), result.ToString());
         Assert.That(result.Error.Trim(), Is.EqualTo("coffer: plugin 'throwing' not loaded: the throwing test plugin refuses to register"));
-    }
-
-    // Lays out an installed package by hand: the manifest and the plugin's build output.
-    private static void Install(string pluginsDirectory, string name, string entryAssembly)
-    {
-        var directory = Path.Combine(pluginsDirectory, name);
-        Directory.CreateDirectory(directory);
-        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(entryAssembly)!))
-        {
-            File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
-        }
-
-        var manifest = new PackageManifest { Name = name, Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entryAssembly) };
-        File.WriteAllBytes(Path.Combine(directory, PackageManifest.FileName), manifest.ToJson());
     }
 }
