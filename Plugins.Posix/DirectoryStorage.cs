@@ -44,6 +44,18 @@ internal sealed class DirectoryStorage : IStorageConnector
 
     public async Task CreateAsync(ReadOnlyMemory<byte> config, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            await CreateOnDiskAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (DiskStateFailure(e) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async Task CreateOnDiskAsync(ReadOnlyMemory<byte> config, CancellationToken cancellationToken)
+    {
         CheckWritable();
         var configPath = Path.Combine(_root, ConfigName);
         if (File.Exists(configPath))
@@ -93,15 +105,22 @@ internal sealed class DirectoryStorage : IStorageConnector
         var path = ObjectPath(objectClass, name);
         CheckWritable();
         var directory = Path.GetDirectoryName(path)!;
-        if (!Directory.Exists(directory))
+        try
         {
-            // A new shard must survive a crash along with the object renamed into it.
-            Directory.CreateDirectory(directory);
-            Native.FsyncDirectory(Path.GetDirectoryName(directory)!);
-        }
+            if (!Directory.Exists(directory))
+            {
+                // A new shard must survive a crash along with the object renamed into it.
+                Directory.CreateDirectory(directory);
+                Native.FsyncDirectory(Path.GetDirectoryName(directory)!);
+            }
 
-        var temp = await Durable.WriteTempAsync(directory, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), mtime: null, flushToDisk: true, cancellationToken).ConfigureAwait(false);
-        Durable.CommitReplace(temp, path);
+            var temp = await Durable.WriteTempAsync(directory, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), mtime: null, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+            Durable.CommitReplace(temp, path);
+        }
+        catch (IOException e) when (DiskStateFailure(e) is { } failure)
+        {
+            throw failure;
+        }
     }
 
     public Task<Stream> GetAsync(StorageObjectClass objectClass, string name, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
@@ -138,8 +157,15 @@ internal sealed class DirectoryStorage : IStorageConnector
         var directory = Path.GetDirectoryName(path)!;
         if (File.Exists(path))
         {
-            File.Delete(path);
-            Native.FsyncDirectory(directory);
+            try
+            {
+                File.Delete(path);
+                Native.FsyncDirectory(directory);
+            }
+            catch (IOException e) when (DiskStateFailure(e) is { } failure)
+            {
+                throw failure;
+            }
         }
 
         return Task.CompletedTask;
@@ -177,6 +203,12 @@ internal sealed class DirectoryStorage : IStorageConnector
         var directory = Path.Combine(_root, ClassDirectory(objectClass));
         return IsSharded(objectClass) ? Path.Combine(directory, name[..Math.Min(2, name.Length)], name) : Path.Combine(directory, name);
     }
+
+    // A full or read-only filesystem is the disk's state, not a fault of ours: say so, and what to do.
+    private ConnectorException? DiskStateFailure(IOException e) =>
+        Durable.IsDiskFull(e) ? new StorageFullException($"{Description} is full (no space left on its filesystem): free some space, then run the command again", e)
+        : Durable.IsReadOnlyFileSystem(e) ? new ReadOnlyException($"{Description} is on a read-only filesystem: remount it read-write, or read it as a named store with option {DirectoryStorageFactory.ReadOnlyOption}=true", e)
+        : null;
 
     private StoreAlreadyExistsException AlreadyExists() => new($"a store already exists at {_root}: open it, or choose another location");
 

@@ -116,6 +116,10 @@ internal sealed class DirectoryVolume : IVolume
                 Interlocked.Exchange(ref _fullUntilTicks, (_time.GetUtcNow() + FullVerdictLifetime).UtcTicks);
                 throw new StorageFullException($"{Description} is full: {e.Message}", e);
             }
+            catch (IOException e) when (Durable.IsReadOnlyFileSystem(e))
+            {
+                throw new ReadOnlyException($"{Description} is on a read-only filesystem: {e.Message}", e);
+            }
         }
     }
 

@@ -83,6 +83,9 @@ internal static class Durable
         }
     }
 
+    /// <summary>Tells whether an I/O error means the filesystem is mounted read-only.</summary>
+    public static bool IsReadOnlyFileSystem(IOException e) => e.HResult == Native.EROFS;
+
     /// <summary>Tells whether an I/O error means the disk is full.</summary>
     public static bool IsDiskFull(IOException e) =>
         e.HResult is 28 /* ENOSPC */ or 122 /* EDQUOT */ or unchecked((int)0x80070070) /* ERROR_DISK_FULL */;

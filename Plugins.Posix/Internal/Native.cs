@@ -59,6 +59,9 @@ internal static partial class Native
     /// <summary>errno: not a directory.</summary>
     public const int ENOTDIR = 20;
 
+    /// <summary>errno: read-only filesystem.</summary>
+    public const int EROFS = 30;
+
     /// <summary>errno: a buffer was too small (the value grew meanwhile).</summary>
     public const int ERANGE = 34;
 
