@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Coffer.Host.Tests.Backup;
+using Coffer.Host.Tests.Backup.Lifecycle;
 using Coffer.Host.Tests.Keep;
 using Coffer.TestSupport;
 
@@ -7,7 +8,8 @@ namespace Coffer.Host.Tests.Reliability;
 
 /// <summary>
 /// SIGKILL at seeded random moments: of <c>backup</c> (then <c>check</c> must pass and the next backup
-/// completes), and of <c>keepstore</c> under concurrent PUTs (then every block it answered 200 for is whole
+/// completes), of <c>rm</c> and <c>maintenance</c> (then <c>check</c> passes and every snapshot restores),
+/// and of <c>keepstore</c> under concurrent PUTs (then every block it answered 200 for is whole
 /// and readable from a restarted server).
 /// </summary>
 public class ProcessKillTests
@@ -52,6 +54,95 @@ public class ProcessKillTests
         TreeAssert.AreEqual(source, restored, compareRootMtime: false);
         TestContext.Out.WriteLine($"{completed} of 12 backups finished before their SIGKILL");
         Assert.That(completed, Is.LessThan(12), "some backups were killed mid-way");
+    }
+
+    [Test]
+    public async Task Rm_and_maintenance_killed_at_any_moment_leave_a_store_that_checks_and_restores_every_snapshot()
+    {
+        using var root = new TemporaryDirectory("kill-maintenance");
+        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(root);
+        var random = new Random(21);
+        var (rmKilled, maintenanceKilled, maintenanceTakes) = (0, 0, 700);
+        for (var seed = 0; seed < 10; seed++)
+        {
+            // Trees of one parity share a big file, so removing a snapshot leaves sparse packs to repack as well as unused ones.
+            var source = root.Combine($"source-{seed}");
+            LifecycleCli.BuildTree(source, seed: 100 + seed, files: 12, size: 400_000, shared: seed % 2);
+            var backup = await coffer.RunAsync("at", store, "backup", source);
+            Assert.That(backup.ExitCode, Is.Zero, backup.ToString());
+
+            var snapshots = await ListAsync(coffer, store);
+            if (snapshots.Count > 2)
+            {
+                var rmDelay = random.Next(100, 700);
+                rmKilled += await RunKilledAfterAsync(coffer, rmDelay, "at", store, "rm", snapshots[0].Id) ? 0 : 1;
+                var afterRm = await coffer.RunAsync("at", store, "check");
+                Assert.That(afterRm.ExitCode, Is.Zero, $"seed {seed}: check after rm SIGKILLed at {rmDelay} ms\n{afterRm}");
+            }
+
+            // Spread the kills over a run's length (learnt from the runs that finished), not over start-up.
+            var delay = (int)(maintenanceTakes * (0.3 + (0.7 * random.NextDouble())));
+            var clock = Stopwatch.StartNew();
+            if (await RunKilledAfterAsync(coffer, delay, "at", store, "maintenance"))
+            {
+                maintenanceTakes = (int)clock.ElapsedMilliseconds;
+            }
+            else
+            {
+                maintenanceKilled++;
+            }
+
+            var check = await coffer.RunAsync("at", store, "check");
+            Assert.That(check.ExitCode, Is.Zero, $"seed {seed}: check after maintenance SIGKILLed at {delay} ms\n{check}");
+        }
+
+        var final = await coffer.RunAsync("at", store, "maintenance");
+        Assert.That(final.ExitCode, Is.Zero, $"a maintenance run after the killed ones finishes their work\n{final}");
+        var remaining = await ListAsync(coffer, store);
+        Assert.That(remaining, Has.Count.InRange(2, 10));
+        foreach (var (id, source) in remaining)
+        {
+            var restored = root.Combine($"restored-{id}");
+            var restore = await coffer.RunAsync("at", store, "restore", "-to", restored, id);
+            Assert.That(restore.ExitCode, Is.Zero, restore.ToString());
+            TreeAssert.AreEqual(source, restored, compareRootMtime: false);
+        }
+
+        TestContext.Out.WriteLine($"SIGKILLed before they finished: {rmKilled} of 8 rm runs, {maintenanceKilled} of 10 maintenance runs; {remaining.Count} snapshots restored");
+        Assert.That(maintenanceKilled, Is.GreaterThan(0), "some maintenance runs were killed mid-way");
+    }
+
+    /// <summary>The snapshots <c>ls</c> lists, oldest first: short id and source path.</summary>
+    private static async Task<List<(string Id, string Source)>> ListAsync(CofferProcess coffer, string store)
+    {
+        var ls = await coffer.RunAsync("at", store, "ls");
+        Assert.That(ls.ExitCode, Is.Zero, ls.ToString());
+        return [.. ls.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Select(w => (w[0], w[^1]))];
+    }
+
+    /// <summary>Runs coffer and SIGKILLs it after <paramref name="delayMs"/>; true when it finished first (it must have succeeded then).</summary>
+    private static async Task<bool> RunKilledAfterAsync(CofferProcess coffer, int delayMs, params string[] args)
+    {
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(coffer.StartInfo(args))!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        var exited = process.WaitForExitAsync();
+        var finished = await Task.WhenAny(exited, Task.Delay(delayMs)) == exited;
+        if (!finished)
+        {
+            process.Kill();
+        }
+
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        TestContext.Out.WriteLine($"{args[2]}: {(finished ? $"finished in {clock.ElapsedMilliseconds} ms" : $"SIGKILLed at {delayMs} ms")}");
+        if (finished)
+        {
+            Assert.That(process.ExitCode, Is.Zero, $"coffer {string.Join(' ', args)} finished before its SIGKILL, and failed:\n{await output}\n{await error}");
+        }
+
+        return finished;
     }
 
     [Test]
