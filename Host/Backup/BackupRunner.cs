@@ -198,6 +198,17 @@ internal sealed class BackupRunner
             }
 
             var name = entry.Path[(slash + 1)..];
+            if (!Node.IsSafeName(name) || !parent.ChildNames.Add(name))
+            {
+                // A source (perhaps a third-party one) must not smuggle a path that escapes a restore into a tree.
+                lock (Warnings)
+                {
+                    Warnings.Add($"{Node.Quote(entry.Path)}: not backed up: not a plain name below its directory, or listed twice");
+                }
+
+                continue;
+            }
+
             if (entry.Error is not null)
             {
                 lock (Warnings)
@@ -345,6 +356,8 @@ internal sealed class BackupRunner
     private sealed class DirectoryState(TreeEntry entry, string name) : EntryState(entry, name)
     {
         public List<EntryState> Children { get; } = [];
+
+        public HashSet<string> ChildNames { get; } = new(StringComparer.Ordinal);
 
         public string? Subtree { get; set; }
 

@@ -218,7 +218,19 @@ internal sealed class CofferStore
         var (buffer, length) = await ReadBlobAsync(id, cancellationToken).ConfigureAwait(false);
         try
         {
-            return TreeNode.Parse(buffer.AsSpan(0, length));
+            var tree = TreeNode.Parse(buffer.AsSpan(0, length));
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var entry in tree.Entries)
+            {
+                // A name that is a path (or a second entry of one name, say a link then a directory) could
+                // make a restore write outside its target: such a tree is refused, never walked.
+                if (!Node.IsSafeName(entry.Name) || !names.Add(entry.Name))
+                {
+                    throw new StoreFormatException($"tree {id} has an entry named {Node.Quote(entry.Name)}, which is not a plain name or is there twice: the store is damaged or was tampered with");
+                }
+            }
+
+            return tree;
         }
         catch (System.Text.Json.JsonException e)
         {

@@ -55,6 +55,11 @@ internal sealed class RestoreRunner
             {
                 // A single file restores under its own name; a directory restores its content into the root.
                 var rootPath = top.Kind == Node.DirectoryKind ? "" : top.Name;
+                if (rootPath.Length > 0 && !Node.IsSafeName(rootPath))
+                {
+                    throw new StoreFormatException($"snapshot {snapshot.ShortId} names its file {Node.Quote(rootPath)}, which is not a plain name: the store is damaged or was tampered with");
+                }
+
                 await foreach (var (entryPath, node) in _store.WalkAsync(top, rootPath, token).ConfigureAwait(false))
                 {
                     switch (node.Kind)

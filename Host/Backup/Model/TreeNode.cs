@@ -72,6 +72,17 @@ internal sealed record Node
         _ => SymlinkKind,
     };
 
+    /// <summary>
+    /// Whether <paramref name="name"/> can be one path segment below a restore root: not empty, <c>.</c> or
+    /// <c>..</c>, and without <c>/</c> or NUL. Destinations refuse such paths too; the engine does not rely on
+    /// every (third-party) destination doing so.
+    /// </summary>
+    public static bool IsSafeName(string name) =>
+        name.Length > 0 && name is not ("." or "..") && !name.Contains('/', StringComparison.Ordinal) && !name.Contains('\0', StringComparison.Ordinal);
+
+    /// <summary>A name as it can be shown on one line: quoted, with control characters escaped.</summary>
+    public static string Quote(string name) => JsonSerializer.Serialize(name, BackupJsonContext.Default.String);
+
     /// <summary>The node for a scanned entry, without content.</summary>
     public static Node From(TreeEntry entry, string name) => new()
     {
