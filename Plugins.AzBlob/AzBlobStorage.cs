@@ -143,7 +143,7 @@ public sealed class AzBlobStorage : IStorageConnector
                 var download = await blob.DownloadStreamingAsync(
                     new BlobDownloadOptions { Range = new HttpRange(offset, length) },
                     cancellationToken).ConfigureAwait(false);
-                return download.Value.Content;
+                return new TranslatingReadStream(download.Value.Content, e => AzureErrors.Convert(_connection, $"cannot read {what} from", e));
             }
             catch (RequestFailedException e) when (e.Status == 404)
             {

@@ -74,6 +74,12 @@ internal static class AzureErrors
             case System.Net.Http.HttpRequestException h:
                 return new ConnectorException(
                     $"{operation} {target}: cannot reach {connection.Container.Uri.Scheme}://{connection.Container.Uri.Authority}: {FirstLine(h.Message)}", e);
+            case System.Net.Http.HttpIOException h:
+                // The SDK's retries could not get the rest of a body (the connection kept breaking mid-response).
+                return new ConnectorException($"{operation} {target}: the connection broke mid-response: {FirstLine(h.Message)}", e);
+            case System.Xml.XmlException x:
+                // An answer cut short or garbled on the way (a listing, an error body) that the SDK could not parse.
+                return new ConnectorException($"{operation} {target}: Azure's answer could not be read: {FirstLine(x.Message)}", e);
             case AggregateException { InnerExceptions.Count: > 0 } a:
                 return Convert(connection, operation, a.InnerExceptions[0]);
             default:
