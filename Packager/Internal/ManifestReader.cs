@@ -15,18 +15,26 @@ internal static class ManifestReader
     public static PackageManifest Read(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json);
-        if (!reader.Read() || reader.TokenType == JsonTokenType.Null)
+        try
         {
-            throw new JsonException("the manifest is null");
-        }
+            if (!reader.Read() || reader.TokenType == JsonTokenType.Null)
+            {
+                throw new JsonException("the manifest is null");
+            }
 
-        var manifest = ReadManifest(ref reader);
-        if (reader.Read())
+            var manifest = ReadManifest(ref reader);
+            if (reader.Read())
+            {
+                throw new JsonException($"unexpected {reader.TokenType} after the manifest");
+            }
+
+            return manifest;
+        }
+        catch (InvalidOperationException e)
         {
-            throw new JsonException($"unexpected {reader.TokenType} after the manifest");
+            // GetString's answer to invalid UTF-8; the serializer reported it as malformed JSON too.
+            throw new JsonException(e.Message, e);
         }
-
-        return manifest;
     }
 
     private static PackageManifest ReadManifest(ref Utf8JsonReader reader)

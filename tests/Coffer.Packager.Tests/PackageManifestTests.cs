@@ -69,6 +69,16 @@ public class PackageManifestTests
         yield return new TestCaseData(json[..^10]).SetName("Truncated");
     }
 
+    [Test]
+    public void Invalid_utf8_in_a_string_is_a_json_error()
+    {
+        var json = Valid.ToJson();
+        var at = System.Text.Encoding.UTF8.GetString(json).IndexOf("a demo", StringComparison.Ordinal);
+        json[at] = 0xCD;
+
+        Assert.That(() => PackageManifest.Parse(json), Throws.InstanceOf<System.Text.Json.JsonException>());
+    }
+
     [TestCaseSource(nameof(Malformed))]
     public void A_malformed_manifest_is_a_json_error(string json)
     {
