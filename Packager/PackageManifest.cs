@@ -55,9 +55,7 @@ public sealed partial record PackageManifest
     /// <param name="json">The UTF-8 JSON.</param>
     /// <returns>The manifest.</returns>
     /// <exception cref="JsonException">Malformed JSON or missing required members.</exception>
-    public static PackageManifest Parse(ReadOnlySpan<byte> json) =>
-        JsonSerializer.Deserialize(json, ManifestJsonContext.Default.PackageManifest)
-        ?? throw new JsonException("the manifest is null");
+    public static PackageManifest Parse(ReadOnlySpan<byte> json) => ManifestReader.Read(json);
 
     /// <summary>Tells whether a package name is acceptable: <c>[a-z0-9-]</c>, 1 to 64 characters, not starting or ending with '-'.</summary>
     /// <param name="name">The name.</param>

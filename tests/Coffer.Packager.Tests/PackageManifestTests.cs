@@ -35,6 +35,56 @@ public class PackageManifestTests
         Assert.That(PackageManifest.Parse(System.Text.Encoding.UTF8.GetBytes(json)).Connectors[0].Kind, Is.EqualTo(ConnectorKind.Storage));
     }
 
+    [Test]
+    public void Unknown_members_are_skipped_and_every_field_is_read()
+    {
+        var full = Valid with
+        {
+            Description = "d",
+            License = "MIT",
+            Homepage = "https://example.org",
+            Connectors = [new ConnectorManifest(ConnectorKind.Volume, "demo", "v", [new ConnectorOption("region", "where", DefaultValue: "eu")])],
+        };
+        var json = System.Text.Encoding.UTF8.GetString(full.ToJson())
+            .Replace("\"name\": \"demo\"", "\"future\": {\"nested\": [1, {\"a\": null}]}, \"name\": \"demo\"", StringComparison.Ordinal);
+
+        var parsed = PackageManifest.Parse(System.Text.Encoding.UTF8.GetBytes(json));
+
+        Assert.That(parsed.ToJson(), Is.EqualTo(full.ToJson()));
+    }
+
+    private static IEnumerable<TestCaseData> Malformed()
+    {
+        var json = System.Text.Encoding.UTF8.GetString(Valid.ToJson());
+        yield return new TestCaseData("null").SetName("Null");
+        yield return new TestCaseData("[]").SetName("Array");
+        yield return new TestCaseData(json.Replace("\"name\": \"demo\",", "", StringComparison.Ordinal)).SetName("NoName");
+        yield return new TestCaseData(json.Replace("\"storage\"", "2", StringComparison.Ordinal)).SetName("NumericKind");
+        yield return new TestCaseData(json.Replace("\"storage\"", "\"2\"", StringComparison.Ordinal)).SetName("NumericTextKind");
+        yield return new TestCaseData(json.Replace("\"storage\"", "\"source,storage\"", StringComparison.Ordinal)).SetName("ListedKinds");
+        yield return new TestCaseData(json.Replace("\"size\": 3", "\"size\": \"3\"", StringComparison.Ordinal)).SetName("TextSize");
+        yield return new TestCaseData(json.Replace("\"size\": 3", "\"size\": 3.5", StringComparison.Ordinal)).SetName("FractionalSize");
+        yield return new TestCaseData(json.Replace("\"sha256\": \"" + new string('a', 64) + "\"", "\"sha\": \"x\"", StringComparison.Ordinal)).SetName("NoSha256");
+        yield return new TestCaseData(json + " {}").SetName("TrailingValue");
+        yield return new TestCaseData(json[..^10]).SetName("Truncated");
+    }
+
+    [Test]
+    public void Invalid_utf8_in_a_string_is_a_json_error()
+    {
+        var json = Valid.ToJson();
+        var at = System.Text.Encoding.UTF8.GetString(json).IndexOf("a demo", StringComparison.Ordinal);
+        json[at] = 0xCD;
+
+        Assert.That(() => PackageManifest.Parse(json), Throws.InstanceOf<System.Text.Json.JsonException>());
+    }
+
+    [TestCaseSource(nameof(Malformed))]
+    public void A_malformed_manifest_is_a_json_error(string json)
+    {
+        Assert.That(() => PackageManifest.Parse(System.Text.Encoding.UTF8.GetBytes(json)), Throws.InstanceOf<System.Text.Json.JsonException>());
+    }
+
     private static IEnumerable<TestCaseData> Invalid()
     {
         yield return new TestCaseData(Valid with { Format = 2 }, "manifest format 2 is not supported");

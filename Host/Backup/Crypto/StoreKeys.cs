@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Coffer.Host.Backup.Model;
 using Konscious.Security.Cryptography;
+using NSec.Cryptography;
 
 namespace Coffer.Host.Backup.Crypto;
 
@@ -19,6 +20,16 @@ internal sealed class StoreKeys
 
     /// <summary>Set by tests only: a cheap Argon2id cost for new stores, so a test suite is not minutes of KDF.</summary>
     public const string TestKdfVariable = "COFFER_TEST_WEAK_KDF";
+
+    /// <summary>New stores' Argon2id memory; with one lane and <see cref="DefaultKdfIterations"/> (docs/decisions.md).</summary>
+    public const int DefaultKdfMemoryKib = 64 * 1024;
+
+    /// <summary>New stores' Argon2id passes.</summary>
+    public const int DefaultKdfIterations = 3;
+
+    // libsodium takes exactly this salt size and one lane; other costs (stores made before it, with two
+    // lanes) go through the managed implementation, which computes the same function.
+    private const int NativeSaltSize = 16;
 
     private static readonly byte[] CanaryText = Encoding.ASCII.GetBytes("coffer store canary v1");
     private readonly byte[] _macKey;
@@ -53,10 +64,10 @@ internal sealed class StoreKeys
         var weak = Environment.GetEnvironmentVariable(TestKdfVariable) == "1";
         var kdf = new KdfParameters
         {
-            Salt = RandomNumberGenerator.GetBytes(16),
-            MemoryKib = weak ? 1024 : 64 * 1024,
-            Iterations = weak ? 1 : 3,
-            Parallelism = weak ? 1 : 2,
+            Salt = RandomNumberGenerator.GetBytes(NativeSaltSize),
+            MemoryKib = weak ? 1024 : DefaultKdfMemoryKib,
+            Iterations = weak ? 1 : DefaultKdfIterations,
+            Parallelism = 1,
         };
         var kek = DeriveKeyEncryptionKey(passphrase, kdf);
         var keys = new StoreKeys(masterKey, encrypted: true);
@@ -235,12 +246,38 @@ internal sealed class StoreKeys
         }
     }
 
-    private static byte[] DeriveKeyEncryptionKey(string passphrase, KdfParameters kdf)
+    /// <summary>Argon2id of <paramref name="passphrase"/> under <paramref name="kdf"/>: 32 bytes.</summary>
+    internal static byte[] DeriveKeyEncryptionKey(string passphrase, KdfParameters kdf) =>
+        kdf.Parallelism == 1 && kdf.Salt.Length == NativeSaltSize
+            ? DeriveNatively(passphrase, kdf)
+            : DeriveManaged(passphrase, kdf);
+
+    private static byte[] DeriveNatively(string passphrase, KdfParameters kdf)
+    {
+        var algorithm = PasswordBasedKeyDerivationAlgorithm.Argon2id(new Argon2Parameters
+        {
+            DegreeOfParallelism = 1,
+            MemorySize = kdf.MemoryKib,
+            NumberOfPasses = kdf.Iterations,
+        });
+        var bytes = Encoding.UTF8.GetBytes(passphrase);
+        try
+        {
+            return algorithm.DeriveBytes(bytes, kdf.Salt, KeySize);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
+
+    /// <summary>The managed Argon2id, for any lane count (what every store used before libsodium).</summary>
+    internal static byte[] DeriveManaged(string passphrase, KdfParameters kdf)
     {
         var bytes = Encoding.UTF8.GetBytes(passphrase);
         try
         {
-            using var argon = new Argon2id(bytes)
+            using var argon = new Konscious.Security.Cryptography.Argon2id(bytes)
             {
                 Salt = kdf.Salt,
                 MemorySize = kdf.MemoryKib,

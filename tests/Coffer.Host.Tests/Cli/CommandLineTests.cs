@@ -1,3 +1,5 @@
+using Coffer.Host.Cli;
+using Coffer.Packager;
 using Coffer.TestSupport;
 
 namespace Coffer.Host.Tests.Cli;
@@ -34,5 +36,35 @@ public class CommandLineTests
 
         Assert.That(result.ExitCode, Is.Zero, result.ToString());
         Assert.That(result.Output, Does.Contain("connectors"));
+    }
+
+    [Test]
+    public void Each_part_of_the_tree_adds_exactly_the_commands_it_is_named_for()
+    {
+        using var root = new TemporaryDirectory("cli");
+        using var context = new CliContext(new CofferPaths(root.Combine("data"), root.Combine("config")), TextWriter.Null, TextWriter.Null);
+        var passphraseFile = new System.CommandLine.Option<string?>("--passphrase-file");
+
+        foreach (var part in CofferCommandLine.Parts(context, passphraseFile))
+        {
+            Assert.That(part.Create().Select(c => c.Name), Is.EquivalentTo(part.Names));
+        }
+
+        var whole = CofferCommandLine.Build(context).Subcommands.Select(c => c.Name);
+        Assert.That(whole, Is.Unique.And.EquivalentTo(CofferCommandLine.Parts(context, passphraseFile).SelectMany(p => p.Names)));
+    }
+
+    [Test]
+    public void Pkg_list_and_pkg_help_work_from_their_part_of_the_tree()
+    {
+        using var root = new TemporaryDirectory("cli");
+        var coffer = CofferProcess.In(root);
+
+        var list = coffer.Run("pkg", "list");
+        var help = coffer.Run("pkg", "--help");
+
+        Assert.That(list.ExitCode, Is.Zero, list.ToString());
+        Assert.That(list.Output, Does.Contain("no packages installed"));
+        Assert.That(help.Output, Does.Contain("remove"), help.ToString());
     }
 }
