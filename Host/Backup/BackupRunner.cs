@@ -127,7 +127,7 @@ internal sealed class BackupRunner
             await uploader.AbandonAsync().ConfigureAwait(false);
             while (chunks.Reader.TryRead(out var left))
             {
-                ArrayPool<byte>.Shared.Return(left.Buffer);
+                BlobBuffers.Pool.Return(left.Buffer);
             }
 
             if (uploader.Failure is { } uploadFailure and not OperationCanceledException)
@@ -266,7 +266,7 @@ internal sealed class BackupRunner
                         }
                         else
                         {
-                            ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                            BlobBuffers.Pool.Return(chunk.Buffer);
                         }
                     }
 
@@ -298,7 +298,7 @@ internal sealed class BackupRunner
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                BlobBuffers.Pool.Return(chunk.Buffer);
             }
 
             await uploader.AddAsync(BlobType.Data, chunk.Id, sealedBlob.Buffer, sealedBlob.Length, chunk.Length, cancellationToken).ConfigureAwait(false);
