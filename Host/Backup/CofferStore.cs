@@ -14,7 +14,8 @@ namespace Coffer.Host.Backup;
 /// </summary>
 internal sealed class CofferStore
 {
-    private const int ParallelReads = 8;
+    /// <summary>How many objects a command reads from the store at once.</summary>
+    internal const int ParallelReads = 8;
 
     private CofferStore(IStorageConnector storage, StoreConfig config, StoreKeys keys)
     {
