@@ -127,7 +127,7 @@ internal sealed class BackupRunner
             await uploader.AbandonAsync().ConfigureAwait(false);
             while (chunks.Reader.TryRead(out var left))
             {
-                ArrayPool<byte>.Shared.Return(left.Buffer);
+                BlobBuffers.Pool.Return(left.Buffer);
             }
 
             if (uploader.Failure is { } uploadFailure and not OperationCanceledException)
@@ -150,12 +150,35 @@ internal sealed class BackupRunner
         var files = new Dictionary<string, Node>(StringComparer.Ordinal);
         try
         {
-            await foreach (var (path, node) in _store.WalkAsync(parent.Root, "", cancellationToken).ConfigureAwait(false))
+            // A directory level at a time, its trees read in parallel: read one by one, the parent's trees
+            // were a third of an unchanged re-backup's engine time (~100 of ~300 ms for 725 trees).
+            var level = new List<(string Path, Node Node)> { ("", parent.Root) };
+            while (level.Count > 0)
             {
-                if (node.Kind == Node.FileKind && node.Error is null && node.Content is not null)
+                var trees = new TreeNode[level.Count];
+                await Parallel.ForEachAsync(Enumerable.Range(0, level.Count), new ParallelOptions { MaxDegreeOfParallelism = CofferStore.ParallelReads, CancellationToken = cancellationToken }, async (i, ct) =>
                 {
-                    files[path] = node;
+                    trees[i] = await _store.ReadTreeAsync(BlobId.Parse(level[i].Node.Subtree!), ct).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+
+                var next = new List<(string Path, Node Node)>();
+                for (var i = 0; i < level.Count; i++)
+                {
+                    foreach (var child in trees[i].Entries)
+                    {
+                        var path = level[i].Path.Length == 0 ? child.Name : $"{level[i].Path}/{child.Name}";
+                        if (child.Subtree is not null)
+                        {
+                            next.Add((path, child));
+                        }
+                        else if (child.Kind == Node.FileKind && child.Error is null && child.Content is not null)
+                        {
+                            files[path] = child;
+                        }
+                    }
                 }
+
+                level = next;
             }
         }
         catch (StoreException)
@@ -277,7 +300,7 @@ internal sealed class BackupRunner
                         }
                         else
                         {
-                            ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                            BlobBuffers.Pool.Return(chunk.Buffer);
                         }
                     }
 
@@ -309,7 +332,7 @@ internal sealed class BackupRunner
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                BlobBuffers.Pool.Return(chunk.Buffer);
             }
 
             await uploader.AddAsync(BlobType.Data, chunk.Id, sealedBlob.Buffer, sealedBlob.Length, chunk.Length, cancellationToken).ConfigureAwait(false);

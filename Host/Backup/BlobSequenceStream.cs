@@ -50,7 +50,7 @@ internal sealed class BlobSequenceStream : Stream
         {
             if (_current is not null)
             {
-                ArrayPool<byte>.Shared.Return(_current);
+                BlobBuffers.Pool.Return(_current);
                 _current = null;
             }
 
@@ -117,7 +117,7 @@ internal sealed class BlobSequenceStream : Stream
             _stop.Cancel();
             if (_current is not null)
             {
-                ArrayPool<byte>.Shared.Return(_current);
+                BlobBuffers.Pool.Return(_current);
                 _current = null;
             }
 
@@ -127,7 +127,7 @@ internal sealed class BlobSequenceStream : Stream
                 try
                 {
                     var (buffer, _) = task.GetAwaiter().GetResult();
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BlobBuffers.Pool.Return(buffer);
                 }
                 catch (Exception e) when (e is OperationCanceledException or StoreException or IOException or Coffer.Abstractions.ConnectorException)
                 {

@@ -81,7 +81,7 @@ internal sealed class Checker
                 continue;
             }
 
-            var plain = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)location.RawLength));
+            var plain = BlobBuffers.Pool.Rent(Math.Max(1, (int)location.RawLength));
             try
             {
                 _store.Codec.Decode(location.Type, id, bytes.AsSpan((int)location.Offset, (int)location.Length), (int)location.RawLength, plain);
@@ -93,7 +93,7 @@ internal sealed class Checker
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(plain);
+                BlobBuffers.Pool.Return(plain);
             }
         }
     }
@@ -179,7 +179,7 @@ internal sealed class Checker
             var content = new BlobSequenceStream(_store, node.Content ?? [], node.Sha256, path);
             await using (content.ConfigureAwait(false))
             {
-                var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+                var buffer = BlobBuffers.Pool.Rent(1 << 20);
                 try
                 {
                     while (await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
@@ -188,7 +188,7 @@ internal sealed class Checker
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BlobBuffers.Pool.Return(buffer);
                 }
             }
 

@@ -14,7 +14,8 @@ namespace Coffer.Host.Backup;
 /// </summary>
 internal sealed class CofferStore
 {
-    private const int ParallelReads = 8;
+    /// <summary>How many objects a command reads from the store at once.</summary>
+    internal const int ParallelReads = 8;
 
     private CofferStore(IStorageConnector storage, StoreConfig config, StoreKeys keys)
     {
@@ -151,7 +152,7 @@ internal sealed class CofferStore
     /// <summary>Reads exactly <paramref name="length"/> bytes at <paramref name="offset"/> of a pack into a pooled buffer.</summary>
     public async Task<byte[]> ReadPackRangeAsync(string pack, long offset, int length, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, length));
+        var buffer = BlobBuffers.Pool.Rent(Math.Max(1, length));
         try
         {
             var stream = await Storage.GetAsync(StorageObjectClass.Packfile, pack, offset, length, cancellationToken).ConfigureAwait(false);
@@ -168,7 +169,7 @@ internal sealed class CofferStore
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BlobBuffers.Pool.Return(buffer);
             throw;
         }
     }
@@ -195,7 +196,7 @@ internal sealed class CofferStore
 
         try
         {
-            var plain = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)location.RawLength));
+            var plain = BlobBuffers.Pool.Rent(Math.Max(1, (int)location.RawLength));
             try
             {
                 Codec.Decode(location.Type, id, sealedBuffer.AsSpan(0, (int)location.Length), (int)location.RawLength, plain);
@@ -203,13 +204,13 @@ internal sealed class CofferStore
             }
             catch
             {
-                ArrayPool<byte>.Shared.Return(plain);
+                BlobBuffers.Pool.Return(plain);
                 throw;
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(sealedBuffer);
+            BlobBuffers.Pool.Return(sealedBuffer);
         }
     }
 
@@ -238,7 +239,7 @@ internal sealed class CofferStore
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BlobBuffers.Pool.Return(buffer);
         }
     }
 

@@ -26,12 +26,12 @@ internal sealed class ChunkReader : IDisposable
         _chunker = chunker;
         _stream = stream;
         var window = (int)Math.Clamp(expectedLength + 4096, 64 * 1024, chunker.MaxSize + (chunker.MaxSize >> 1));
-        _window = ArrayPool<byte>.Shared.Rent(window);
+        _window = BlobBuffers.Pool.Rent(window);
     }
 
     public long BytesRead { get; private set; }
 
-    /// <summary>The next chunk, or null at the end. The caller returns <c>Buffer</c> to <see cref="ArrayPool{T}.Shared"/>.</summary>
+    /// <summary>The next chunk, or null at the end. The caller returns <c>Buffer</c> to <see cref="BlobBuffers.Pool"/>.</summary>
     public async ValueTask<(byte[] Buffer, int Length)?> NextAsync(CancellationToken cancellationToken)
     {
         // Fill until a whole maximum chunk is in view, or the input ends.
@@ -42,9 +42,9 @@ internal sealed class ChunkReader : IDisposable
                 if (_start == 0)
                 {
                     // The file is larger than its reported size (it grew): widen the window.
-                    var wider = ArrayPool<byte>.Shared.Rent(Math.Min(_window.Length * 2, _chunker.MaxSize + (_chunker.MaxSize >> 1)));
+                    var wider = BlobBuffers.Pool.Rent(Math.Min(_window.Length * 2, _chunker.MaxSize + (_chunker.MaxSize >> 1)));
                     Buffer.BlockCopy(_window, 0, wider, 0, _end);
-                    ArrayPool<byte>.Shared.Return(_window);
+                    BlobBuffers.Pool.Return(_window);
                     _window = wider;
                     continue;
                 }
@@ -73,7 +73,7 @@ internal sealed class ChunkReader : IDisposable
         }
 
         var length = _chunker.NextBoundary(_window.AsSpan(_start, _end - _start));
-        var chunk = ArrayPool<byte>.Shared.Rent(length);
+        var chunk = BlobBuffers.Pool.Rent(length);
         Buffer.BlockCopy(_window, _start, chunk, 0, length);
         _start += length;
         return (chunk, length);
@@ -84,7 +84,7 @@ internal sealed class ChunkReader : IDisposable
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_window);
+        BlobBuffers.Pool.Return(_window);
         _sha256.Dispose();
     }
 }

@@ -37,7 +37,7 @@ internal sealed class BlobCodec
     public (byte[] Buffer, int Length) Encode(BlobType type, BlobId id, ReadOnlySpan<byte> content)
     {
         var start = _keys.IsEncrypted ? StoreKeys.NonceSize : 0;
-        var buffer = ArrayPool<byte>.Shared.Rent(start + 1 + content.Length + StoreKeys.TagSize);
+        var buffer = BlobBuffers.Pool.Rent(start + 1 + content.Length + StoreKeys.TagSize);
         try
         {
             // Keep compression only when it saves at least 1/32: below that, decompression time buys nothing.
@@ -75,7 +75,7 @@ internal sealed class BlobCodec
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BlobBuffers.Pool.Return(buffer);
             throw;
         }
     }

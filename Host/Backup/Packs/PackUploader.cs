@@ -10,6 +10,9 @@ namespace Coffer.Host.Backup.Packs;
 /// Gathers sealed blobs into packfiles (data and trees apart, so reading trees never pulls file data)
 /// and uploads finished packs in the background, a bounded number at a time. After every few packs it
 /// writes an index object, so a backup that dies half-way leaves indexed packs a later run can reuse.
+/// At most <c>concurrency</c> finished packs exist at once (being uploaded or waiting to be): a full pack
+/// waits for a slot before it is closed, which holds up the encoders behind it, so memory stays at one
+/// filling pack per type plus the uploads.
 /// </summary>
 internal sealed class PackUploader : IDisposable
 {
@@ -23,6 +26,7 @@ internal sealed class PackUploader : IDisposable
     private readonly ConcurrentDictionary<BlobId, byte> _claimed = new();
     private readonly List<(string Pack, IReadOnlyList<PackEntry> Entries)> _unindexed = [];
     private readonly SemaphoreSlim _indexLock = new(1, 1);
+    private readonly SemaphoreSlim _uploadSlots;
     private readonly CancellationToken _cancellationToken;
     private long _newBytes;
     private long _newBlobs;
@@ -37,7 +41,10 @@ internal sealed class PackUploader : IDisposable
         var cancellationToken = _cancellationToken = failure.Token;
         _data = new PackBuilder(store.Config.PackSize);
         _trees = new PackBuilder(store.Config.PackSize);
-        _queue = Channel.CreateBounded<FinishedPack>(new BoundedChannelOptions(1) { SingleReader = false, SingleWriter = false });
+        _uploadSlots = new SemaphoreSlim(concurrency, concurrency);
+
+        // Never full: a pack is only written here once it holds an upload slot.
+        _queue = Channel.CreateBounded<FinishedPack>(new BoundedChannelOptions(concurrency) { SingleReader = false, SingleWriter = false });
         _workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(UploadLoopAsync, cancellationToken)).ToArray();
     }
 
@@ -68,12 +75,17 @@ internal sealed class PackUploader : IDisposable
         try
         {
             builder.Add(new PackEntry(type, id, 0, (uint)length, (uint)rawLength), sealedBuffer.AsSpan(0, length));
-            finished = builder.IsFull ? builder.Finish(_store.Keys) : null;
+            finished = null;
+            if (builder.IsFull)
+            {
+                await _uploadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                finished = builder.Finish(_store.Keys);
+            }
         }
         finally
         {
             builder.Lock.Release();
-            ArrayPool<byte>.Shared.Return(sealedBuffer);
+            BlobBuffers.Pool.Return(sealedBuffer);
         }
 
         if (finished is not null)
@@ -89,6 +101,7 @@ internal sealed class PackUploader : IDisposable
         {
             if (builder.Count > 0)
             {
+                await _uploadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
                 await _queue.Writer.WriteAsync(builder.Finish(_store.Keys), cancellationToken).ConfigureAwait(false);
             }
         }
@@ -128,6 +141,7 @@ internal sealed class PackUploader : IDisposable
         _data.Dispose();
         _trees.Dispose();
         _indexLock.Dispose();
+        _uploadSlots.Dispose();
     }
 
     private async Task UploadLoopAsync()
@@ -143,6 +157,7 @@ internal sealed class PackUploader : IDisposable
                 finally
                 {
                     pack.Content.Dispose();
+                    _uploadSlots.Release();
                 }
 
                 Interlocked.Add(ref _uploadedBytes, pack.Length);

@@ -20,7 +20,7 @@ internal sealed class SegmentedBuffer : IDisposable
             var within = Length % SegmentSize;
             if (within == 0 && Length / SegmentSize == _segments.Count)
             {
-                _segments.Add(ArrayPool<byte>.Shared.Rent(SegmentSize));
+                _segments.Add(BlobBuffers.Pool.Rent(SegmentSize));
             }
 
             var count = Math.Min(SegmentSize - within, data.Length);
@@ -46,7 +46,7 @@ internal sealed class SegmentedBuffer : IDisposable
     {
         foreach (var segment in _segments)
         {
-            ArrayPool<byte>.Shared.Return(segment);
+            BlobBuffers.Pool.Return(segment);
         }
 
         _segments.Clear();

@@ -51,6 +51,57 @@ public class DedupTests
     }
 
     [Test]
+    public async Task A_re_backup_opens_only_the_files_that_changed_at_any_depth()
+    {
+        using var temp = new TemporaryDirectory("unchanged");
+        var source = temp.Combine("source");
+        TreeAssert.BuildSample(source);
+        for (var i = 0; i < 24; i++)
+        {
+            var directory = Path.Combine(source, $"level{i % 4}", $"sub{i % 3}");
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(Path.Combine(directory, $"file{i}.txt"), $"content {i}\n");
+        }
+
+        var storeDirectory = temp.Combine("store");
+        await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(storeDirectory));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        await using var directorySource = await _catalog.CreateSourceAsync(new ConnectorConfiguration(source));
+        var opened = new OpenRecordingSource(directorySource);
+        await EngineHarness.BackupAsync(store, opened, source);
+        Assert.That(opened.Paths, Has.Member("docs/deep/er/random.bin").And.Member("level3/sub2/file11.txt"), "the first backup reads every file");
+
+        // Unchanged: nothing is opened. Then one file deep down and one at the top change: only they are.
+        opened.Paths.Clear();
+        await EngineHarness.BackupAsync(await EngineHarness.ReopenAsync(storage), opened, source);
+        Assert.That(opened.Paths, Is.Empty);
+
+        File.AppendAllText(Path.Combine(source, "level3", "sub2", "file11.txt"), "changed\n");
+        File.AppendAllText(Path.Combine(source, "readme.txt"), "changed\n");
+        var changed = await EngineHarness.BackupAsync(await EngineHarness.ReopenAsync(storage), opened, source);
+        Assert.That(opened.Paths, Is.EquivalentTo(new[] { "level3/sub2/file11.txt", "readme.txt" }));
+        Assert.That(changed.Summary.FilesUnchanged, Is.EqualTo(changed.Summary.Files - 2));
+    }
+
+    /// <summary>The real directory source, recording which files the engine opens.</summary>
+    private sealed class OpenRecordingSource(ISourceConnector inner) : ISourceConnector
+    {
+        public System.Collections.Concurrent.ConcurrentBag<string> Paths { get; } = [];
+
+        public string Description => inner.Description;
+
+        public IAsyncEnumerable<TreeEntry> ScanAsync(CancellationToken cancellationToken = default) => inner.ScanAsync(cancellationToken);
+
+        public Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
+        {
+            Paths.Add(path);
+            return inner.OpenReadAsync(path, cancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Test]
     public async Task Changing_one_byte_in_the_middle_of_a_100_MiB_file_adds_at_most_a_few_chunks()
     {
         using var temp = new TemporaryDirectory("onebyte");

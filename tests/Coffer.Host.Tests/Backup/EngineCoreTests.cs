@@ -178,7 +178,7 @@ public class EngineCoreTests
         {
             sizes.Add(chunk.Length);
             joined.AddRange(chunk.Buffer.AsSpan(0, chunk.Length).ToArray());
-            System.Buffers.ArrayPool<byte>.Shared.Return(chunk.Buffer);
+            BlobBuffers.Pool.Return(chunk.Buffer);
         }
 
         Assert.That(sizes, Is.EqualTo(expected));
