@@ -110,6 +110,56 @@ public class KeepstorePosixTests
     }
 
     [Test]
+    public async Task A_block_named_with_its_size_streams_whole_and_head_announces_its_length()
+    {
+        var disk = NewDisk("disk");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk);
+        var block = KeepstoreProcess.RandomBlock((5 * 1024 * 1024) + 3);
+        var locator = await keep.PutBlockAsync(block);
+
+        Assert.That(await keep.GetBlockAsync(locator), Is.EqualTo((200, block)));
+        using var head = await keep.SendAsync(HttpMethod.Head, locator);
+        Assert.That((int)head.StatusCode, Is.EqualTo(200));
+        Assert.That(head.Content.Headers.ContentLength, Is.EqualTo(block.Length));
+    }
+
+    [Test]
+    public async Task A_corrupt_copy_is_cut_short_never_sent_whole_and_refused_until_written_again()
+    {
+        var disk = NewDisk("disk");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk);
+        var block = KeepstoreProcess.RandomBlock((3 * 1024 * 1024) + 17);
+        var hash = KeepstoreProcess.Md5(block);
+        var locator = await keep.PutBlockAsync(block);
+        var corrupt = (byte[])block.Clone();
+
+        // The flaw is in the last byte: only the end of the stream can reveal it, after most of it was sent.
+        corrupt[^1] ^= 0x55;
+        File.WriteAllBytes(BlockFile(disk, hash), corrupt);
+
+        Assert.That(await keep.GetBlockOrCutOffAsync(locator), Is.Null, "the body stops short of its Content-Length");
+
+        // Now known corrupt: refused before a byte is sent, with keepstore's status and message.
+        var (status, content) = await keep.GetBlockAsync(locator);
+        Assert.That(status, Is.EqualTo(500), keep.Log);
+        Assert.That(Encoding.UTF8.GetString(content), Is.EqualTo("Hash mismatch in stored data\n"));
+        using (var head = await keep.SendAsync(HttpMethod.Head, locator))
+        {
+            Assert.That((int)head.StatusCode, Is.EqualTo(500));
+        }
+
+        // A copy longer than the block is cut short too.
+        File.WriteAllBytes(BlockFile(disk, hash), [.. block, 0]);
+        Assert.That(await keep.GetBlockOrCutOffAsync(locator), Is.Null);
+
+        // A PUT of the good block replaces the corrupt copy, which is then served again.
+        await keep.PutBlockAsync(block);
+        Assert.That(File.ReadAllBytes(BlockFile(disk, hash)), Is.EqualTo(block));
+        Assert.That(await keep.GetBlockAsync(locator), Is.EqualTo((200, block)));
+        Assert.That(keep.Log, Does.Contain($"stored copy of {hash} is corrupt"));
+    }
+
+    [Test]
     public async Task A_different_block_with_the_same_md5_is_a_collision_and_is_stored_nowhere()
     {
         // Wang and Yu's MD5 collision: two 128-byte blocks, six bits apart, one hash.
