@@ -95,9 +95,11 @@ internal sealed partial class BlockStore
     /// <param name="hash">The block's MD5 hex.</param>
     /// <param name="sink">Where the content goes, verified.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>A task that completes when the whole, verified block is in the sink.</returns>
-    /// <exception cref="KeepFailure">404 when no volume has it, 500 when the copies found are corrupt.</exception>
-    public async Task StreamAsync(string hash, VerifyingBlockStream sink, CancellationToken cancellationToken)
+    /// <returns>True when the whole, verified block is in the sink; false when the block's length is not the
+    /// sink's (the size hint was wrong) and nothing was sent yet.</returns>
+    /// <exception cref="KeepFailure">404 when no volume has it, 500 when the copies found are corrupt or the
+    /// size hint was wrong after bytes went out.</exception>
+    public async Task<bool> StreamAsync(string hash, VerifyingBlockStream sink, CancellationToken cancellationToken)
     {
         var failure = KeepFailure.NotFound;
         foreach (var mount in _volumes.All)
@@ -113,10 +115,16 @@ internal sealed partial class BlockStore
             {
                 await mount.RunAsync((v, ct) => v.ReadAsync(hash, sink, ct), cancellationToken).ConfigureAwait(false);
                 await sink.FinishAsync(cancellationToken).ConfigureAwait(false);
-                return;
+                return true;
             }
             catch (NotFoundException) when (sink.BytesPassed == 0)
             {
+            }
+            catch (Exception e) when (sink.SizeMismatch)
+            {
+                // The copy is the block and the client's locator is wrong: nothing to remember about the copy.
+                LogSizeHintWrong(mount.Label, hash, e.Message);
+                return sink.BytesPassed == 0 ? false : throw new KeepFailure(e.Message, e);
             }
             catch (Exception e) when (sink.Corruption is { } reason)
             {
@@ -339,6 +347,9 @@ internal sealed partial class BlockStore
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: stored copy of {Hash} is corrupt ({Reason}); not served, skipped until written again")]
     private partial void LogCorruptCopy(string volume, string hash, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Volume}: {Hash}: {Reason}")]
+    private partial void LogSizeHintWrong(string volume, string hash, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: {Hash} collides with different stored content")]
     private partial void LogCollision(string volume, string hash);

@@ -183,20 +183,24 @@ internal sealed partial class KeepHttpApi
             context.Response.ContentType = "application/octet-stream";
             try
             {
-                await _store.StreamAsync(locator.Hash, sink, cancellationToken).ConfigureAwait(false);
+                if (await _store.StreamAsync(locator.Hash, sink, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
             }
             catch (Exception) when (sink.BytesPassed > 0)
             {
                 // Part of the block is in the response already, flushed or not: only a connection cut short of
                 // Content-Length tells the client this is not the block. The store has logged why.
                 context.Abort();
+                return;
             }
 
-            return;
+            // The size hint was wrong and nothing went out: serve the block at its real length, as below.
         }
 
-        // Without a size hint the length is known only once the block is read: buffer it, check it, send it.
-        var (buffer, length) = await _store.ReadAsync(locator.Hash, locator.Size, cancellationToken).ConfigureAwait(false);
+        // Without a (right) size hint the length is known only once the block is read: buffer it, check it, send it.
+        var (buffer, length) = await _store.ReadAsync(locator.Hash, null, cancellationToken).ConfigureAwait(false);
         using (buffer)
         {
             context.Response.ContentLength = length;

@@ -7,7 +7,8 @@ namespace Coffer.Host.Keep;
 /// <summary>
 /// Passes a block of known size on to the client as a volume reads it, computing its MD5 on the way, and
 /// holds back the write that completes the block until the MD5 matches (as keepstore's hashCheckWriter).
-/// A corrupt or over-long copy therefore reaches the client short of its Content-Length, never whole.
+/// A corrupt copy, or one longer or shorter than the size hint, therefore reaches the client short of its
+/// Content-Length, never whole.
 /// </summary>
 internal sealed class VerifyingBlockStream : Stream
 {
@@ -24,6 +25,7 @@ internal sealed class VerifyingBlockStream : Stream
 #pragma warning restore CA5351
     private long _received;
     private long _unflushed;
+    private bool _beyondSize;
 
     /// <summary>Creates the stream.</summary>
     /// <param name="destination">The response body, or null to discard the content (HEAD).</param>
@@ -41,6 +43,9 @@ internal sealed class VerifyingBlockStream : Stream
 
     /// <summary>Why the current copy is corrupt, once found out (a volume may wrap the exception).</summary>
     public string? Corruption { get; private set; }
+
+    /// <summary>True when the copy is the block (its MD5 matches) but its length is not the size hint's.</summary>
+    public bool SizeMismatch { get; private set; }
 
     /// <summary>True once the whole block arrived and its MD5 matched.</summary>
     public bool Verified { get; private set; }
@@ -69,25 +74,39 @@ internal sealed class VerifyingBlockStream : Stream
 
         _md5.GetHashAndReset(_digest);
         _received = 0;
+        _beyondSize = false;
         Verified = false;
         Corruption = null;
+        SizeMismatch = false;
     }
 
-    /// <summary>Checks that the copy was complete (an empty block is verified here) and sends what is left.</summary>
+    /// <summary>
+    /// Checks the whole copy (an empty block is verified here) and sends what is left. A copy of another
+    /// length than the size hint whose MD5 matches is the block: the hint was wrong, not the copy.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the flush.</param>
     /// <returns>A task that completes when the block is flushed.</returns>
-    /// <exception cref="StoredBlockCorruptException">The copy was shorter than the block or its MD5 differs.</exception>
+    /// <exception cref="StoredBlockCorruptException">The copy's MD5 differs, or its length differs from the size hint.</exception>
     public async ValueTask FinishAsync(CancellationToken cancellationToken)
     {
         if (!Verified)
         {
-            if (_received != _size)
+            _md5.GetHashAndReset(_digest);
+            var intact = DigestMatches();
+            if (intact && _received == _size)
             {
-                throw Corrupt($"the stored copy has {_received} bytes, the block {_size}");
+                // Only an empty block gets here: no write carried it.
+                Verified = true;
             }
-
-            // Only an empty block gets here complete: no write carried it.
-            VerifyDigest();
+            else if (intact)
+            {
+                SizeMismatch = true;
+                throw new StoredBlockCorruptException($"the block has {_received} bytes, not the {_size} of the locator's size hint");
+            }
+            else
+            {
+                throw Corrupt(_received == _size ? "its MD5 differs" : $"it has {_received} bytes, the locator {_size}, and its MD5 differs");
+            }
         }
 
         await FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -97,17 +116,29 @@ internal sealed class VerifyingBlockStream : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        if (Verified || _received + buffer.Length > _size)
+        _md5.AppendData(buffer);
+        if (_beyondSize || _received + buffer.Length > _size)
         {
-            throw Corrupt($"the stored copy has more than the block's {_size} bytes");
+            // Longer than the hint says: nothing more goes out, but the rest is hashed so FinishAsync can
+            // tell a wrong hint (the copy is the block) from a corrupt copy.
+            _beyondSize = true;
+            Verified = false;
+            _received += buffer.Length;
+            return;
         }
 
-        _md5.AppendData(buffer);
         _received += buffer.Length;
         if (_received == _size)
         {
-            // The write that completes the block goes out only with a matching MD5.
-            VerifyDigest();
+            // The write that completes the block goes out only with a matching MD5; with another MD5 more may
+            // follow (a wrong hint), which FinishAsync sorts out.
+            _md5.GetCurrentHash(_digest);
+            if (!DigestMatches())
+            {
+                return;
+            }
+
+            Verified = true;
         }
 
         if (_destination is not null)
@@ -175,16 +206,7 @@ internal sealed class VerifyingBlockStream : Stream
         return new StoredBlockCorruptException(reason);
     }
 
-    private void VerifyDigest()
-    {
-        _md5.GetHashAndReset(_digest);
-        if (!string.Equals(Convert.ToHexStringLower(_digest), _hash, StringComparison.Ordinal))
-        {
-            throw Corrupt("its MD5 differs");
-        }
-
-        Verified = true;
-    }
+    private bool DigestMatches() => string.Equals(Convert.ToHexStringLower(_digest), _hash, StringComparison.Ordinal);
 }
 
 /// <summary>A stored copy of a block is not the block its name says.</summary>

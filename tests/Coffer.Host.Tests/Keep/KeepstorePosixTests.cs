@@ -124,6 +124,27 @@ public class KeepstorePosixTests
     }
 
     [Test]
+    public async Task A_wrong_size_hint_never_gets_a_body_of_the_wrong_length_and_leaves_the_copy_in_good_standing()
+    {
+        var disk = NewDisk("disk");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk);
+        var block = KeepstoreProcess.RandomBlock((3 * 1024 * 1024) + 5);
+        var hash = KeepstoreProcess.Md5(block);
+        await keep.PutBlockAsync(block);
+
+        // Found out before a byte went out (the first read is past the hint): the block at its real length.
+        Assert.That(await keep.GetBlockAsync($"{hash}+1000"), Is.EqualTo((200, block)));
+
+        // Found out at the end: cut short, as nothing else can be said once the body has started.
+        Assert.That(await keep.GetBlockOrCutOffAsync($"{hash}+{block.Length + 1}"), Is.Null);
+        Assert.That(await keep.GetBlockOrCutOffAsync($"{hash}+{block.Length - 1}"), Is.Null);
+
+        // The copy is fine: it was the locators that were wrong.
+        Assert.That(await keep.GetBlockAsync($"{hash}+{block.Length}"), Is.EqualTo((200, block)));
+        Assert.That(keep.Log, Does.Not.Contain("is corrupt"));
+    }
+
+    [Test]
     public async Task A_corrupt_copy_is_cut_short_never_sent_whole_and_refused_until_written_again()
     {
         var disk = NewDisk("disk");
