@@ -152,11 +152,11 @@ internal sealed partial class BlockStore
     /// <param name="hash">The hash the client named it by.</param>
     /// <param name="data">The content.</param>
     /// <param name="target">The one mount to use, or null for any writable one.</param>
-    /// <param name="cancellationToken">Cancels the write.</param>
     /// <param name="hashChecked">True when the caller already checked <paramref name="data"/>'s MD5 (hashed while receiving it).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The replication of the volume that holds the block.</returns>
     /// <exception cref="KeepFailure">422 hash mismatch, 500 collision or failure, 507 all full.</exception>
-    public async Task<int> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, CancellationToken cancellationToken, bool hashChecked = false)
+    public async Task<int> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, bool hashChecked, CancellationToken cancellationToken)
     {
         if (!hashChecked && !HashMatches(hash, data.Span))
         {

@@ -145,9 +145,8 @@ internal sealed class VerifyingBlockStream : Stream
         {
             _destination.Write(buffer);
             _unflushed += buffer.Length;
+            BytesPassed += buffer.Length;
         }
-
-        BytesPassed += buffer.Length;
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)

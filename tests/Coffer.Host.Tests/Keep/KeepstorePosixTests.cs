@@ -158,6 +158,14 @@ public class KeepstorePosixTests
         corrupt[^1] ^= 0x55;
         File.WriteAllBytes(BlockFile(disk, hash), corrupt);
 
+        // HEAD sends no body: the flaw is found before anything goes out.
+        using (var head = await keep.SendAsync(HttpMethod.Head, locator))
+        {
+            Assert.That((int)head.StatusCode, Is.EqualTo(500));
+        }
+
+        // A copy whose mtime changed is read afresh; a GET finds the flaw only at the end, after most of it went out.
+        File.SetLastWriteTimeUtc(BlockFile(disk, hash), DateTime.UtcNow.AddMinutes(-5));
         Assert.That(await keep.GetBlockOrCutOffAsync(locator), Is.Null, "the body stops short of its Content-Length");
 
         // Now known corrupt: refused before a byte is sent, with keepstore's status and message.
