@@ -173,7 +173,9 @@ internal sealed partial class KeepHttpApi
         }
 
         var cancellationToken = context.RequestAborted;
-        if (locator.Size is { } size and >= 0 and <= BlockHash.MaxBlockSize)
+        // A streamed block holds its volume until the client has read it all: on a volume that does one I/O
+        // at a time, one slow client would stall every other request, so such setups read blocks whole first.
+        if (locator.Size is { } size and >= 0 and <= BlockHash.MaxBlockSize && !_store.Volumes.AnySerialized)
         {
             // The size hint gives Content-Length up front, so the block streams from the volume while its MD5
             // is checked; the sink holds back the block's last bytes until the MD5 matches.

@@ -124,6 +124,26 @@ public class KeepstorePosixTests
     }
 
     [Test]
+    public async Task Under_serialize_a_block_is_checked_whole_before_a_byte_is_sent()
+    {
+        // Streaming would hold the one-I/O-at-a-time volume for as long as the client takes to read.
+        var disk = NewDisk("disk");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-serialize", "-volume", disk);
+        var block = KeepstoreProcess.RandomBlock((3 * 1024 * 1024) + 17);
+        var hash = KeepstoreProcess.Md5(block);
+        var locator = await keep.PutBlockAsync(block);
+        Assert.That(await keep.GetBlockAsync(locator), Is.EqualTo((200, block)));
+        var corrupt = (byte[])block.Clone();
+        corrupt[^1] ^= 0x55;
+        File.WriteAllBytes(BlockFile(disk, hash), corrupt);
+
+        var (status, content) = await keep.GetBlockAsync(locator);
+
+        Assert.That(status, Is.EqualTo(500), "refused before the body started, not cut short");
+        Assert.That(Encoding.UTF8.GetString(content), Is.EqualTo("Hash mismatch in stored data\n"));
+    }
+
+    [Test]
     public async Task A_wrong_size_hint_never_gets_a_body_of_the_wrong_length_and_leaves_the_copy_in_good_standing()
     {
         var disk = NewDisk("disk");
