@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Coffer.Abstractions;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,14 @@ namespace Coffer.Host.Keep;
 /// </summary>
 internal sealed partial class BlockStore
 {
+    // Enough to remember every corrupt copy of a sick disk without letting a flood of them grow memory.
+    private const int MaxRememberedCorruptCopies = 10_000;
+
     private readonly KeepVolumeSet _volumes;
+
+    // Copies found corrupt, with their mtime then: later reads skip them (so a client retrying after a
+    // cut-off GET gets another volume's good copy) until the copy is written again.
+    private readonly ConcurrentDictionary<(int Mount, string Hash), DateTimeOffset> _corruptCopies = new();
     private readonly BlockBufferPool _buffers;
     private readonly ILogger _logger;
 
@@ -40,6 +48,12 @@ internal sealed partial class BlockStore
             var failure = KeepFailure.NotFound;
             foreach (var mount in _volumes.All)
             {
+                if (await IsKnownCorruptAsync(mount, hash, cancellationToken).ConfigureAwait(false))
+                {
+                    failure = KeepFailure.DiskHashMismatch;
+                    continue;
+                }
+
                 var (length, tooLarge) = await TryReadAsync(mount, hash, buffer, cancellationToken).ConfigureAwait(false);
                 if (tooLarge && buffer.Capacity < BlockHash.MaxBlockSize)
                 {
@@ -56,7 +70,7 @@ internal sealed partial class BlockStore
 
                 if (!HashMatches(hash, buffer.Array.AsSpan(0, length)))
                 {
-                    LogCorruptCopy(mount.Label, hash);
+                    await RememberCorruptAsync(mount, hash, "its MD5 differs", cancellationToken).ConfigureAwait(false);
                     failure = KeepFailure.DiskHashMismatch;
                     continue;
                 }
@@ -73,16 +87,78 @@ internal sealed partial class BlockStore
         }
     }
 
+    /// <summary>
+    /// Streams a good copy of a block of known size into <paramref name="sink"/>, which checks its MD5 on the
+    /// way. A missing or corrupt copy falls back to the next volume as long as nothing was sent yet; after
+    /// that, a corrupt copy fails the request, and the sink has held back the end of the block.
+    /// </summary>
+    /// <param name="hash">The block's MD5 hex.</param>
+    /// <param name="sink">Where the content goes, verified.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>True when the whole, verified block is in the sink; false when the block's length is not the
+    /// sink's (the size hint was wrong) and nothing was sent yet.</returns>
+    /// <exception cref="KeepFailure">404 when no volume has it, 500 when the copies found are corrupt or the
+    /// size hint was wrong after bytes went out.</exception>
+    public async Task<bool> StreamAsync(string hash, VerifyingBlockStream sink, CancellationToken cancellationToken)
+    {
+        var failure = KeepFailure.NotFound;
+        foreach (var mount in _volumes.All)
+        {
+            if (await IsKnownCorruptAsync(mount, hash, cancellationToken).ConfigureAwait(false))
+            {
+                failure = KeepFailure.DiskHashMismatch;
+                continue;
+            }
+
+            sink.Restart();
+            try
+            {
+                await mount.RunAsync((v, ct) => v.ReadAsync(hash, sink, ct), cancellationToken).ConfigureAwait(false);
+                await sink.FinishAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (NotFoundException) when (sink.BytesPassed == 0)
+            {
+            }
+            catch (Exception e) when (sink.SizeMismatch)
+            {
+                // The copy is the block and the client's locator is wrong: nothing to remember about the copy.
+                LogSizeHintWrong(mount.Label, hash, e.Message);
+                return sink.BytesPassed == 0 ? false : throw new KeepFailure(e.Message, e);
+            }
+            catch (Exception e) when (sink.Corruption is { } reason)
+            {
+                await RememberCorruptAsync(mount, hash, reason, cancellationToken).ConfigureAwait(false);
+                failure = KeepFailure.DiskHashMismatch;
+                if (sink.BytesPassed > 0)
+                {
+                    throw new KeepFailure(failure.Message, e);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "read", hash, e.Message);
+                if (sink.BytesPassed > 0)
+                {
+                    throw new KeepFailure("the volume failed while the block was being sent", e);
+                }
+            }
+        }
+
+        throw failure;
+    }
+
     /// <summary>Stores a block the client sent.</summary>
     /// <param name="hash">The hash the client named it by.</param>
     /// <param name="data">The content.</param>
     /// <param name="target">The one mount to use, or null for any writable one.</param>
+    /// <param name="hashChecked">True when the caller already checked <paramref name="data"/>'s MD5 (hashed while receiving it).</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The replication of the volume that holds the block.</returns>
     /// <exception cref="KeepFailure">422 hash mismatch, 500 collision or failure, 507 all full.</exception>
-    public async Task<int> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, CancellationToken cancellationToken)
+    public async Task<int> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, bool hashChecked, CancellationToken cancellationToken)
     {
-        if (!HashMatches(hash, data.Span))
+        if (!hashChecked && !HashMatches(hash, data.Span))
         {
             throw KeepFailure.RequestHashMismatch;
         }
@@ -106,6 +182,7 @@ internal sealed partial class BlockStore
             try
             {
                 await mount.RunAsync((v, ct) => v.WriteAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
+                _corruptCopies.TryRemove((mount.Index, hash), out _);
                 return mount.Replication;
             }
             catch (StorageFullException)
@@ -150,7 +227,7 @@ internal sealed partial class BlockStore
                     throw KeepFailure.Collision;
                 case BlockComparison.Corrupt:
                     // The corrupt copy is overwritten when round-robin lands on it, or shadowed by a good one.
-                    LogCorruptCopy(mount.Label, hash);
+                    await RememberCorruptAsync(mount, hash, "its MD5 differs", cancellationToken).ConfigureAwait(false);
                     continue;
             }
 
@@ -195,6 +272,51 @@ internal sealed partial class BlockStore
         }
     }
 
+    /// <summary>True when this copy was found corrupt before and has not been written since (same mtime).</summary>
+    private async Task<bool> IsKnownCorruptAsync(KeepMount mount, string hash, CancellationToken cancellationToken)
+    {
+        if (_corruptCopies.IsEmpty || !_corruptCopies.TryGetValue((mount.Index, hash), out var mtimeThen))
+        {
+            return false;
+        }
+
+        try
+        {
+            var mtime = await mount.RunAsync((v, ct) => v.GetMtimeAsync(hash, ct), cancellationToken).ConfigureAwait(false);
+            if (mtime == mtimeThen)
+            {
+                return true;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Gone or unreadable: reading it again tells what it is now.
+        }
+
+        _corruptCopies.TryRemove((mount.Index, hash), out _);
+        return false;
+    }
+
+    /// <summary>Logs a corrupt copy and remembers it, so later reads skip it until it is written again.</summary>
+    private async Task RememberCorruptAsync(KeepMount mount, string hash, string reason, CancellationToken cancellationToken)
+    {
+        LogCorruptCopy(mount.Label, hash, reason);
+        try
+        {
+            var mtime = await mount.RunAsync((v, ct) => v.GetMtimeAsync(hash, ct), cancellationToken).ConfigureAwait(false);
+            if (_corruptCopies.Count >= MaxRememberedCorruptCopies)
+            {
+                _corruptCopies.Clear();
+            }
+
+            _corruptCopies[(mount.Index, hash)] = mtime;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Not remembered: the next read checks the copy again, which is merely slower.
+        }
+    }
+
     private async Task<BlockBuffer> RentAsync(int size, CancellationToken cancellationToken)
     {
         try
@@ -223,8 +345,11 @@ internal sealed partial class BlockStore
     private static bool HashMatches(string hash, ReadOnlySpan<byte> data) =>
         string.Equals(BlockHash.Compute(data), hash, StringComparison.Ordinal);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: stored copy of {Hash} is corrupt (its MD5 differs); not served")]
-    private partial void LogCorruptCopy(string volume, string hash);
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: stored copy of {Hash} is corrupt ({Reason}); not served, skipped until written again")]
+    private partial void LogCorruptCopy(string volume, string hash, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Volume}: {Hash}: {Reason}")]
+    private partial void LogSizeHintWrong(string volume, string hash, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: {Hash} collides with different stored content")]
     private partial void LogCollision(string volume, string hash);

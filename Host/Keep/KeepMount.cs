@@ -82,7 +82,11 @@ internal sealed class KeepVolumeSet : IAsyncDisposable
     {
         All = mounts;
         Writable = mounts.Where(m => !m.IsReadOnly).ToList();
+        AnySerialized = mounts.Any(m => m.Spec.Serialize);
     }
+
+    /// <summary>True when some volume does one I/O at a time (<c>-serialize</c>).</summary>
+    public bool AnySerialized { get; }
 
     public IReadOnlyList<KeepMount> All { get; }
 

@@ -35,6 +35,10 @@ internal static class KeepServer
 
             // The handler checks Content-Length against the 64 MiB block limit itself, before reading.
             kestrel.Limits.MaxRequestBodySize = null;
+
+            // A streamed block is flushed in 256 KiB steps; Kestrel's default 64 KiB response buffer would make
+            // every flush wait for the socket to drain, so reading and hashing the next step could not overlap it.
+            kestrel.Limits.MaxResponseBufferSize = 1024 * 1024;
             if (endpoint is null)
             {
                 // ":port", like Go's net.Listen: every address, IPv4 and IPv6.

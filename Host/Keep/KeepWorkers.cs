@@ -164,7 +164,7 @@ internal sealed partial class KeepWorkers : IDisposable
                     await body.ReadExactlyAsync(buffer.Array.AsMemory(0, (int)length.Value), cancellationToken).ConfigureAwait(false);
                 }
 
-                await _store.PutAsync(locator.Hash, buffer.Array.AsMemory(0, (int)length.Value), target, cancellationToken).ConfigureAwait(false);
+                await _store.PutAsync(locator.Hash, buffer.Array.AsMemory(0, (int)length.Value), target, hashChecked: false, cancellationToken).ConfigureAwait(false);
                 LogPulled(locator.Hash, server);
                 return;
             }

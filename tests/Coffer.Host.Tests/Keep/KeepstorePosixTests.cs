@@ -110,6 +110,105 @@ public class KeepstorePosixTests
     }
 
     [Test]
+    public async Task A_block_named_with_its_size_streams_whole_and_head_announces_its_length()
+    {
+        var disk = NewDisk("disk");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk);
+        var block = KeepstoreProcess.RandomBlock((5 * 1024 * 1024) + 3);
+        var locator = await keep.PutBlockAsync(block);
+
+        Assert.That(await keep.GetBlockAsync(locator), Is.EqualTo((200, block)));
+        using var head = await keep.SendAsync(HttpMethod.Head, locator);
+        Assert.That((int)head.StatusCode, Is.EqualTo(200));
+        Assert.That(head.Content.Headers.ContentLength, Is.EqualTo(block.Length));
+    }
+
+    [Test]
+    public async Task Under_serialize_a_block_is_checked_whole_before_a_byte_is_sent()
+    {
+        // Streaming would hold the one-I/O-at-a-time volume for as long as the client takes to read.
+        var disk = NewDisk("disk");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-serialize", "-volume", disk);
+        var block = KeepstoreProcess.RandomBlock((3 * 1024 * 1024) + 17);
+        var hash = KeepstoreProcess.Md5(block);
+        var locator = await keep.PutBlockAsync(block);
+        Assert.That(await keep.GetBlockAsync(locator), Is.EqualTo((200, block)));
+        var corrupt = (byte[])block.Clone();
+        corrupt[^1] ^= 0x55;
+        File.WriteAllBytes(BlockFile(disk, hash), corrupt);
+
+        var (status, content) = await keep.GetBlockAsync(locator);
+
+        Assert.That(status, Is.EqualTo(500), "refused before the body started, not cut short");
+        Assert.That(Encoding.UTF8.GetString(content), Is.EqualTo("Hash mismatch in stored data\n"));
+    }
+
+    [Test]
+    public async Task A_wrong_size_hint_never_gets_a_body_of_the_wrong_length_and_leaves_the_copy_in_good_standing()
+    {
+        var disk = NewDisk("disk");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk);
+        var block = KeepstoreProcess.RandomBlock((3 * 1024 * 1024) + 5);
+        var hash = KeepstoreProcess.Md5(block);
+        await keep.PutBlockAsync(block);
+
+        // Found out before a byte went out (the first read is past the hint): the block at its real length.
+        Assert.That(await keep.GetBlockAsync($"{hash}+1000"), Is.EqualTo((200, block)));
+
+        // Found out at the end: cut short, as nothing else can be said once the body has started.
+        Assert.That(await keep.GetBlockOrCutOffAsync($"{hash}+{block.Length + 1}"), Is.Null);
+        Assert.That(await keep.GetBlockOrCutOffAsync($"{hash}+{block.Length - 1}"), Is.Null);
+
+        // The copy is fine: it was the locators that were wrong.
+        Assert.That(await keep.GetBlockAsync($"{hash}+{block.Length}"), Is.EqualTo((200, block)));
+        Assert.That(keep.Log, Does.Not.Contain("is corrupt"));
+    }
+
+    [Test]
+    public async Task A_corrupt_copy_is_cut_short_never_sent_whole_and_refused_until_written_again()
+    {
+        var disk = NewDisk("disk");
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk);
+        var block = KeepstoreProcess.RandomBlock((3 * 1024 * 1024) + 17);
+        var hash = KeepstoreProcess.Md5(block);
+        var locator = await keep.PutBlockAsync(block);
+        var corrupt = (byte[])block.Clone();
+
+        // The flaw is in the last byte: only the end of the stream can reveal it, after most of it was sent.
+        corrupt[^1] ^= 0x55;
+        File.WriteAllBytes(BlockFile(disk, hash), corrupt);
+
+        // HEAD sends no body: the flaw is found before anything goes out.
+        using (var head = await keep.SendAsync(HttpMethod.Head, locator))
+        {
+            Assert.That((int)head.StatusCode, Is.EqualTo(500));
+        }
+
+        // A copy whose mtime changed is read afresh; a GET finds the flaw only at the end, after most of it went out.
+        File.SetLastWriteTimeUtc(BlockFile(disk, hash), DateTime.UtcNow.AddMinutes(-5));
+        Assert.That(await keep.GetBlockOrCutOffAsync(locator), Is.Null, "the body stops short of its Content-Length");
+
+        // Now known corrupt: refused before a byte is sent, with keepstore's status and message.
+        var (status, content) = await keep.GetBlockAsync(locator);
+        Assert.That(status, Is.EqualTo(500), keep.Log);
+        Assert.That(Encoding.UTF8.GetString(content), Is.EqualTo("Hash mismatch in stored data\n"));
+        using (var head = await keep.SendAsync(HttpMethod.Head, locator))
+        {
+            Assert.That((int)head.StatusCode, Is.EqualTo(500));
+        }
+
+        // A copy longer than the block is cut short too.
+        File.WriteAllBytes(BlockFile(disk, hash), [.. block, 0]);
+        Assert.That(await keep.GetBlockOrCutOffAsync(locator), Is.Null);
+
+        // A PUT of the good block replaces the corrupt copy, which is then served again.
+        await keep.PutBlockAsync(block);
+        Assert.That(File.ReadAllBytes(BlockFile(disk, hash)), Is.EqualTo(block));
+        Assert.That(await keep.GetBlockAsync(locator), Is.EqualTo((200, block)));
+        Assert.That(keep.Log, Does.Contain($"stored copy of {hash} is corrupt"));
+    }
+
+    [Test]
     public async Task A_different_block_with_the_same_md5_is_a_collision_and_is_stored_nowhere()
     {
         // Wang and Yu's MD5 collision: two 128-byte blocks, six bits apart, one hash.

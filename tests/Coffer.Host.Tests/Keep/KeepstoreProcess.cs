@@ -163,6 +163,19 @@ internal sealed class KeepstoreProcess : IAsyncDisposable
         return ((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync());
     }
 
+    /// <summary>GETs a block; null when the server cut the response off (a body short of its Content-Length, or none).</summary>
+    public async Task<(int Status, byte[] Content)?> GetBlockOrCutOffAsync(string locator, string? token = null)
+    {
+        try
+        {
+            return await GetBlockAsync(locator, token);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
     public static string Md5(byte[] data) => Coffer.Abstractions.BlockHash.Compute(data);
 
     public static byte[] RandomBlock(int size)
