@@ -1,10 +1,11 @@
+using System.Buffers;
 using Coffer.Abstractions;
 using Coffer.Plugins.Posix.Internal;
 
 namespace Coffer.Plugins.Posix;
 
 /// <summary>
-/// Restores into a directory: files (atomically, through a temp file), directories, symlinks, modes,
+/// Restores into a directory: files (new ones in place, existing ones replaced atomically through a temp file), directories, symlinks, modes,
 /// mtimes and <c>xattr.user.*</c> metadata as extended attributes. It never writes outside its root: absolute paths and <c>..</c> are refused, and so is any path
 /// whose parent on disk is a symlink, wherever it points.
 /// </summary>
@@ -43,9 +44,16 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(content);
         var path = RelativePath.Resolve(root, entry.Path, createParents: true);
-        if (entry.Path.Length == 0 || Native.Lstat(path) is { IsDirectory: true })
+        var existing = Native.Lstat(path);
+        if (entry.Path.Length == 0 || existing is { IsDirectory: true })
         {
             throw new IOException($"cannot restore file '{entry.Path}': a directory is in the way in {Description}");
+        }
+
+        if (existing is null)
+        {
+            await WriteNewFileAsync(entry, path, content, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         // Restored files are not fsynced one by one: a restore interrupted by a crash is simply run again.
@@ -67,6 +75,46 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         {
             Durable.TryDelete(temp);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes a file that did not exist in place, with no temp file and no rename: renames into the same
+    /// directories from several writers were most of restore's kernel time. O_EXCL never follows a link
+    /// that appeared meanwhile. A failure removes the file; only a crash can leave it partly written, and
+    /// then with the time of the crash as its mtime, so the rerun replaces it (through a temp file).
+    /// </summary>
+    private static async Task WriteNewFileAsync(TreeEntry entry, string path, Stream content, CancellationToken cancellationToken)
+    {
+        using var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        try
+        {
+            long offset = 0;
+            int read;
+            while ((read = await content.ReadAsync(buffer.AsMemory(0, CopyBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                RandomAccess.Write(file, buffer.AsSpan(0, read), offset);
+                offset += read;
+            }
+
+            _ = Xattrs.Write(path, entry.Metadata);
+            if (entry.Mode is { } mode)
+            {
+                // After the writes, which clear setuid/setgid.
+                File.SetUnixFileMode(file, mode);
+            }
+
+            Native.SetModifiedTime(file, path, entry.ModifiedTime);
+        }
+        catch
+        {
+            Durable.TryDelete(path);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

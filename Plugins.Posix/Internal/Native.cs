@@ -201,15 +201,8 @@ internal static partial class Native
     /// <summary>Sets the mtime (and atime) of <paramref name="path"/> itself, not of what a link points to.</summary>
     public static void SetModifiedTime(string path, DateTimeOffset time)
     {
-        var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
-        var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var remainder);
-        if (remainder < 0)
-        {
-            seconds--;
-            remainder += TimeSpan.TicksPerSecond;
-        }
-
-        Span<long> times = [seconds, remainder * 100, seconds, remainder * 100];
+        Span<long> times = stackalloc long[4];
+        FillTimes(times, time);
         unsafe
         {
             fixed (long* p = times)
@@ -220,6 +213,40 @@ internal static partial class Native
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Sets the mtime (and atime) of an open file: one <c>futimens</c>, no path lookup. Call it after the
+    /// last write, which would move the mtime again.
+    /// </summary>
+    public static void SetModifiedTime(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path, DateTimeOffset time)
+    {
+        Span<long> times = stackalloc long[4];
+        FillTimes(times, time);
+        unsafe
+        {
+            fixed (long* p = times)
+            {
+                if (futimens(file, p) != 0)
+                {
+                    throw Error(Marshal.GetLastPInvokeError(), "set the mtime of", path);
+                }
+            }
+        }
+    }
+
+    private static void FillTimes(Span<long> times, DateTimeOffset time)
+    {
+        var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+        var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var remainder);
+        if (remainder < 0)
+        {
+            seconds--;
+            remainder += TimeSpan.TicksPerSecond;
+        }
+
+        times[0] = times[2] = seconds;
+        times[1] = times[3] = remainder * 100;
     }
 
     /// <summary>Makes <paramref name="newPath"/> a second name of <paramref name="existingPath"/>; fails if it exists.</summary>
@@ -285,6 +312,9 @@ internal static partial class Native
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int utimensat(int dirfd, string path, long* times, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int futimens(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long* times);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int link(string oldpath, string newpath);

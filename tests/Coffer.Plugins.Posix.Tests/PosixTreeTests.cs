@@ -177,6 +177,45 @@ public class PosixTreeTests
     }
 
     [Test]
+    public async Task A_new_file_is_written_in_place_with_its_mode_and_mtime_and_no_temp_file()
+    {
+        var mtime = DateTimeOffset.UnixEpoch.AddDays(5).AddTicks(1234500);
+        const UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserExecute;
+        var content = Enumerable.Range(0, (3 * 1024 * 1024) + 17).Select(i => (byte)(i * 7)).ToArray();
+        await using (var destination = await DestinationAsync())
+        {
+            await destination.WriteFileAsync(new TreeEntry("d/new.bin", EntryKind.File) { Size = content.Length, Mode = mode, ModifiedTime = mtime }, new MemoryStream(content));
+        }
+
+        Assert.That(await File.ReadAllBytesAsync(InRoot("d/new.bin")), Is.EqualTo(content));
+        Assert.That(File.GetUnixFileMode(InRoot("d/new.bin")), Is.EqualTo(mode));
+        Assert.That(File.GetLastWriteTimeUtc(InRoot("d/new.bin")), Is.EqualTo(mtime.UtcDateTime));
+        Assert.That(Directory.GetFileSystemEntries(InRoot("d")), Is.EqualTo(new[] { InRoot("d/new.bin") }), "no temp file beside it");
+    }
+
+    [Test]
+    public async Task A_new_file_whose_content_fails_part_way_is_removed()
+    {
+        await using var destination = await DestinationAsync();
+
+        Assert.ThrowsAsync<IOException>(() => destination.WriteFileAsync(new TreeEntry("f", EntryKind.File) { Size = 100 }, new Conformance.Support.FailingStream(new MemoryStream(new byte[100]), 10)));
+
+        Assert.That(Directory.GetFileSystemEntries(Root), Is.Empty);
+    }
+
+    [Test]
+    public async Task An_existing_file_whose_new_content_fails_part_way_keeps_its_old_content()
+    {
+        await File.WriteAllTextAsync(InRoot("f"), "old");
+        await using var destination = await DestinationAsync();
+
+        Assert.ThrowsAsync<IOException>(() => destination.WriteFileAsync(new TreeEntry("f", EntryKind.File) { Size = 100 }, new Conformance.Support.FailingStream(new MemoryStream(new byte[100]), 10)));
+
+        Assert.That(await File.ReadAllTextAsync(InRoot("f")), Is.EqualTo("old"));
+        Assert.That(Directory.GetFileSystemEntries(Root), Is.EqualTo(new[] { InRoot("f") }), "no temp file left");
+    }
+
+    [Test]
     public async Task Setuid_setgid_and_sticky_bits_are_restored()
     {
         const UnixFileMode special = UnixFileMode.SetUser | UnixFileMode.SetGroup | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
