@@ -4,9 +4,9 @@ using System.Security.Cryptography;
 namespace Coffer.Host.Backup.Chunking;
 
 /// <summary>
-/// Cuts a stream into content-defined chunks, hashing the whole content (SHA-256) on the way. Holds one
-/// window of twice the maximum chunk size; each chunk is handed out in a buffer rented from the shared pool
-/// that the receiver returns.
+/// Cuts a stream into content-defined chunks, hashing the whole content (SHA-256) on the way. Reads through
+/// one window of one and a half maximum chunks (the caller's, or rented); each chunk is handed out in a
+/// buffer rented from the shared pool that the receiver returns.
 /// </summary>
 internal sealed class ChunkReader : IDisposable
 {
