@@ -4,9 +4,9 @@ using System.Security.Cryptography;
 namespace Coffer.Host.Backup.Chunking;
 
 /// <summary>
-/// Cuts a stream into content-defined chunks, hashing the whole content (SHA-256) on the way. Holds one
-/// window of twice the maximum chunk size; each chunk is handed out in a buffer rented from the shared pool
-/// that the receiver returns.
+/// Cuts a stream into content-defined chunks, hashing the whole content (SHA-256) on the way. Reads through
+/// one window of one and a half maximum chunks (the caller's, or rented); each chunk is handed out in a
+/// buffer rented from the shared pool that the receiver returns.
 /// </summary>
 internal sealed class ChunkReader : IDisposable
 {
@@ -17,17 +17,30 @@ internal sealed class ChunkReader : IDisposable
     private int _start;
     private int _end;
     private bool _eof;
+    private bool _ownsWindow = true;
 
     /// <param name="chunker">The store's chunker.</param>
     /// <param name="stream">The content.</param>
     /// <param name="expectedLength">The size the source reported: a small file gets a small window.</param>
-    public ChunkReader(FastCdc chunker, Stream stream, long expectedLength)
+    /// <param name="window">A window the caller owns and reuses from file to file, at least <see cref="WindowSize"/> long; null: one is rented for this stream.</param>
+    public ChunkReader(FastCdc chunker, Stream stream, long expectedLength, byte[]? window = null)
     {
         _chunker = chunker;
         _stream = stream;
-        var window = (int)Math.Clamp(expectedLength + 4096, 64 * 1024, chunker.MaxSize + (chunker.MaxSize >> 1));
-        _window = BlobBuffers.Pool.Rent(window);
+        if (window is not null)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(window.Length, WindowSize(chunker), nameof(window));
+            _window = window;
+            _ownsWindow = false;
+        }
+        else
+        {
+            _window = BlobBuffers.Pool.Rent((int)Math.Clamp(expectedLength + 4096, 64 * 1024, WindowSize(chunker)));
+        }
     }
+
+    /// <summary>The largest window a reader of <paramref name="chunker"/>'s chunks needs: one and a half maximum chunks.</summary>
+    public static int WindowSize(FastCdc chunker) => chunker.MaxSize + (chunker.MaxSize >> 1);
 
     public long BytesRead { get; private set; }
 
@@ -42,10 +55,15 @@ internal sealed class ChunkReader : IDisposable
                 if (_start == 0)
                 {
                     // The file is larger than its reported size (it grew): widen the window.
-                    var wider = BlobBuffers.Pool.Rent(Math.Min(_window.Length * 2, _chunker.MaxSize + (_chunker.MaxSize >> 1)));
+                    var wider = BlobBuffers.Pool.Rent(Math.Min(_window.Length * 2, WindowSize(_chunker)));
                     Buffer.BlockCopy(_window, 0, wider, 0, _end);
-                    BlobBuffers.Pool.Return(_window);
+                    if (_ownsWindow)
+                    {
+                        BlobBuffers.Pool.Return(_window);
+                    }
+
                     _window = wider;
+                    _ownsWindow = true;
                     continue;
                 }
 
@@ -84,7 +102,11 @@ internal sealed class ChunkReader : IDisposable
 
     public void Dispose()
     {
-        BlobBuffers.Pool.Return(_window);
+        if (_ownsWindow)
+        {
+            BlobBuffers.Pool.Return(_window);
+        }
+
         _sha256.Dispose();
     }
 }

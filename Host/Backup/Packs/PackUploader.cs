@@ -74,9 +74,17 @@ internal sealed class PackUploader : IDisposable
         await builder.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            builder.Add(new PackEntry(type, id, 0, (uint)length, (uint)rawLength), sealedBuffer.AsSpan(0, length));
             finished = null;
-            if (builder.IsFull)
+            // A pack is closed before a blob would take it past the pack size, not after: packs in memory
+            // (one filling, the uploads) stay at the pack size instead of up to one maximum blob more.
+            if (builder.Count > 0 && builder.WouldOverflow(length))
+            {
+                await _uploadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                finished = builder.Finish(_store.Keys);
+            }
+
+            builder.Add(new PackEntry(type, id, 0, (uint)length, (uint)rawLength), sealedBuffer.AsSpan(0, length));
+            if (finished is null && builder.IsFull)
             {
                 await _uploadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
                 finished = builder.Finish(_store.Keys);
@@ -231,6 +239,9 @@ internal sealed class PackUploader : IDisposable
         public int Count => _entries.Count;
 
         public bool IsFull => _content.Length >= _packSize;
+
+        /// <summary>Whether a blob of <paramref name="length"/> bytes would take the pack past its size.</summary>
+        public bool WouldOverflow(int length) => _content.Length + length > _packSize;
 
         public void Add(PackEntry entry, ReadOnlySpan<byte> sealedBytes)
         {

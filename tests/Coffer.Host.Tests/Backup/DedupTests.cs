@@ -51,6 +51,33 @@ public class DedupTests
     }
 
     [Test]
+    public async Task No_pack_is_larger_than_the_pack_size_and_its_header()
+    {
+        using var temp = new TemporaryDirectory("packsize");
+        var source = temp.Combine("source");
+        Directory.CreateDirectory(source);
+
+        // Incompressible 3-7 MiB files: each a few large blobs, so a pack closed only after it overflowed
+        // would overshoot the 16 MiB pack size by megabytes.
+        var random = new Random(12);
+        for (var i = 0; i < 12; i++)
+        {
+            File.WriteAllBytes(Path.Combine(source, $"data{i}.bin"), TreeAssert.Bytes(random, random.Next(3_000_000, 7_000_000)));
+        }
+
+        var storeDirectory = temp.Combine("store");
+        await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(storeDirectory));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        await using var connector = await _catalog.CreateSourceAsync(new ConnectorConfiguration(source));
+        await EngineHarness.BackupAsync(store, connector, source);
+
+        // Data packs are the only objects over 1 MiB; a header costs well under 64 KiB for these few blobs.
+        var packs = new DirectoryInfo(storeDirectory).EnumerateFiles("*", SearchOption.AllDirectories).Where(f => f.Length > 1 << 20).ToList();
+        Assert.That(packs, Has.Count.GreaterThanOrEqualTo(3));
+        Assert.That(packs.Max(f => f.Length), Is.LessThanOrEqualTo(store.Config.PackSize + (64 << 10)));
+    }
+
+    [Test]
     public async Task A_re_backup_opens_only_the_files_that_changed_at_any_depth()
     {
         using var temp = new TemporaryDirectory("unchanged");

@@ -186,6 +186,42 @@ public class EngineCoreTests
         Assert.That(reader.ContentHash(), Is.EqualTo(System.Security.Cryptography.SHA256.HashData(data)));
     }
 
+    [Test]
+    public async Task A_window_reused_from_file_to_file_cuts_and_hashes_each_file_as_a_fresh_one_would()
+    {
+        var chunker = new FastCdc(new ChunkerParameters(), new byte[32]);
+        var window = new byte[ChunkReader.WindowSize(chunker)];
+
+        // Large then small: what the large file left in the window must not leak into the small one.
+        foreach (var (length, seed) in new[] { (20_000_000, 7), (300_000, 8), (9_000_000, 9), (0, 10) })
+        {
+            var data = Random(length, seed);
+            using var stream = new TrickleStream(data);
+            using var reader = new ChunkReader(chunker, stream, length, window);
+            var sizes = new List<int>();
+            var joined = new List<byte>();
+            while (await reader.NextAsync(CancellationToken.None) is { } chunk)
+            {
+                sizes.Add(chunk.Length);
+                joined.AddRange(chunk.Buffer.AsSpan(0, chunk.Length).ToArray());
+                BlobBuffers.Pool.Return(chunk.Buffer);
+            }
+
+            Assert.That(sizes, Is.EqualTo(Cut(chunker, data)), $"{length} bytes");
+            Assert.That(joined.ToArray(), Is.EqualTo(data), $"{length} bytes");
+            Assert.That(reader.ContentHash(), Is.EqualTo(System.Security.Cryptography.SHA256.HashData(data)), $"{length} bytes");
+        }
+    }
+
+    [Test]
+    public void A_window_shorter_than_one_and_a_half_maximum_chunks_is_refused()
+    {
+        var chunker = new FastCdc(new ChunkerParameters(), new byte[32]);
+        using var stream = new MemoryStream();
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChunkReader(chunker, stream, 0, new byte[chunker.MaxSize]).Dispose());
+    }
+
     private sealed class TrickleStream(byte[] data) : MemoryStream(data)
     {
         private int _turn;
