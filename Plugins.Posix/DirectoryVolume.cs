@@ -147,38 +147,36 @@ internal sealed class DirectoryVolume : IVolume
         var path = BlockPath(hash);
         using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
         {
-            var stream = OpenBlock(path, hash);
-            await using (stream.ConfigureAwait(false))
-            {
+            using var file = OpenBlockHandle(path, hash);
 #pragma warning disable CA5351 // MD5 is the block name, not a security primitive.
-                using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
 #pragma warning restore CA5351
-                var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
-                try
+            var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+            try
+            {
+                long offset = 0;
+                var equal = true;
+                int read;
+                while ((read = RandomAccess.Read(file, buffer, offset)) > 0)
                 {
-                    long offset = 0;
-                    var equal = true;
-                    int read;
-                    while ((read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-                    {
-                        md5.AppendData(buffer, 0, read);
-                        equal = equal && offset + read <= expected.Length &&
-                            buffer.AsSpan(0, read).SequenceEqual(expected.Span.Slice((int)offset, read));
-                        offset += read;
-                    }
-
-                    if (equal && offset == expected.Length)
-                    {
-                        return BlockComparison.Identical;
-                    }
-
-                    // The stored copy differs: if it still hashes to its name the client's data collides with it.
-                    return Convert.ToHexStringLower(md5.GetHashAndReset()) == hash ? BlockComparison.Collision : BlockComparison.Corrupt;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    md5.AppendData(buffer, 0, read);
+                    equal = equal && offset + read <= expected.Length &&
+                        buffer.AsSpan(0, read).SequenceEqual(expected.Span.Slice((int)offset, read));
+                    offset += read;
                 }
-                finally
+
+                if (equal && offset == expected.Length)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    return BlockComparison.Identical;
                 }
+
+                // The stored copy differs: if it still hashes to its name the client's data collides with it.
+                return Convert.ToHexStringLower(md5.GetHashAndReset()) == hash ? BlockComparison.Collision : BlockComparison.Corrupt;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
     }
@@ -353,18 +351,6 @@ internal sealed class DirectoryVolume : IVolume
     {
         BlockHash.Validate(hash);
         return Path.Combine(_root, hash[..3], hash);
-    }
-
-    private FileStream OpenBlock(string path, string hash)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw NotFound(hash, e);
-        }
     }
 
     private SafeFileHandle OpenBlockHandle(string path, string hash)
