@@ -148,20 +148,15 @@ internal sealed partial class BlockStore
         throw failure;
     }
 
-    /// <summary>Stores a block the client sent.</summary>
+    /// <summary>Stores a block whose content the caller has checked against its hash (an HTTP PUT hashes the body as it arrives).</summary>
     /// <param name="hash">The hash the client named it by.</param>
     /// <param name="data">The content.</param>
     /// <param name="target">The one mount to use, or null for any writable one.</param>
-    /// <param name="hashChecked">True when the caller already checked <paramref name="data"/>'s MD5 (hashed while receiving it).</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The replication of the volume that holds the block.</returns>
-    /// <exception cref="KeepFailure">422 hash mismatch, 500 collision or failure, 507 all full.</exception>
-    public async Task<int> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, bool hashChecked, CancellationToken cancellationToken)
+    /// <exception cref="KeepFailure">500 collision or failure, 507 all full.</exception>
+    public async Task<int> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, CancellationToken cancellationToken)
     {
-        if (!hashChecked && !HashMatches(hash, data.Span))
-        {
-            throw KeepFailure.RequestHashMismatch;
-        }
 
         var writable = target is null ? _volumes.Writable : target.IsReadOnly ? [] : [target];
         if (writable.Count == 0)
@@ -342,7 +337,8 @@ internal sealed partial class BlockStore
         return 0;
     }
 
-    private static bool HashMatches(string hash, ReadOnlySpan<byte> data) =>
+    /// <summary>Whether <paramref name="data"/> is the block named <paramref name="hash"/>.</summary>
+    public static bool HashMatches(string hash, ReadOnlySpan<byte> data) =>
         string.Equals(BlockHash.Compute(data), hash, StringComparison.Ordinal);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: stored copy of {Hash} is corrupt ({Reason}); not served, skipped until written again")]

@@ -255,7 +255,7 @@ internal sealed partial class KeepHttpApi
                 throw KeepFailure.RequestHashMismatch;
             }
 
-            replication = await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, hashChecked: true, cancellationToken).ConfigureAwait(false);
+            replication = await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, cancellationToken).ConfigureAwait(false);
         }
 
         var locator = $"{hash}+{length}";

@@ -164,7 +164,13 @@ internal sealed partial class KeepWorkers : IDisposable
                     await body.ReadExactlyAsync(buffer.Array.AsMemory(0, (int)length.Value), cancellationToken).ConfigureAwait(false);
                 }
 
-                await _store.PutAsync(locator.Hash, buffer.Array.AsMemory(0, (int)length.Value), target, hashChecked: false, cancellationToken).ConfigureAwait(false);
+                var block = buffer.Array.AsMemory(0, (int)length.Value);
+                if (!BlockStore.HashMatches(locator.Hash, block.Span))
+                {
+                    throw KeepFailure.RequestHashMismatch;
+                }
+
+                await _store.PutAsync(locator.Hash, block, target, cancellationToken).ConfigureAwait(false);
                 LogPulled(locator.Hash, server);
                 return;
             }
