@@ -14,9 +14,9 @@ target=$(cd "${1:-.}" && pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 # A ReadyToRun publish: precompiled, coffer starts in about half the time a plain build takes.
-dotnet publish "$root/Host/Coffer.Host.csproj" -c Release --use-current-runtime -o "$root/Host/bin/Release/publish" \
+dotnet publish "$root/Host/Cli/Coffer.Cli.csproj" -c Release --use-current-runtime -o "$root/Host/Cli/bin/Release/publish" \
   -v quiet -nologo -clp:"ErrorsOnly;NoSummary" >&2
-coffer() { dotnet "$root/Host/bin/Release/publish/coffer.dll" "$@"; }
+coffer() { dotnet "$root/Host/Cli/bin/Release/publish/coffer.dll" "$@"; }
 
 packages=$(mktemp -d)
 trap 'rm -rf "$packages"' EXIT

@@ -1,7 +1,7 @@
-using Coffer.Host.Plugins;
+using Coffer.Connectors;
 using Coffer.Packager;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>
 /// What every command shares: where coffer's files are, the output streams, and the connector catalog,

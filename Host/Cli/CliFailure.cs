@@ -1,4 +1,4 @@
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>
 /// A refusal a command reports as one line on stderr with a non-zero exit code. Throw it with the whole

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using Coffer.Abstractions;
-using Coffer.Host.Keep;
+using Coffer.Engine.Core;
+using Coffer.Keep;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>Builds the <c>coffer</c> command tree and runs it, turning refusals into one line and an exit code.</summary>
 internal static class CofferCommandLine
@@ -75,7 +76,7 @@ internal static class CofferCommandLine
             if (args is [KeepstoreCommand.Name, .. var keepstoreArgs])
             {
                 // keepstore's Go-style flags have positional meaning; they reach its own parser untouched.
-                return await KeepstoreCommand.RunAsync(context, keepstoreArgs, cancellationToken).ConfigureAwait(false);
+                return await KeepstoreCommand.RunAsync(context, keepstoreArgs, cancellationToken);
             }
 
             if (args.Length >= 3 && args[0] == "at")
@@ -95,35 +96,40 @@ internal static class CofferCommandLine
                 var problem = parsed.UnmatchedTokens.Count > 0
                     ? $"unknown command or argument '{parsed.UnmatchedTokens[0]}'"
                     : parsed.Errors[0].Message.TrimEnd('.');
-                await context.Error.WriteLineAsync($"coffer: {Redacted(problem, args)} (see 'coffer --help')").ConfigureAwait(false);
+                await context.Error.WriteLineAsync($"coffer: {Redacted(problem, args)} (see 'coffer --help')");
                 return ExitCodes.Usage;
             }
 
-            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancellationToken).ConfigureAwait(false);
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancellationToken);
         }
         catch (CliFailure failure)
         {
-            await context.Error.WriteLineAsync($"coffer: {failure.Message}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"coffer: {failure.Message}");
             return failure.ExitCode;
         }
-        catch (Backup.StoreException e)
+        catch (KeepConfigurationException e)
         {
-            await context.Error.WriteLineAsync($"coffer: {FirstLine(e.Message)}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"coffer: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (StoreException e)
+        {
+            await context.Error.WriteLineAsync($"coffer: {FirstLine(e.Message)}");
             return ExitCodes.Failure;
         }
         catch (ConnectorException e)
         {
-            await context.Error.WriteLineAsync($"coffer: {e.Message}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"coffer: {e.Message}");
             return ExitCodes.Failure;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await context.Error.WriteLineAsync("coffer: interrupted").ConfigureAwait(false);
+            await context.Error.WriteLineAsync("coffer: interrupted");
             return ExitCodes.Interrupted;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await context.Error.WriteLineAsync($"coffer: {FirstLine(e.Message)}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"coffer: {FirstLine(e.Message)}");
             return ExitCodes.Failure;
         }
 #pragma warning disable CA1031 // The last resort: a bug still gets one line, details only on request.
@@ -133,7 +139,7 @@ internal static class CofferCommandLine
             var details = Environment.GetEnvironmentVariable(DebugVariable) == "1"
                 ? e.ToString()
                 : $"{e.GetType().Name}: {FirstLine(e.Message)} (set {DebugVariable}=1 for details)";
-            await context.Error.WriteLineAsync($"coffer: internal error: {details}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"coffer: internal error: {details}");
             return ExitCodes.Failure;
         }
     }

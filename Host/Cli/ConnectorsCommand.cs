@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Coffer.Abstractions;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary><c>coffer connectors</c>: what the installed plugins provide.</summary>
 internal static class ConnectorsCommand

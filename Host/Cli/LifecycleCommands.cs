@@ -1,11 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
 using Coffer.Abstractions;
-using Coffer.Host.Backup;
-using Coffer.Host.Backup.Lifecycle;
-using Coffer.Host.Backup.Model;
+using Coffer.Engine.Core;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+using Coffer.Engine.Core.Model;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>The commands of a store's life after backup: unlock, rm, maintenance, diff, ptar.</summary>
 internal static class LifecycleCommands
@@ -29,11 +38,11 @@ internal static class LifecycleCommands
             {
                 var removed = 0;
                 var now = context.Time.GetUtcNow();
-                foreach (var (name, held) in await StoreLock.ListAsync(store, ct).ConfigureAwait(false))
+                foreach (var (name, held) in await StoreLock.ListAsync(store, ct))
                 {
                     if (parse.GetValue(all) || held is null || held.IsStale(now))
                     {
-                        await store.Storage.DeleteAsync(StorageObjectClass.Lock, name, ct).ConfigureAwait(false);
+                        await store.Storage.DeleteAsync(StorageObjectClass.Lock, name, ct);
                         context.Output.WriteLine($"removed lock {name[..8]}: {held?.Describe() ?? "unreadable"}");
                         removed++;
                     }
@@ -41,7 +50,7 @@ internal static class LifecycleCommands
 
                 context.Output.WriteLine($"{removed} locks removed");
                 return ExitCodes.Success;
-            }, ct).ConfigureAwait(false);
+            }, ct);
         });
         return command;
     }
@@ -85,13 +94,13 @@ internal static class LifecycleCommands
             var dry = parse.GetValue(dryRun);
             return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var snapshots = await store.ListSnapshotsAsync(ct).ConfigureAwait(false);
+                var snapshots = await store.ListSnapshotsAsync(ct);
                 var remove = new List<Snapshot>();
                 if (explicitIds.Length > 0)
                 {
                     foreach (var id in explicitIds)
                     {
-                        var found = await store.FindSnapshotAsync(id, ct).ConfigureAwait(false);
+                        var found = await store.FindSnapshotAsync(id, ct);
                         if (!remove.Contains(found))
                         {
                             remove.Add(found);
@@ -125,7 +134,7 @@ internal static class LifecycleCommands
                     context.Output.WriteLine($"{(dry ? "would remove" : "remove")}  {Line(s)}");
                     if (!dry)
                     {
-                        await store.Storage.DeleteAsync(StorageObjectClass.Snapshot, s.Id, ct).ConfigureAwait(false);
+                        await store.Storage.DeleteAsync(StorageObjectClass.Snapshot, s.Id, ct);
                     }
                 }
 
@@ -133,7 +142,7 @@ internal static class LifecycleCommands
                     ? $"dry run: {remove.Count} snapshots would be removed"
                     : $"{remove.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
                 return ExitCodes.Success;
-            }, ct, dry ? null : LockKind.Remove).ConfigureAwait(false);
+            }, ct, dry ? null : LockKind.Remove);
         });
         return command;
     }
@@ -151,7 +160,7 @@ internal static class LifecycleCommands
             return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, allowance);
-                var r = await maintenance.RunAsync(parse.GetValue(dryRun), ct).ConfigureAwait(false);
+                var r = await maintenance.RunAsync(parse.GetValue(dryRun), ct);
                 var o = context.Output;
                 o.WriteLine($"{r.Snapshots} snapshots use {r.BlobsInUse} blobs");
                 if (r.OrphansIndexed > 0)
@@ -173,7 +182,7 @@ internal static class LifecycleCommands
                 }
 
                 return ExitCodes.Success;
-            }, ct, LockKind.Maintenance).ConfigureAwait(false);
+            }, ct, LockKind.Maintenance);
         });
         return command;
     }
@@ -199,17 +208,17 @@ internal static class LifecycleCommands
 
             return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var a = await store.FindSnapshotAsync(ref1, ct).ConfigureAwait(false);
-                var b = await store.FindSnapshotAsync(ref2, ct).ConfigureAwait(false);
-                var before = await store.ResolveAsync(a, path1, ct).ConfigureAwait(false);
-                var after = await store.ResolveAsync(b, path2, ct).ConfigureAwait(false);
-                await foreach (var line in new SnapshotDiff(store).CompareAsync(before, after, path2, ct).ConfigureAwait(false))
+                var a = await store.FindSnapshotAsync(ref1, ct);
+                var b = await store.FindSnapshotAsync(ref2, ct);
+                var before = await store.ResolveAsync(a, path1, ct);
+                var after = await store.ResolveAsync(b, path2, ct);
+                await foreach (var line in new SnapshotDiff(store).CompareAsync(before, after, path2, ct))
                 {
                     context.Output.WriteLine(line);
                 }
 
                 return ExitCodes.Success;
-            }, ct).ConfigureAwait(false);
+            }, ct);
         });
         return command;
     }
@@ -230,9 +239,9 @@ internal static class LifecycleCommands
 
             return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var snapshot = await store.FindSnapshotAsync(parse.GetValue(target)!, ct).ConfigureAwait(false);
+                var snapshot = await store.FindSnapshotAsync(parse.GetValue(target)!, ct);
                 var packs = new HashSet<string>(StringComparer.Ordinal);
-                await foreach (var (_, node) in store.WalkAsync(snapshot.Root, "", ct).ConfigureAwait(false))
+                await foreach (var (_, node) in store.WalkAsync(snapshot.Root, "", ct))
                 {
                     foreach (var id in (node.Content ?? []).Append(node.Subtree).OfType<string>())
                     {
@@ -241,13 +250,13 @@ internal static class LifecycleCommands
                 }
 
                 var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
-                await foreach (var item in store.Storage.ListAsync(StorageObjectClass.Packfile, ct).ConfigureAwait(false))
+                await foreach (var item in store.Storage.ListAsync(StorageObjectClass.Packfile, ct))
                 {
                     sizes[item.Name] = item.Size;
                 }
 
-                var index = Backup.Packs.StoreIndex.Encode(store.Keys, packs.Order(StringComparer.Ordinal).Select(p => (p, store.Index.PackEntries[p])).ToList());
-                var snapshotBytes = await store.ReadObjectAsync(StorageObjectClass.Snapshot, snapshot.Id, ct).ConfigureAwait(false);
+                var index = StoreIndex.Encode(store.Keys, packs.Order(StringComparer.Ordinal).Select(p => (p, store.Index.PackEntries[p])).ToList());
+                var snapshotBytes = await store.ReadObjectAsync(StorageObjectClass.Snapshot, snapshot.Id, ct);
                 var objects = new List<(StorageObjectClass, string, long, Func<CancellationToken, Task<Stream>>)>();
                 foreach (var pack in packs.Order(StringComparer.Ordinal))
                 {
@@ -257,10 +266,10 @@ internal static class LifecycleCommands
 
                 objects.Add((StorageObjectClass.Index, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(index)), index.Length, _ => Task.FromResult<Stream>(new MemoryStream(index))));
                 objects.Add((StorageObjectClass.Snapshot, snapshot.Id, snapshotBytes.Length, _ => Task.FromResult<Stream>(new MemoryStream(snapshotBytes))));
-                await PortableStore.WriteAsync(file, await store.Storage.OpenAsync(ct).ConfigureAwait(false), objects, ct).ConfigureAwait(false);
+                await PortableStore.WriteAsync(file, await store.Storage.OpenAsync(ct), objects, ct);
                 context.Output.WriteLine($"exported snapshot {snapshot.ShortId} to {file}: {packs.Count} packs, {Size.Format(new FileInfo(file).Length)}");
                 return ExitCodes.Success;
-            }, ct, LockKind.Read).ConfigureAwait(false);
+            }, ct, LockKind.Read);
         });
         return command;
     }

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Coffer.Abstractions;
-using Coffer.Host.Config;
+using Coffer.Connectors;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>
 /// <c>coffer store|source|destination add|list|show|rm|set|unset</c>: named connectors, as Plakar has them.

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>
 /// Where a store's passphrase comes from, first match wins: <c>--passphrase-file</c>, <c>COFFER_PASSPHRASE</c>,

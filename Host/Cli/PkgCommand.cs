@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
-using Coffer.Host.Plugins;
+using Coffer.Connectors;
 using Coffer.Packager;
 using Spectre.Console;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary><c>coffer pkg build|add|list|remove|show</c>: packages and the install directory.</summary>
 internal static class PkgCommand
@@ -30,8 +30,8 @@ internal static class PkgCommand
             // Progress only on a terminal: in a pipe the one line on stdout (the package's path) is all.
             var log = Console.IsErrorRedirected || !ReferenceEquals(context.Error, Console.Error) ? null : context.Error;
             var options = new PackageBuildOptions(DescribeConnectorsAsync) { OutputDirectory = parsed.GetValue(output)!, Log = log };
-            var path = await PackageBuilder.BuildAsync(parsed.GetValue(project)!, options, cancellationToken).ConfigureAwait(false);
-            await context.Output.WriteLineAsync(path).ConfigureAwait(false);
+            var path = await PackageBuilder.BuildAsync(parsed.GetValue(project)!, options, cancellationToken);
+            await context.Output.WriteLineAsync(path);
             return ExitCodes.Success;
         }));
         return command;
@@ -44,12 +44,12 @@ internal static class PkgCommand
         var command = new Command("add", "Verify and install a .ptar package.") { file, upgrade };
         command.SetAction((parsed, cancellationToken) => Refusing(async () =>
         {
-            var result = await Installer(context).AddAsync(parsed.GetValue(file)!, parsed.GetValue(upgrade), cancellationToken).ConfigureAwait(false);
+            var result = await Installer(context).AddAsync(parsed.GetValue(file)!, parsed.GetValue(upgrade), cancellationToken);
             var m = result.Package.Manifest;
             var verb = result.Replaced is null ? "installed"
                 : result.Replaced.Version == m.Version ? "reinstalled"
                 : $"replaced {m.Name} {result.Replaced.Version} with";
-            await context.Output.WriteLineAsync($"{verb} {m.Name} {m.Version}: {Schemes(m)}").ConfigureAwait(false);
+            await context.Output.WriteLineAsync($"{verb} {m.Name} {m.Version}: {Schemes(m)}");
             return ExitCodes.Success;
         }));
         return command;
@@ -109,8 +109,8 @@ internal static class PkgCommand
         var command = new Command("remove", "Remove an installed package.") { name };
         command.SetAction((parsed, cancellationToken) => Refusing(async () =>
         {
-            var removed = await Installer(context).RemoveAsync(parsed.GetValue(name)!, cancellationToken).ConfigureAwait(false);
-            await context.Output.WriteLineAsync($"removed {removed.Manifest.Name} {removed.Manifest.Version}").ConfigureAwait(false);
+            var removed = await Installer(context).RemoveAsync(parsed.GetValue(name)!, cancellationToken);
+            await context.Output.WriteLineAsync($"removed {removed.Manifest.Name} {removed.Manifest.Version}");
             return ExitCodes.Success;
         }));
         return command;
@@ -125,17 +125,17 @@ internal static class PkgCommand
             var what = parsed.GetValue(target)!;
             if (what.EndsWith(PackageFileName.Extension, StringComparison.Ordinal) || File.Exists(what))
             {
-                var manifest = await PackageArchive.VerifyAsync(what, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var manifest = await PackageArchive.VerifyAsync(what, cancellationToken: cancellationToken);
                 WriteLong(context.Output, manifest, null);
-                await context.Output.WriteLineAsync($"  files        {manifest.Files.Count}, {manifest.Files.Sum(f => f.Size)} bytes, all checksums verified").ConfigureAwait(false);
+                await context.Output.WriteLineAsync($"  files        {manifest.Files.Count}, {manifest.Files.Sum(f => f.Size)} bytes, all checksums verified");
                 try
                 {
                     PackageInstaller.CheckRunsHere(Path.GetFileName(what), manifest);
-                    await context.Output.WriteLineAsync("  runs here    yes").ConfigureAwait(false);
+                    await context.Output.WriteLineAsync("  runs here    yes");
                 }
                 catch (PackageException e)
                 {
-                    await context.Output.WriteLineAsync($"  runs here    no: {e.Message}").ConfigureAwait(false);
+                    await context.Output.WriteLineAsync($"  runs here    no: {e.Message}");
                 }
 
                 return ExitCodes.Success;
@@ -156,7 +156,7 @@ internal static class PkgCommand
     {
         try
         {
-            return await action().ConfigureAwait(false);
+            return await action();
         }
         catch (PackageException e)
         {

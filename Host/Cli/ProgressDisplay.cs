@@ -1,7 +1,11 @@
-using Coffer.Host.Backup;
+using Coffer.Engine.Core;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
 using Spectre.Console;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>Progress bars (files, bytes, rate, time left) on a terminal; nothing at all when output goes to a pipe or file.</summary>
 internal static class ProgressDisplay
@@ -10,7 +14,7 @@ internal static class ProgressDisplay
     {
         if (!context.IsInteractive || Console.IsOutputRedirected)
         {
-            return await work().ConfigureAwait(false);
+            return await work();
         }
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
@@ -27,11 +31,11 @@ internal static class ProgressDisplay
                     bar.MaxValue = Math.Max(1, progress.PlannedBytes);
                     bar.Value = Math.Min(progress.DoneBytes, bar.MaxValue);
                     bar.Description = $"{title} {progress.DoneFiles}/{progress.PlannedFiles} files";
-                    await Task.WhenAny(task, Task.Delay(200)).ConfigureAwait(false);
+                    await Task.WhenAny(task, Task.Delay(200));
                 }
 
-                result = await task.ConfigureAwait(false);
-            }).ConfigureAwait(false);
+                result = await task;
+            });
         return result;
     }
 }

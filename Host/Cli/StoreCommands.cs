@@ -1,11 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
 using Coffer.Abstractions;
-using Coffer.Host.Backup;
-using Coffer.Host.Backup.Lifecycle;
-using Coffer.Host.Backup.Model;
+using Coffer.Engine.Core;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+using Coffer.Engine.Core.Model;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>
 /// The commands that work on a store, Plakar's grammar: <c>coffer [at STORE] create|backup|ls|cat|restore|check|info</c>.
@@ -33,13 +42,13 @@ internal static class StoreCommands
         var command = new Command("create", "Create a store.") { plaintext };
         command.SetAction(async (parse, ct) =>
         {
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct).ConfigureAwait(false);
-            await using (storage.ConfigureAwait(false))
+            var storage = await StoreReferences.ConnectStoreAsync(context, ct);
+            await using (storage)
             {
                 try
                 {
                     // Refuse before asking for a passphrase, so nobody types one twice for nothing.
-                    await storage.OpenAsync(ct).ConfigureAwait(false);
+                    await storage.OpenAsync(ct);
                     throw new CliFailure($"a store already exists at {storage.Description}: use it, or create one elsewhere with 'coffer at LOCATION create'");
                 }
                 catch (NotFoundException)
@@ -50,7 +59,7 @@ internal static class StoreCommands
                 StoreConfig config;
                 try
                 {
-                    config = await CofferStore.CreateAsync(storage, passphrase, context.Time, ct).ConfigureAwait(false);
+                    config = await CofferStore.CreateAsync(storage, passphrase, context.Time, ct);
                 }
                 catch (StoreAlreadyExistsException)
                 {
@@ -75,15 +84,15 @@ internal static class StoreCommands
             var (configuration, name) = StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
             return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var connector = await context.Catalog.CreateSourceAsync(configuration, ct).ConfigureAwait(false);
-                await using (connector.ConfigureAwait(false))
+                var connector = await context.Catalog.CreateSourceAsync(configuration, ct);
+                await using (connector)
                 {
                     var progress = new BackupProgress();
                     var runner = new BackupRunner(store, connector, new BackupRequest(name, parse.GetValue(tags) ?? [], parse.GetValue(excludes) ?? []), context.Time, progress);
                     Snapshot snapshot;
                     try
                     {
-                        snapshot = await ProgressDisplay.RunAsync(context, "backup", progress, () => runner.RunAsync(ct)).ConfigureAwait(false);
+                        snapshot = await ProgressDisplay.RunAsync(context, "backup", progress, () => runner.RunAsync(ct));
                     }
                     catch (NotFoundException e)
                     {
@@ -100,7 +109,7 @@ internal static class StoreCommands
                         $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
                     return ExitCodes.Success;
                 }
-            }, ct, LockKind.Backup).ConfigureAwait(false);
+            }, ct, LockKind.Backup);
         });
         return command;
     }
@@ -117,7 +126,7 @@ internal static class StoreCommands
                 var reference = parse.GetValue(target);
                 if (reference is null)
                 {
-                    foreach (var s in await store.ListSnapshotsAsync(ct).ConfigureAwait(false))
+                    foreach (var s in await store.ListSnapshotsAsync(ct))
                     {
                         var tagText = s.Tags.Count == 0 ? "" : $"  tags={string.Join(',', s.Tags)}";
                         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -128,11 +137,11 @@ internal static class StoreCommands
                 }
 
                 var (snapshotRef, path) = StoreReferences.SplitSnapshot(reference);
-                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct).ConfigureAwait(false);
-                var node = await store.ResolveAsync(snapshot, path, ct).ConfigureAwait(false);
+                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
+                var node = await store.ResolveAsync(snapshot, path, ct);
                 if (parse.GetValue(recursive))
                 {
-                    await foreach (var (entryPath, entry) in store.WalkAsync(node, path, ct).ConfigureAwait(false))
+                    await foreach (var (entryPath, entry) in store.WalkAsync(node, path, ct))
                     {
                         if (entryPath.Length > 0)
                         {
@@ -142,7 +151,7 @@ internal static class StoreCommands
                 }
                 else if (node.Subtree is { } subtree)
                 {
-                    foreach (var child in (await store.ReadTreeAsync(BlobId.Parse(subtree), ct).ConfigureAwait(false)).Entries)
+                    foreach (var child in (await store.ReadTreeAsync(BlobId.Parse(subtree), ct)).Entries)
                     {
                         context.Output.WriteLine(Describe(child, path.Length == 0 ? child.Name : $"{path}/{child.Name}"));
                     }
@@ -153,7 +162,7 @@ internal static class StoreCommands
                 }
 
                 return ExitCodes.Success;
-            }, ct).ConfigureAwait(false);
+            }, ct);
         });
         return command;
     }
@@ -167,26 +176,26 @@ internal static class StoreCommands
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
             return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct).ConfigureAwait(false);
-                var node = await store.ResolveAsync(snapshot, path, ct).ConfigureAwait(false);
+                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
+                var node = await store.ResolveAsync(snapshot, path, ct);
                 if (node.Kind != Node.FileKind)
                 {
                     throw new CliFailure($"'{path}' in snapshot {snapshot.ShortId} is not a file: list it with 'coffer ls {snapshot.ShortId}:{path}'");
                 }
 
-                await context.Output.FlushAsync(ct).ConfigureAwait(false);
+                await context.Output.FlushAsync(ct);
                 var content = new BlobSequenceStream(store, node.Content ?? [], expectedSha256: null, path);
-                await using (content.ConfigureAwait(false))
+                await using (content)
                 {
                     var output = context.OpenBinaryOutput();
-                    await using (output.ConfigureAwait(false))
+                    await using (output)
                     {
-                        await content.CopyToAsync(output, 1 << 20, ct).ConfigureAwait(false);
+                        await content.CopyToAsync(output, 1 << 20, ct);
                     }
                 }
 
                 return ExitCodes.Success;
-            }, ct).ConfigureAwait(false);
+            }, ct);
         });
         return command;
     }
@@ -202,17 +211,17 @@ internal static class StoreCommands
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
             return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct).ConfigureAwait(false);
-                var connector = await context.Catalog.CreateDestinationAsync(destination, ct).ConfigureAwait(false);
-                await using (connector.ConfigureAwait(false))
+                var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
+                var connector = await context.Catalog.CreateDestinationAsync(destination, ct);
+                await using (connector)
                 {
                     var progress = new BackupProgress();
                     var runner = new RestoreRunner(store, connector, progress);
-                    var (files, bytes) = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct)).ConfigureAwait(false);
+                    var (files, bytes) = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct));
                     context.Output.WriteLine($"restored {files} files, {Size.Format(bytes)} from snapshot {snapshot.ShortId} to {connector.Description}");
                     return ExitCodes.Success;
                 }
-            }, ct, LockKind.Read).ConfigureAwait(false);
+            }, ct, LockKind.Read);
         });
         return command;
     }
@@ -228,10 +237,10 @@ internal static class StoreCommands
             {
                 var reference = parse.GetValue(target);
                 var snapshots = reference is null
-                    ? await store.ListSnapshotsAsync(ct).ConfigureAwait(false)
-                    : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct).ConfigureAwait(false)];
+                    ? await store.ListSnapshotsAsync(ct)
+                    : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct)];
                 var checker = new Checker(store);
-                await checker.RunAsync(snapshots, parse.GetValue(fast), ct).ConfigureAwait(false);
+                await checker.RunAsync(snapshots, parse.GetValue(fast), ct);
                 foreach (var problem in checker.Problems)
                 {
                     context.Output.WriteLine(problem.ToString());
@@ -247,7 +256,7 @@ internal static class StoreCommands
 
                 context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {checker.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {checker.BlobsChecked} blobs verified")}");
                 return ExitCodes.Success;
-            }, ct, LockKind.Read).ConfigureAwait(false);
+            }, ct, LockKind.Read);
         });
         return command;
     }
@@ -264,7 +273,7 @@ internal static class StoreCommands
                 var o = context.Output;
                 if (reference is not null)
                 {
-                    var s = await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct).ConfigureAwait(false);
+                    var s = await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct);
                     o.WriteLine($"snapshot:    {s.Id}");
                     o.WriteLine($"time:        {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
                     o.WriteLine($"host:        {s.Username}@{s.Hostname}");
@@ -281,9 +290,9 @@ internal static class StoreCommands
                     return ExitCodes.Success;
                 }
 
-                var snapshots = await store.ListSnapshotsAsync(ct).ConfigureAwait(false);
+                var snapshots = await store.ListSnapshotsAsync(ct);
                 long packCount = 0, packBytes = 0;
-                await foreach (var pack in store.Storage.ListAsync(StorageObjectClass.Packfile, ct).ConfigureAwait(false))
+                await foreach (var pack in store.Storage.ListAsync(StorageObjectClass.Packfile, ct))
                 {
                     packCount++;
                     packBytes += pack.Size;
@@ -307,7 +316,7 @@ internal static class StoreCommands
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dedup ratio: {(unique == 0 ? 1.0 : (double)logical / unique):0.00}"));
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"compression: {(packBytes == 0 ? 1.0 : (double)unique / packBytes):0.00} (unique content / stored bytes)"));
                 return ExitCodes.Success;
-            }, ct).ConfigureAwait(false);
+            }, ct);
         });
         return command;
     }
@@ -315,23 +324,23 @@ internal static class StoreCommands
     /// <summary>Connects to the store the command line names, opens it (asking for its passphrase if needed), runs <paramref name="action"/>.</summary>
     internal static async Task<int> WithStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken, LockKind? lockKind = null)
     {
-        var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken).ConfigureAwait(false);
-        await using (storage.ConfigureAwait(false))
+        var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken);
+        await using (storage)
         {
             // A read-only store (a portable one) cannot hold a lock, and nothing can change under a reader.
             lockKind = storage.Mode == StorageMode.ReadOnly && lockKind is LockKind.Read ? null : lockKind;
-            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: lockKind is null).ConfigureAwait(false);
+            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: lockKind is null);
             if (lockKind is not { } kind)
             {
-                return await action(store).ConfigureAwait(false);
+                return await action(store);
             }
 
             // Lock first, then read the index: maintenance's two-phase delete relies on that order.
-            var held = await StoreLock.AcquireAsync(store, kind, context.Time, StoreReferences.Hint(context, "unlock"), cancellationToken).ConfigureAwait(false);
-            await using (held.ConfigureAwait(false))
+            var held = await StoreLock.AcquireAsync(store, kind, context.Time, StoreReferences.Hint(context, "unlock"), cancellationToken);
+            await using (held)
             {
-                await store.LoadIndexAsync(cancellationToken).ConfigureAwait(false);
-                return await action(store).ConfigureAwait(false);
+                await store.LoadIndexAsync(cancellationToken);
+                return await action(store);
             }
         }
     }

@@ -1,9 +1,14 @@
 using Coffer.Abstractions;
-using Coffer.Host.Backup;
-using Coffer.Host.Backup.Model;
-using Coffer.Host.Config;
+using Coffer.Engine.Core;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Core.Model;
+using Coffer.Connectors;
+using Coffer.Engine.Repository.Portable;
 
-namespace Coffer.Host.Cli;
+namespace Coffer.Cli;
 
 /// <summary>
 /// Turns what the user typed into connectors: <c>at STORE</c> (a path, a <c>scheme://</c> location or
@@ -32,16 +37,16 @@ internal static class StoreReferences
         {
             configuration = new NamedConnectors(context.Paths.ConfigDirectory, ConnectorKind.Storage).Get(reference[1..]).ToConfiguration();
         }
-        else if (Backup.Lifecycle.PortableStore.IsPortable(reference))
+        else if (PortableStore.IsPortable(reference))
         {
-            return await Backup.Lifecycle.PortableStore.OpenFileAsync(Path.GetFullPath(reference), cancellationToken).ConfigureAwait(false);
+            return await PortableStore.OpenFileAsync(Path.GetFullPath(reference), cancellationToken);
         }
         else
         {
             configuration = new ConnectorConfiguration(AbsoluteIfPath(reference));
         }
 
-        return await context.Catalog.CreateStorageAsync(configuration, cancellationToken).ConfigureAwait(false);
+        return await context.Catalog.CreateStorageAsync(configuration, cancellationToken);
     }
 
     /// <summary>Opens the store: reads CONFIG, asks for the passphrase if it is encrypted, loads the index.</summary>
@@ -50,14 +55,14 @@ internal static class StoreReferences
         StoreConfig config;
         try
         {
-            config = await CofferStore.ReadConfigAsync(storage, cancellationToken).ConfigureAwait(false);
+            config = await CofferStore.ReadConfigAsync(storage, cancellationToken);
         }
         catch (NotFoundException)
         {
             throw new CliFailure($"no store at {storage.Description}: create one with '{Hint(context, "create")}'");
         }
 
-        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex).ConfigureAwait(false);
+        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex);
     }
 
     /// <summary>A source reference: the configuration, and the stable name a snapshot records (its parent is found by it).</summary>

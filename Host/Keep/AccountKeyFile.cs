@@ -1,7 +1,6 @@
 using System.Text;
-using Coffer.Host.Cli;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// Checks an Azure account key file as keepstore's documentation describes it: the key and at most a
@@ -17,7 +16,7 @@ internal static class AccountKeyFile
     /// <param name="path">The file as given on the command line.</param>
     /// <param name="warn">Receives one line when the file is open to group or others.</param>
     /// <returns>The key.</returns>
-    /// <exception cref="CliFailure">The file is unreadable, empty, or holds more than the key.</exception>
+    /// <exception cref="KeepConfigurationException">The file is unreadable, empty, or holds more than the key.</exception>
     public static string Read(string path, Action<string> warn)
     {
         byte[] content;
@@ -27,7 +26,7 @@ internal static class AccountKeyFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliFailure($"cannot read the account key file {path}: {e.Message}", e);
+            throw new KeepConfigurationException($"cannot read the account key file {path}: {e.Message}", e);
         }
 
         var key = Encoding.UTF8.GetString(content);
@@ -42,17 +41,17 @@ internal static class AccountKeyFile
 
         if (key.Length == 0)
         {
-            throw new CliFailure($"the account key file {path} is empty: put the storage account key in it");
+            throw new KeepConfigurationException($"the account key file {path} is empty: put the storage account key in it");
         }
 
         if (key.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
         {
-            throw new CliFailure($"the account key file {path} holds more than the key: only one trailing newline may follow it");
+            throw new KeepConfigurationException($"the account key file {path} holds more than the key: only one trailing newline may follow it");
         }
 
         if (!Convert.TryFromBase64String(key, new byte[key.Length], out _))
         {
-            throw new CliFailure($"the account key file {path} does not hold a base64 storage account key");
+            throw new KeepConfigurationException($"the account key file {path} does not hold a base64 storage account key");
         }
 
         if ((File.GetUnixFileMode(path) & GroupOrOthers) != 0)

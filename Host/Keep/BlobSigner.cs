@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>What checking a locator's permission signature found.</summary>
 internal enum SignatureCheck

@@ -1,6 +1,6 @@
 using Coffer.Abstractions;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// Block buffers with a hard memory bound, as keepstore's buffer pool: at most <c>-max-buffers</c> are out

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Coffer.Abstractions;
 using Microsoft.Extensions.Logging;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// Block reads and writes across the mounted volumes, as keepstore does them: reads try each volume in

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// Durations as keepstore's flags take them: Go's <c>time.ParseDuration</c> syntax (<c>336h</c>,

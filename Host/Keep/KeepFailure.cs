@@ -1,4 +1,4 @@
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>A request refused with one of keepstore's status codes and messages.</summary>
 internal sealed class KeepFailure : Exception

@@ -9,7 +9,7 @@ using Coffer.Abstractions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// The Keep HTTP API as keepstore serves it and Arvados clients call it: paths, methods, status

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Coffer.Abstractions;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// A Keep locator as clients send it in a request path: <c>hash[+size][+hint…]</c>, where a permission

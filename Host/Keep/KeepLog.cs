@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>Log lines every part of the server shares. Paths and messages carry hashes and volume labels, never a secret.</summary>
 internal static partial class KeepLog

@@ -1,6 +1,6 @@
 using Coffer.Abstractions;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// A volume as the server mounts it: its place in the command line, a stable mount id, and, under

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Coffer.Host.Cli;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>Kestrel serving the Keep API, plus the background workers, for as long as the token allows.</summary>
 internal static class KeepServer
@@ -60,7 +59,7 @@ internal static class KeepServer
             }
             catch (IOException e)
             {
-                throw new CliFailure($"cannot listen on {listen}: {e.Message}", e);
+                throw new KeepConfigurationException($"cannot listen on {listen}: {e.Message}", e);
             }
 
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
@@ -101,12 +100,12 @@ internal static class KeepServer
         {
             var resolved = Dns.GetHostAddresses(host);
             var chosen = resolved.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? resolved.FirstOrDefault()
-                ?? throw new CliFailure($"-listen {listen}: {host} has no address");
+                ?? throw new KeepConfigurationException($"-listen {listen}: {host} has no address");
             return new IPEndPoint(chosen, port);
         }
         catch (SocketException e)
         {
-            throw new CliFailure($"-listen {listen}: cannot resolve {host}: {e.Message}", e);
+            throw new KeepConfigurationException($"-listen {listen}: cannot resolve {host}: {e.Message}", e);
         }
     }
 
@@ -115,7 +114,7 @@ internal static class KeepServer
         var colon = listen.LastIndexOf(':');
         if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port > IPEndPoint.MaxPort)
         {
-            throw new CliFailure($"-listen {listen}: give host:port or :port, e.g. :25107 or 127.0.0.1:25107");
+            throw new KeepConfigurationException($"-listen {listen}: give host:port or :port, e.g. :25107 or 127.0.0.1:25107");
         }
 
         return port;

@@ -1,7 +1,7 @@
 using Coffer.Abstractions;
 using Microsoft.Extensions.Logging;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// The server's background work: the pull list (copy blocks from other keep servers), the trash list

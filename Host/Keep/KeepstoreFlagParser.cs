@@ -1,8 +1,7 @@
 using System.Globalization;
 using Coffer.Abstractions;
-using Coffer.Host.Cli;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// Parses keepstore's command line the way Go's <c>flag</c> package does, in order: <c>-name</c>,
@@ -52,7 +51,7 @@ internal static class KeepstoreFlagParser
     /// <param name="args">The arguments, in order.</param>
     /// <param name="warn">Receives warnings, one line each (never a secret).</param>
     /// <returns>The options.</returns>
-    /// <exception cref="CliFailure">A flag is unknown, malformed, missing its value, or out of order.</exception>
+    /// <exception cref="KeepConfigurationException">A flag is unknown, malformed, missing its value, or out of order.</exception>
     public static KeepstoreOptions Parse(IReadOnlyList<string> args, Action<string> warn)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -64,7 +63,7 @@ internal static class KeepstoreFlagParser
             {
                 if (i + 1 < args.Count)
                 {
-                    throw new CliFailure($"keepstore takes only flags, not '{args[i + 1]}' (see 'coffer keepstore -help')");
+                    throw new KeepConfigurationException($"keepstore takes only flags, not '{args[i + 1]}' (see 'coffer keepstore -help')");
                 }
 
                 break;
@@ -72,13 +71,13 @@ internal static class KeepstoreFlagParser
 
             if (arg.Length < 2 || arg[0] != '-')
             {
-                throw new CliFailure($"keepstore takes only flags, not '{arg}': flags start with '-' (see 'coffer keepstore -help')");
+                throw new KeepConfigurationException($"keepstore takes only flags, not '{arg}': flags start with '-' (see 'coffer keepstore -help')");
             }
 
             var body = arg[1] == '-' ? arg[2..] : arg[1..];
             if (body.Length == 0 || body[0] is '-' or '=')
             {
-                throw new CliFailure($"bad flag syntax '{arg}' (see 'coffer keepstore -help')");
+                throw new KeepConfigurationException($"bad flag syntax '{arg}' (see 'coffer keepstore -help')");
             }
 
             var equals = body.IndexOf('=', StringComparison.Ordinal);
@@ -92,7 +91,7 @@ internal static class KeepstoreFlagParser
             }
 
             var flag = Array.Find(Flags, f => f.Name == name)
-                ?? throw new CliFailure($"unknown flag -{name} (see 'coffer keepstore -help')");
+                ?? throw new KeepConfigurationException($"unknown flag -{name} (see 'coffer keepstore -help')");
 
             string value;
             if (flag.IsBool)
@@ -109,7 +108,7 @@ internal static class KeepstoreFlagParser
             }
             else
             {
-                throw new CliFailure($"flag -{name} needs a value: -{name} {flag.Metavar}");
+                throw new KeepConfigurationException($"flag -{name} needs a value: -{name} {flag.Metavar}");
             }
 
             flag.Apply(state, value);
@@ -117,12 +116,12 @@ internal static class KeepstoreFlagParser
 
         if (state.Options.Volumes.Count == 0)
         {
-            throw new CliFailure("no volumes: name at least one with -volume DIR or -azure-storage-container-volume NAME");
+            throw new KeepConfigurationException("no volumes: name at least one with -volume DIR or -azure-storage-container-volume NAME");
         }
 
         if (state.Options.EnforcePermissions && state.Options.PermissionKeyFile is null)
         {
-            throw new CliFailure("-enforce-permissions needs a key to check signatures with: add -permission-key-file FILE");
+            throw new KeepConfigurationException("-enforce-permissions needs a key to check signatures with: add -permission-key-file FILE");
         }
 
         return state.Options;
@@ -139,14 +138,14 @@ internal static class KeepstoreFlagParser
     {
         "1" or "t" or "T" or "true" or "TRUE" or "True" => true,
         "0" or "f" or "F" or "false" or "FALSE" or "False" => false,
-        _ => throw new CliFailure($"-{flag} takes true or false, not '{value}': write -{flag}=false"),
+        _ => throw new KeepConfigurationException($"-{flag} takes true or false, not '{value}': write -{flag}=false"),
     };
 
     private static int ParseInt(string flag, string value, int minimum)
     {
         if (!int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed) || parsed < minimum)
         {
-            throw new CliFailure($"-{flag} takes a whole number of at least {minimum}, not '{value}'");
+            throw new KeepConfigurationException($"-{flag} takes a whole number of at least {minimum}, not '{value}'");
         }
 
         return parsed;
@@ -156,7 +155,7 @@ internal static class KeepstoreFlagParser
     {
         if (!GoDuration.TryParse(value, out var duration) || duration < TimeSpan.Zero || (positive && duration == TimeSpan.Zero))
         {
-            throw new CliFailure($"-{flag} takes a {(positive ? "positive " : "")}duration such as 336h, 90m or 30s (or a number of seconds), not '{value}'");
+            throw new KeepConfigurationException($"-{flag} takes a {(positive ? "positive " : "")}duration such as 336h, 90m or 30s (or a number of seconds), not '{value}'");
         }
 
         return duration;
@@ -192,7 +191,7 @@ internal static class KeepstoreFlagParser
         {
             if (directory.Length == 0)
             {
-                throw new CliFailure($"-{flag} needs a directory");
+                throw new KeepConfigurationException($"-{flag} needs a directory");
             }
 
             // A directory that looks like a scheme://… location must still mean the directory.
@@ -206,12 +205,12 @@ internal static class KeepstoreFlagParser
         {
             if (container.Length == 0)
             {
-                throw new CliFailure("-azure-storage-container-volume needs a container name");
+                throw new KeepConfigurationException("-azure-storage-container-volume needs a container name");
             }
 
             if (AccountName is null || _accountKeyFile is null)
             {
-                throw new CliFailure(
+                throw new KeepConfigurationException(
                     $"-azure-storage-container-volume {container} comes before its account: give -azure-storage-account-name NAME and -azure-storage-account-key-file FILE first");
             }
 

@@ -1,4 +1,4 @@
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>One volume named on the command line, with the positional settings in force where it was named.</summary>
 /// <param name="Flag">The flag and value that named it, for messages (e.g. <c>-volume /data/disk0</c>).</param>

@@ -1,8 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using Coffer.Host.Cli;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>The permission key and the data manager token, read from their files. Neither is ever printed.</summary>
 internal sealed class KeepstoreSecrets
@@ -30,7 +29,7 @@ internal sealed class KeepstoreSecrets
             var key = Encoding.UTF8.GetBytes(ReadTrimmed(keyFile, "-permission-key-file"));
             if (key.Length == 0)
             {
-                throw new CliFailure($"the permission key file {keyFile} is empty: put the cluster's blob signing key in it");
+                throw new KeepConfigurationException($"the permission key file {keyFile} is empty: put the cluster's blob signing key in it");
             }
 
             signer = new BlobSigner(key, options.BlobSignatureTtl, time);
@@ -42,7 +41,7 @@ internal sealed class KeepstoreSecrets
             token = ReadTrimmed(tokenFile, "-data-manager-token-file");
             if (token.Length == 0)
             {
-                throw new CliFailure($"the data manager token file {tokenFile} is empty");
+                throw new KeepConfigurationException($"the data manager token file {tokenFile} is empty");
             }
         }
 
@@ -69,7 +68,7 @@ internal sealed class KeepstoreSecrets
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliFailure($"{flag}: cannot read {path}: {e.Message}", e);
+            throw new KeepConfigurationException($"{flag}: cannot read {path}: {e.Message}", e);
         }
     }
 }

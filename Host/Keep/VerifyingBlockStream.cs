@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// Passes a block of known size on to the client as a volume reads it, computing its MD5 on the way, and

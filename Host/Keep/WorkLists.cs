@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>One entry of a <c>PUT /pull</c> list: fetch the block from one of the servers and store it here.</summary>
 internal sealed record PullRequest(

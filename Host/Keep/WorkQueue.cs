@@ -1,4 +1,4 @@
-namespace Coffer.Host.Keep;
+namespace Coffer.Keep;
 
 /// <summary>
 /// A list of work the data manager replaces wholesale (keepstore's pull and trash queues): a new list

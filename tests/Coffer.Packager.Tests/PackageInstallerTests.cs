@@ -1,5 +1,5 @@
 using Coffer.Abstractions;
-using Coffer.Host.Plugins;
+using Coffer.Connectors;
 using Coffer.Packager.Tests.Support;
 
 namespace Coffer.Packager.Tests;

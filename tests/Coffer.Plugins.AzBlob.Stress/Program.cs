@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Coffer.Abstractions;
-using Coffer.Host.Plugins;
+using Coffer.Connectors;
 using Coffer.TestSupport;
 
 // Usage: Coffer.Plugins.AzBlob.Stress LOCATION ROUNDS SEED

@@ -1,6 +1,6 @@
 using Azure.Storage.Blobs;
 using Coffer.Abstractions;
-using Coffer.Host.Plugins;
+using Coffer.Connectors;
 using Coffer.TestSupport;
 
 namespace Coffer.Plugins.AzBlob.Tests;

@@ -1,4 +1,4 @@
-using Coffer.Host.Plugins;
+using Coffer.Connectors;
 using Coffer.TestSupport;
 
 namespace Coffer.Plugins.Posix.Tests;

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Coffer.Host.Plugins;
+using Coffer.Connectors;
 using Coffer.Packager;
 
 namespace Coffer.TestSupport;

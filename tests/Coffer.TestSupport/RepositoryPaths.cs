@@ -11,7 +11,7 @@ public static class RepositoryPaths
     public static string Configuration { get; } = Metadata("CofferConfiguration");
 
     /// <summary>The coffer executable's assembly, built with the solution.</summary>
-    public static string CofferDll => Path.Combine(Root, "Host", "bin", Configuration, "net10.0", "coffer.dll");
+    public static string CofferDll => Path.Combine(Root, "Host", "Cli", "bin", Configuration, "net10.0", "coffer.dll");
 
     /// <summary>The entry assembly of a bundled plugin's build output, e.g. <c>Posix</c> or <c>AzBlob</c>.</summary>
     public static string BundledPluginEntry(string plugin) =>

@@ -1,0 +1,37 @@
+using System.Buffers;
+
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Core.Chunking;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+
+namespace Coffer.Engine.Core;
+
+/// <summary>
+/// The pool every chunk, blob, window and pack segment buffer of the engine comes from and goes back to.
+/// Not <see cref="ArrayPool{T}.Shared"/>: that one also keeps one array of each size per thread, and a
+/// pipeline whose awaits hop across many pool threads left a multi-MiB buffer of each size behind on each
+/// of them (peak RSS of a 624 MiB backup: 306 MiB, against 120 MiB for opening the store). This pool keeps
+/// a few arrays per size, shared by all threads, so what it holds is bounded by what was in flight at once.
+/// </summary>
+internal static class BlobBuffers
+{
+    // The largest pooled buffer is a chunker window rented for a lone stream (1.5 × the 8 MiB maximum chunk,
+    // rounded up to 16 MiB; a backup's readers keep their own); anything larger is allocated and dropped.
+    // Sixteen per size covers the pipeline's in-flight limits (a 16 MiB pack is 16 segments): fewer measured
+    // worse, since every array a full size drops is LOH garbage the workstation GC collects late (peak RSS,
+    // with windows still rented per file: 333 MiB with 1 per size, 242 with 8, 206 with 16, 219 with 64).
+    private const int LargestPooled = 16 << 20;
+    private const int PerSize = 16;
+
+    public static ArrayPool<byte> Pool { get; } = ArrayPool<byte>.Create(LargestPooled, PerSize);
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+
+using Coffer.Engine.Core;
+using Coffer.Engine.Core.Chunking;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+
+namespace Coffer.Engine.Core.Model;
+
+/// <summary>A snapshot object: when, from where, and the root of its tree.</summary>
+internal sealed record Snapshot
+{
+    public required string Id { get; init; }
+
+    public DateTimeOffset Time { get; init; }
+
+    public string Hostname { get; init; } = "";
+
+    public string Username { get; init; } = "";
+
+    /// <summary>What was backed up, as the user named it (a path, a location or <c>@name[:sub]</c>, resolved).</summary>
+    public required string Source { get; init; }
+
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>The snapshot this one reused unchanged files from.</summary>
+    public string? Parent { get; init; }
+
+    /// <summary>The source's root directory, with its subtree.</summary>
+    public required Node Root { get; init; }
+
+    public required SnapshotSummary Summary { get; init; }
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, BackupJsonContext.Default.Snapshot);
+
+    public static Snapshot Parse(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize(json, BackupJsonContext.Default.Snapshot) ?? throw new JsonException("snapshot is null");
+
+    public string ShortId => Id[..8];
+}
+
+internal sealed record SnapshotSummary
+{
+    public long Files { get; init; }
+
+    public long Directories { get; init; }
+
+    public long Symlinks { get; init; }
+
+    /// <summary>Total size of the files' content.</summary>
+    public long Bytes { get; init; }
+
+    public long Errors { get; init; }
+
+    /// <summary>Files not read again because they were unchanged since the parent.</summary>
+    public long FilesUnchanged { get; init; }
+
+    public long NewBlobs { get; init; }
+
+    /// <summary>Bytes this backup added to the store (sealed blobs, before pack headers).</summary>
+    public long NewBytesStored { get; init; }
+
+    public double Seconds { get; init; }
+}

@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Coffer.Abstractions;
+
+using Coffer.Engine.Core;
+using Coffer.Engine.Core.Chunking;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+
+namespace Coffer.Engine.Core.Model;
+
+/// <summary>A directory's content as stored in a tree blob: its entries, sorted by name (ordinal).</summary>
+internal sealed record TreeNode
+{
+    public required IReadOnlyList<Node> Entries { get; init; }
+
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, BackupJsonContext.Default.TreeNode);
+
+    public static TreeNode Parse(ReadOnlySpan<byte> json) =>
+        JsonSerializer.Deserialize(json, BackupJsonContext.Default.TreeNode) ?? throw new JsonException("tree is null");
+}
+
+/// <summary>One entry of a tree: the metadata a source reported, and where its content is.</summary>
+internal sealed record Node
+{
+    public required string Name { get; init; }
+
+    /// <summary><c>file</c>, <c>dir</c> or <c>symlink</c>.</summary>
+    public required string Kind { get; init; }
+
+    public long Size { get; init; }
+
+    public DateTimeOffset Mtime { get; init; }
+
+    /// <summary>Unix permission bits, or null when the source has none.</summary>
+    public int? Mode { get; init; }
+
+    public long? Uid { get; init; }
+
+    public long? Gid { get; init; }
+
+    public string? Target { get; init; }
+
+    public string? ContentType { get; init; }
+
+    public string? FileId { get; init; }
+
+    public Dictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>A file's data blob ids, in order.</summary>
+    public IReadOnlyList<string>? Content { get; init; }
+
+    /// <summary>SHA-256 of a file's whole content, checked by a full check and by restore.</summary>
+    public string? Sha256 { get; init; }
+
+    /// <summary>A directory's tree blob id.</summary>
+    public string? Subtree { get; init; }
+
+    /// <summary>Why the source could not read the entry fully.</summary>
+    public string? Error { get; init; }
+
+    public const string FileKind = "file";
+    public const string DirectoryKind = "dir";
+    public const string SymlinkKind = "symlink";
+
+    public EntryKind EntryKind => Kind switch
+    {
+        FileKind => EntryKind.File,
+        DirectoryKind => EntryKind.Directory,
+        SymlinkKind => EntryKind.Symlink,
+        _ => throw new InvalidDataException($"unknown node kind '{Kind}'"),
+    };
+
+    public static string KindOf(EntryKind kind) => kind switch
+    {
+        EntryKind.File => FileKind,
+        EntryKind.Directory => DirectoryKind,
+        _ => SymlinkKind,
+    };
+
+    /// <summary>
+    /// Whether <paramref name="name"/> can be one path segment below a restore root: not empty, <c>.</c> or
+    /// <c>..</c>, and without <c>/</c> or NUL. Destinations refuse such paths too; the engine does not rely on
+    /// every (third-party) destination doing so.
+    /// </summary>
+    public static bool IsSafeName(string name) =>
+        name.Length > 0 && name is not ("." or "..") && !name.Contains('/', StringComparison.Ordinal) && !name.Contains('\0', StringComparison.Ordinal);
+
+    /// <summary>A name as it can be shown on one line: quoted, with control characters escaped.</summary>
+    public static string Quote(string name) => JsonSerializer.Serialize(name, BackupJsonContext.Default.String);
+
+    /// <summary>The node for a scanned entry, without content.</summary>
+    public static Node From(TreeEntry entry, string name) => new()
+    {
+        Name = name,
+        Kind = KindOf(entry.Kind),
+        Size = entry.Kind == EntryKind.File ? entry.Size : 0,
+        Mtime = entry.ModifiedTime,
+        Mode = entry.Mode is { } mode ? (int)mode : null,
+        Uid = entry.UserId,
+        Gid = entry.GroupId,
+        Target = entry.SymlinkTarget,
+        ContentType = entry.ContentType,
+        FileId = entry.FileId,
+        Metadata = entry.Metadata.Count == 0 ? null : new Dictionary<string, string>(entry.Metadata, StringComparer.Ordinal),
+        Error = entry.Error,
+    };
+
+    /// <summary>The entry a destination gets for this node at <paramref name="path"/>.</summary>
+    public TreeEntry ToEntry(string path) => new(path, EntryKind)
+    {
+        Size = Size,
+        ModifiedTime = Mtime,
+        Mode = Mode is { } mode ? (UnixFileMode)mode : null,
+        UserId = Uid,
+        GroupId = Gid,
+        SymlinkTarget = Target,
+        ContentType = ContentType,
+        FileId = FileId,
+        Metadata = Metadata ?? new Dictionary<string, string>(),
+    };
+}

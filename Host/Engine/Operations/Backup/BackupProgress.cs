@@ -1,0 +1,47 @@
+using Coffer.Engine.Core;
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Core.Chunking;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+
+namespace Coffer.Engine.Operations.Backup;
+
+/// <summary>Counters a pipeline updates from any thread and a progress display samples.</summary>
+internal sealed class BackupProgress
+{
+    private long _plannedBytes;
+    private long _doneBytes;
+    private long _plannedFiles;
+    private long _doneFiles;
+
+    public long PlannedBytes => Interlocked.Read(ref _plannedBytes);
+
+    public long DoneBytes => Interlocked.Read(ref _doneBytes);
+
+    public long PlannedFiles => Interlocked.Read(ref _plannedFiles);
+
+    public long DoneFiles => Interlocked.Read(ref _doneFiles);
+
+    public void AddPlanned(long bytes)
+    {
+        Interlocked.Add(ref _plannedBytes, bytes);
+        Interlocked.Increment(ref _plannedFiles);
+    }
+
+    public void AddDone(long bytes, bool file)
+    {
+        Interlocked.Add(ref _doneBytes, bytes);
+        if (file)
+        {
+            Interlocked.Increment(ref _doneFiles);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Coffer.Abstractions;
+using Coffer.Engine.Core;
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Core.Chunking;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+
+namespace Coffer.Engine.Operations.Check;
+
+/// <summary>One problem a check found, as a line for the user.</summary>
+/// <param name="Snapshot">The damaged snapshot's short id, or null for a problem of the store itself (a pack).</param>
+/// <param name="Path">The damaged file or directory in the snapshot, or null.</param>
+/// <param name="Reason">What is wrong.</param>
+internal sealed record CheckProblem(string? Snapshot, string? Path, string Reason)
+{
+    public override string ToString() => Snapshot is null
+        ? Reason
+        : $"snapshot {Snapshot}: {(Path is { Length: > 0 } ? Path : "/")}: {Reason}";
+}
+
+/// <summary>
+/// Verifies snapshots. Fast: every tree is readable and every blob a file needs is indexed and inside a
+/// pack that exists and is long enough. Full: every file's content is read back (each blob authenticated,
+/// decoded and checked against its MAC id) and checked against its SHA-256, and every other blob of
+/// every pack is read and checked too, and each pack against its name (the SHA-256 of its bytes).
+/// </summary>
+internal sealed class Checker
+{
+    private readonly CofferStore _store;
+    private readonly HashSet<BlobId> _good = [];
+    private readonly Dictionary<BlobId, string> _bad = [];
+    private readonly HashSet<string> _goodFiles = new(StringComparer.Ordinal);
+
+    public Checker(CofferStore store) => _store = store;
+
+    public List<CheckProblem> Problems { get; } = [];
+
+    public long FilesChecked { get; private set; }
+
+    public long BlobsChecked => _good.Count + _bad.Count;
+
+    public async Task RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, CancellationToken cancellationToken)
+    {
+        var packs = new Dictionary<string, long>(StringComparer.Ordinal);
+        await foreach (var pack in _store.Storage.ListAsync(StorageObjectClass.Packfile, cancellationToken).ConfigureAwait(false))
+        {
+            packs[pack.Name] = pack.Size;
+        }
+
+        if (!fast)
+        {
+            // Packs first: then a file's check knows which of its blobs are damaged without reading them twice.
+            var byPack = _store.Index.Blobs.GroupBy(b => b.Value.Pack, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal);
+            foreach (var blobs in byPack)
+            {
+                if (packs.ContainsKey(blobs.Key))
+                {
+                    await CheckPackAsync(blobs.Key, blobs.ToList(), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        foreach (var snapshot in snapshots)
+        {
+            await CheckSnapshotAsync(snapshot, packs, fast, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CheckPackAsync(string pack, List<KeyValuePair<BlobId, BlobLocation>> entries, CancellationToken cancellationToken)
+    {
+        var bytes = await _store.ReadObjectAsync(StorageObjectClass.Packfile, pack, cancellationToken).ConfigureAwait(false);
+        if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != pack)
+        {
+            Problems.Add(new CheckProblem(null, null, $"pack {pack} is damaged: its content does not match its name"));
+        }
+
+        foreach (var (id, location) in entries)
+        {
+            if (location.Offset + (long)location.Length > bytes.Length)
+            {
+                _bad[id] = $"blob {id} is cut off: pack {pack} is too short";
+                continue;
+            }
+
+            var plain = BlobBuffers.Pool.Rent(Math.Max(1, (int)location.RawLength));
+            try
+            {
+                _store.Codec.Decode(location.Type, id, bytes.AsSpan((int)location.Offset, (int)location.Length), (int)location.RawLength, plain);
+                _good.Add(id);
+            }
+            catch (DamagedBlobException e)
+            {
+                _bad[id] = $"{e.Message} (pack {pack})";
+            }
+            finally
+            {
+                BlobBuffers.Pool.Return(plain);
+            }
+        }
+    }
+
+    private async Task CheckSnapshotAsync(Snapshot snapshot, Dictionary<string, long> packs, bool fast, CancellationToken cancellationToken)
+    {
+        var pending = new Stack<(string Path, Node Node)>();
+        pending.Push(("", snapshot.Root));
+        while (pending.Count > 0)
+        {
+            var (path, node) = pending.Pop();
+            if (node.Subtree is { } subtree)
+            {
+                var id = BlobId.Parse(subtree);
+                var problem = BlobProblem(id, packs);
+                if (problem is not null)
+                {
+                    Problems.Add(new CheckProblem(snapshot.ShortId, path, $"directory unreadable: {problem}"));
+                    continue;
+                }
+
+                TreeNode tree;
+                try
+                {
+                    tree = await _store.ReadTreeAsync(id, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StoreException e)
+                {
+                    Problems.Add(new CheckProblem(snapshot.ShortId, path, $"directory unreadable: {e.Message}"));
+                    continue;
+                }
+
+                foreach (var child in tree.Entries)
+                {
+                    pending.Push((path.Length == 0 ? child.Name : $"{path}/{child.Name}", child));
+                }
+            }
+            else if (node.Kind == Node.FileKind)
+            {
+                FilesChecked++;
+                var problem = (node.Content ?? []).Select(c => BlobProblem(BlobId.Parse(c), packs)).FirstOrDefault(p => p is not null);
+                if (problem is not null)
+                {
+                    Problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {problem}"));
+                }
+                else if (!fast && node.Sha256 is { } sha && _goodFiles.Add(sha))
+                {
+                    var hashProblem = await CheckContentAsync(node, path, cancellationToken).ConfigureAwait(false);
+                    if (hashProblem is not null)
+                    {
+                        _goodFiles.Remove(sha);
+                        Problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {hashProblem}"));
+                    }
+                }
+            }
+        }
+    }
+
+    private string? BlobProblem(BlobId id, Dictionary<string, long> packs)
+    {
+        if (_bad.TryGetValue(id, out var bad))
+        {
+            return bad;
+        }
+
+        if (!_store.Index.TryGet(id, out var location))
+        {
+            return $"blob {id} is missing from the index";
+        }
+
+        if (!packs.TryGetValue(location.Pack, out var size))
+        {
+            return $"pack {location.Pack} is missing";
+        }
+
+        return location.Offset + (long)location.Length > size ? $"pack {location.Pack} is too short" : null;
+    }
+
+    private async Task<string?> CheckContentAsync(Node node, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var content = new BlobSequenceStream(_store, node.Content ?? [], node.Sha256, path);
+            await using (content.ConfigureAwait(false))
+            {
+                var buffer = BlobBuffers.Pool.Rent(1 << 20);
+                try
+                {
+                    while (await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
+                    {
+                    }
+                }
+                finally
+                {
+                    BlobBuffers.Pool.Return(buffer);
+                }
+            }
+
+            return null;
+        }
+        catch (StoreException e)
+        {
+            return e.Message;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Threading.Channels;
+using Coffer.Abstractions;
+using Coffer.Engine.Core;
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Core.Chunking;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+
+namespace Coffer.Engine.Operations.Restore;
+
+/// <summary>
+/// Writes a snapshot (or a part of it) to a destination: directories as the walk meets them, files by a
+/// few parallel writers each fetching its blobs ahead, links in place, and directory metadata last
+/// (deepest first), since writing into a directory changes its mtime.
+/// </summary>
+internal sealed class RestoreRunner
+{
+    private const int Writers = 4;
+
+    private readonly CofferStore _store;
+    private readonly IDestinationConnector _destination;
+    private readonly BackupProgress _progress;
+
+    public RestoreRunner(CofferStore store, IDestinationConnector destination, BackupProgress progress)
+    {
+        _store = store;
+        _destination = destination;
+        _progress = progress;
+    }
+
+    public async Task<(long Files, long Bytes)> RunAsync(Snapshot snapshot, string path, CancellationToken cancellationToken)
+    {
+        var top = await _store.ResolveAsync(snapshot, path, cancellationToken).ConfigureAwait(false);
+        using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var token = failure.Token;
+        var files = Channel.CreateBounded<(string Path, Node Node)>(new BoundedChannelOptions(Writers * 4) { SingleWriter = true });
+        var directories = new List<(string Path, Node Node)>();
+        long fileCount = 0, bytes = 0;
+
+        var writers = Enumerable.Range(0, Writers).Select(_ => Pipeline.Stage(failure, async () =>
+        {
+            await foreach (var (filePath, node) in files.Reader.ReadAllAsync(token).ConfigureAwait(false))
+            {
+                var content = new BlobSequenceStream(_store, node.Content ?? [], expectedSha256: null, filePath);
+                await using (content.ConfigureAwait(false))
+                {
+                    await _destination.WriteFileAsync(node.ToEntry(filePath), content, token).ConfigureAwait(false);
+                }
+
+                Interlocked.Increment(ref fileCount);
+                Interlocked.Add(ref bytes, node.Size);
+                _progress.AddDone(node.Size, file: true);
+            }
+        }));
+
+        var walk = Pipeline.Stage(failure, async () =>
+        {
+            try
+            {
+                // A single file restores under its own name; a directory restores its content into the root.
+                var rootPath = top.Kind == Node.DirectoryKind ? "" : top.Name;
+                if (rootPath.Length > 0 && !Node.IsSafeName(rootPath))
+                {
+                    throw new StoreFormatException($"snapshot {snapshot.ShortId} names its file {Node.Quote(rootPath)}, which is not a plain name: the store is damaged or was tampered with");
+                }
+
+                await foreach (var (entryPath, node) in _store.WalkAsync(top, rootPath, token).ConfigureAwait(false))
+                {
+                    switch (node.Kind)
+                    {
+                        case Node.DirectoryKind:
+                            await _destination.CreateDirectoryAsync(node.ToEntry(entryPath), token).ConfigureAwait(false);
+                            directories.Add((entryPath, node));
+                            break;
+                        case Node.SymlinkKind:
+                            await _destination.CreateSymlinkAsync(node.ToEntry(entryPath), token).ConfigureAwait(false);
+                            break;
+                        default:
+                            _progress.AddPlanned(node.Size);
+                            await files.Writer.WriteAsync((entryPath, node), token).ConfigureAwait(false);
+                            break;
+                    }
+                }
+            }
+            finally
+            {
+                files.Writer.TryComplete();
+            }
+        });
+
+        await Pipeline.WhenAllAsync([walk, .. writers]).ConfigureAwait(false);
+
+        for (var i = directories.Count - 1; i >= 0; i--)
+        {
+            await _destination.FinishDirectoryAsync(directories[i].Node.ToEntry(directories[i].Path), token).ConfigureAwait(false);
+        }
+
+        return (fileCount, bytes);
+    }
+}

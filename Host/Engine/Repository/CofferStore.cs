@@ -1,0 +1,374 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Coffer.Abstractions;
+using Coffer.Engine.Core;
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Core.Chunking;
+using Coffer.Engine.Repository.Crypto;
+using Coffer.Engine.Repository.Packs;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+
+namespace Coffer.Engine.Repository;
+
+/// <summary>
+/// An open store: its config and keys, the index of every blob, and the reads every command shares
+/// (blobs, trees, snapshots). Writing goes through <see cref="PackUploader"/>.
+/// </summary>
+internal sealed class CofferStore
+{
+    /// <summary>How many objects a command reads from the store at once.</summary>
+    internal const int ParallelReads = 8;
+
+    private CofferStore(IStorageConnector storage, StoreConfig config, StoreKeys keys)
+    {
+        Storage = storage;
+        Config = config;
+        Keys = keys;
+        Codec = new BlobCodec(keys, config.CompressionLevel);
+        Chunker = new FastCdc(config.Chunker, keys.ChunkerKey);
+    }
+
+    public IStorageConnector Storage { get; }
+
+    public StoreConfig Config { get; }
+
+    public StoreKeys Keys { get; }
+
+    public BlobCodec Codec { get; }
+
+    public FastCdc Chunker { get; }
+
+    public StoreIndex Index { get; } = new();
+
+    /// <summary>The index objects <see cref="Index"/> was loaded from.</summary>
+    public IReadOnlyList<string> LoadedIndexObjects { get; private set; } = [];
+
+    /// <summary>Creates a store; a null passphrase makes a plaintext store.</summary>
+    public static async Task<StoreConfig> CreateAsync(IStorageConnector storage, string? passphrase, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var (config, _) = StoreKeys.CreateNew(passphrase, time);
+        await storage.CreateAsync(config.ToJson(), cancellationToken).ConfigureAwait(false);
+        return config;
+    }
+
+    /// <summary>Reads the CONFIG only: whether the store is encrypted decides whether a passphrase is needed.</summary>
+    public static async Task<StoreConfig> ReadConfigAsync(IStorageConnector storage, CancellationToken cancellationToken)
+    {
+        var bytes = await storage.OpenAsync(cancellationToken).ConfigureAwait(false);
+        StoreConfig config;
+        try
+        {
+            config = StoreConfig.Parse(bytes);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new StoreFormatException($"{storage.Description} does not hold a coffer store: its CONFIG is not readable", e);
+        }
+
+        if (config.Format != StoreConfig.CurrentFormat)
+        {
+            throw new StoreFormatException($"{storage.Description} has store format {config.Format}; this coffer reads format {StoreConfig.CurrentFormat}: use a matching coffer");
+        }
+
+        if (Malformed(config) is { } problem)
+        {
+            throw new StoreFormatException($"{storage.Description} has a damaged CONFIG: {problem}");
+        }
+
+        return config;
+    }
+
+    // JSON lets any member be null or out of range; CONFIG is checked whole before anything uses it.
+    private static string? Malformed(StoreConfig config) => config switch
+    {
+        { Id: null or "" } => "no store id",
+        { Chunker: null } => "no chunker parameters",
+        { Mac: not "hmac-sha256" } => $"unknown blob id MAC '{config.Mac}'",
+        { Compression: not "zstd" } => $"unknown compression '{config.Compression}'",
+        { CompressionLevel: < 1 or > 22 } => $"compression level {config.CompressionLevel} is not 1 to 22",
+        { PackSize: < 4096 or > 1 << 30 } => $"pack size {config.PackSize} is not 4 KiB to 1 GiB",
+        { Encryption: null, PlaintextKey: null } => "a plaintext store without its key",
+        { Encryption: { Kdf: null } or { WrappedKey: null } or { Canary: null } } => "incomplete encryption parameters",
+        _ => null,
+    };
+
+    /// <summary>Opens a store and loads its index (unless <paramref name="loadIndex"/> is false: a command that locks the store loads it after locking).</summary>
+    public static async Task<CofferStore> OpenAsync(IStorageConnector storage, StoreConfig config, Func<string> passphrase, CancellationToken cancellationToken, bool loadIndex = true)
+    {
+        var keys = StoreKeys.Open(config, passphrase);
+        var store = new CofferStore(storage, config, keys);
+        if (loadIndex)
+        {
+            await store.LoadIndexAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return store;
+    }
+
+    /// <summary>Loads the packs marked for deletion, then every index object; returns the index objects' names.</summary>
+    public async Task<IReadOnlyList<string>> LoadIndexAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        await foreach (var item in Storage.ListAsync(StorageObjectClass.Index, cancellationToken).ConfigureAwait(false))
+        {
+            if (item.Name != Trash.ObjectName)
+            {
+                names.Add(item.Name);
+            }
+        }
+
+        Index.Trashed = (await Trash.ReadAsync(this, cancellationToken).ConfigureAwait(false)).Packs.Keys.ToHashSet(StringComparer.Ordinal);
+
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (name, ct) =>
+        {
+            var bytes = await ReadObjectAsync(StorageObjectClass.Index, name, ct).ConfigureAwait(false);
+            Index.Load(Keys, bytes, name);
+        }).ConfigureAwait(false);
+        LoadedIndexObjects = names;
+        return names;
+    }
+
+    public async Task<byte[]> ReadObjectAsync(StorageObjectClass objectClass, string name, CancellationToken cancellationToken)
+    {
+        var stream = await Storage.GetAsync(objectClass, name, 0, null, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+            return copy.ToArray();
+        }
+    }
+
+    /// <summary>Reads a byte range of an object into a new array.</summary>
+    public async Task<byte[]> ReadObjectRangeAsync(StorageObjectClass objectClass, string name, long offset, int length, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[length];
+        var stream = await Storage.GetAsync(objectClass, name, offset, length, cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var read = await stream.ReadAtLeastAsync(buffer, length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            return read == length ? buffer : throw new StoreFormatException($"{name} is shorter than its listing says");
+        }
+    }
+
+    /// <summary>Reads exactly <paramref name="length"/> bytes at <paramref name="offset"/> of a pack into a pooled buffer.</summary>
+    public async Task<byte[]> ReadPackRangeAsync(string pack, long offset, int length, CancellationToken cancellationToken)
+    {
+        var buffer = BlobBuffers.Pool.Rent(Math.Max(1, length));
+        try
+        {
+            var stream = await Storage.GetAsync(StorageObjectClass.Packfile, pack, offset, length, cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                var read = await stream.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                if (read != length)
+                {
+                    throw new StoreFormatException($"pack {pack} is shorter than the index says: run 'coffer check'");
+                }
+            }
+
+            return buffer;
+        }
+        catch
+        {
+            BlobBuffers.Pool.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>Reads, authenticates and decodes a blob; the caller returns the buffer to the shared pool.</summary>
+    /// <exception cref="MissingBlobException">The index does not know the blob.</exception>
+    /// <exception cref="DamagedBlobException">The stored blob is not what was written.</exception>
+    public async Task<(byte[] Buffer, int Length)> ReadBlobAsync(BlobId id, CancellationToken cancellationToken)
+    {
+        if (!Index.TryGet(id, out var location))
+        {
+            throw new MissingBlobException(id);
+        }
+
+        byte[] sealedBuffer;
+        try
+        {
+            sealedBuffer = await ReadPackRangeAsync(location.Pack, location.Offset, (int)location.Length, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotFoundException e)
+        {
+            throw new MissingBlobException(id, $"its pack {location.Pack} is missing", e);
+        }
+
+        try
+        {
+            var plain = BlobBuffers.Pool.Rent(Math.Max(1, (int)location.RawLength));
+            try
+            {
+                Codec.Decode(location.Type, id, sealedBuffer.AsSpan(0, (int)location.Length), (int)location.RawLength, plain);
+                return (plain, (int)location.RawLength);
+            }
+            catch
+            {
+                BlobBuffers.Pool.Return(plain);
+                throw;
+            }
+        }
+        finally
+        {
+            BlobBuffers.Pool.Return(sealedBuffer);
+        }
+    }
+
+    public async Task<TreeNode> ReadTreeAsync(BlobId id, CancellationToken cancellationToken)
+    {
+        var (buffer, length) = await ReadBlobAsync(id, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var tree = TreeNode.Parse(buffer.AsSpan(0, length));
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var entry in tree.Entries)
+            {
+                // A name that is a path (or a second entry of one name, say a link then a directory) could
+                // make a restore write outside its target: such a tree is refused, never walked.
+                if (!Node.IsSafeName(entry.Name) || !names.Add(entry.Name))
+                {
+                    throw new StoreFormatException($"tree {id} has an entry named {Node.Quote(entry.Name)}, which is not a plain name or is there twice: the store is damaged or was tampered with");
+                }
+            }
+
+            return tree;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new StoreFormatException($"tree {id} is malformed", e);
+        }
+        finally
+        {
+            BlobBuffers.Pool.Return(buffer);
+        }
+    }
+
+    public async Task<IReadOnlyList<Snapshot>> ListSnapshotsAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        await foreach (var item in Storage.ListAsync(StorageObjectClass.Snapshot, cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(item.Name);
+        }
+
+        var snapshots = new Snapshot[names.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, names.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            snapshots[i] = await ReadSnapshotAsync(names[i], ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return snapshots.OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList();
+    }
+
+    private async Task<Snapshot> ReadSnapshotAsync(string name, CancellationToken cancellationToken)
+    {
+        var bytes = await ReadObjectAsync(StorageObjectClass.Snapshot, name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var snapshot = Snapshot.Parse(Keys.OpenObject(bytes, SnapshotContext(name)));
+            return snapshot.Id == name ? snapshot : throw new StoreFormatException($"snapshot object {name} holds snapshot {snapshot.Id}");
+        }
+        catch (Exception e) when (e is AuthenticationTagMismatchException or System.Text.Json.JsonException)
+        {
+            throw new StoreFormatException($"snapshot {name} is damaged", e);
+        }
+    }
+
+    /// <summary>Finds a snapshot by <c>latest</c>, its full id or a unique id prefix.</summary>
+    public async Task<Snapshot> FindSnapshotAsync(string reference, CancellationToken cancellationToken)
+    {
+        var snapshots = await ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        if (reference == "latest")
+        {
+            return snapshots.Count > 0 ? snapshots[^1] : throw new SnapshotNotFoundException("the store has no snapshot yet: run 'coffer backup' first");
+        }
+
+        var matches = snapshots.Where(s => s.Id.StartsWith(reference, StringComparison.OrdinalIgnoreCase)).ToList();
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new SnapshotNotFoundException($"no snapshot '{reference}' in this store: see 'coffer ls'"),
+            _ => throw new SnapshotNotFoundException($"snapshot prefix '{reference}' matches {matches.Count} snapshots: give more digits"),
+        };
+    }
+
+    public Task WriteSnapshotAsync(Snapshot snapshot, CancellationToken cancellationToken)
+    {
+        var bytes = Keys.SealObject(snapshot.ToJson(), SnapshotContext(snapshot.Id));
+        return Storage.PutAsync(StorageObjectClass.Snapshot, snapshot.Id, new MemoryStream(bytes, writable: false), cancellationToken);
+    }
+
+    /// <summary>Writes an index object listing <paramref name="packs"/>; returns its name (null when there is nothing to list).</summary>
+    public async Task<string?> WriteIndexAsync(IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
+    {
+        if (packs.Count == 0)
+        {
+            return null;
+        }
+
+        var bytes = StoreIndex.Encode(Keys, packs);
+        var name = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        await Storage.PutAsync(StorageObjectClass.Index, name, new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
+        return name;
+    }
+
+    /// <summary>Walks a tree depth first, directories before their content; paths are relative to <paramref name="root"/>.</summary>
+    public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var pending = new Stack<(string Path, Node Node)>();
+        pending.Push((rootPath, root));
+        while (pending.Count > 0)
+        {
+            var (path, node) = pending.Pop();
+            yield return (path, node);
+            if (node.Subtree is { } subtree)
+            {
+                var tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                for (var i = tree.Entries.Count - 1; i >= 0; i--)
+                {
+                    var child = tree.Entries[i];
+                    pending.Push((path.Length == 0 ? child.Name : $"{path}/{child.Name}", child));
+                }
+            }
+        }
+    }
+
+    /// <summary>Finds the node at <paramref name="path"/> below a snapshot's root.</summary>
+    public async Task<Node> ResolveAsync(Snapshot snapshot, string path, CancellationToken cancellationToken)
+    {
+        var node = snapshot.Root;
+        foreach (var segment in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (node.Subtree is null)
+            {
+                throw new SnapshotNotFoundException($"no '{path}' in snapshot {snapshot.ShortId}: '{node.Name}' is not a directory");
+            }
+
+            var tree = await ReadTreeAsync(BlobId.Parse(node.Subtree), cancellationToken).ConfigureAwait(false);
+            node = tree.Entries.FirstOrDefault(e => e.Name == segment)
+                ?? throw new SnapshotNotFoundException($"no '{path}' in snapshot {snapshot.ShortId}: see 'coffer ls {snapshot.ShortId}'");
+        }
+
+        return node;
+    }
+
+    private static string SnapshotContext(string id) => $"coffer snapshot v1 {id}";
+}
+
+/// <summary>A blob a tree refers to is not in the store.</summary>
+internal sealed class MissingBlobException : StoreException
+{
+    public MissingBlobException(BlobId id) : base($"blob {id} is missing from the store") => Id = id;
+
+    public MissingBlobException(BlobId id, string why, Exception innerException) : base($"blob {id} is unreadable: {why}", innerException) => Id = id;
+
+    public BlobId Id { get; }
+}

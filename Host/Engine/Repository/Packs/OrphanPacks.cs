@@ -1,0 +1,79 @@
+using System.Buffers.Binary;
+using Coffer.Abstractions;
+using Coffer.Engine.Core;
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Core.Chunking;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
+using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Operations.Maintenance;
+
+namespace Coffer.Engine.Repository.Packs;
+
+/// <summary>
+/// Packs no index object names: what a backup killed before its next index object (SIGKILL, power loss)
+/// uploaded. Their trailing headers say what they hold, so a later backup adopts them instead of sending
+/// the same blobs again, and writes an index object for them.
+/// </summary>
+internal static class OrphanPacks
+{
+    /// <summary>Reads a pack's header; null when the pack is too short or its header does not authenticate.</summary>
+    public static async Task<IReadOnlyList<PackEntry>?> TryReadHeaderAsync(CofferStore store, string pack, long size, CancellationToken cancellationToken)
+    {
+        if (size < 4)
+        {
+            return null;
+        }
+
+        try
+        {
+            var tail = await store.ReadObjectRangeAsync(StorageObjectClass.Packfile, pack, size - 4, 4, cancellationToken).ConfigureAwait(false);
+            var headerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
+            if (headerLength <= 0 || headerLength > size - 4 || headerLength > 64 << 20)
+            {
+                return null;
+            }
+
+            var header = await store.ReadObjectRangeAsync(StorageObjectClass.Packfile, pack, size - 4 - headerLength, headerLength, cancellationToken).ConfigureAwait(false);
+            var entries = PackFormat.DecodeHeader(store.Keys, header);
+            var blobsEnd = size - 4 - headerLength;
+            return entries.All(e => e.Offset + (long)e.Length <= blobsEnd) ? entries : null;
+        }
+        catch (Exception e) when (e is StoreFormatException or NotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Indexes every complete pack no index names (and maintenance has not marked); returns how many.</summary>
+    public static async Task<int> AdoptAsync(CofferStore store, CancellationToken cancellationToken)
+    {
+        var adopted = new List<(string, IReadOnlyList<PackEntry>)>();
+        await foreach (var item in store.Storage.ListAsync(StorageObjectClass.Packfile, cancellationToken).ConfigureAwait(false))
+        {
+            if (store.Index.PackEntries.ContainsKey(item.Name) || store.Index.Trashed.Contains(item.Name))
+            {
+                continue;
+            }
+
+            if (await TryReadHeaderAsync(store, item.Name, item.Size, cancellationToken).ConfigureAwait(false) is { } entries)
+            {
+                store.Index.AddPack(item.Name, entries);
+                adopted.Add((item.Name, entries));
+            }
+        }
+
+        for (var i = 0; i < adopted.Count; i += 256)
+        {
+            await store.WriteIndexAsync(adopted.Skip(i).Take(256).ToList(), cancellationToken).ConfigureAwait(false);
+        }
+
+        return adopted.Count;
+    }
+}
