@@ -1,19 +1,19 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using Coffer.Abstractions;
+using Coffer.Keep;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
-
-using Coffer.Keep;
 
 namespace Coffer.Cli;
 
 /// <summary>
 /// <c>coffer keepstore</c>: the Arvados Keep block server. Its flags are keepstore's Go-style ones
 /// with positional meaning, so they bypass System.CommandLine and reach <see cref="KeepstoreFlagParser"/> as given.
+/// This command only turns them into options, creates the volumes through the connector catalog and runs
+/// <see cref="KeepService"/>.
 /// </summary>
-internal static partial class KeepstoreCommand
+internal static class KeepstoreCommand
 {
     public const string Name = "keepstore";
 
@@ -41,10 +41,8 @@ internal static partial class KeepstoreCommand
             return ExitCodes.Success;
         }
 
-        // A bad -listen is reported before any volume is touched.
-        KeepServer.ParseListen(options.Listen);
         var time = TimeProvider.System;
-        var secrets = KeepstoreSecrets.Load(options, time);
+        var service = KeepService.Configure(options, time);
         using var loggerFactory = LoggerFactory.Create(logging => logging
             .SetMinimumLevel(LogLevel.Information)
             .AddFilter("Microsoft", LogLevel.Warning)
@@ -56,120 +54,50 @@ internal static partial class KeepstoreCommand
                 o.ColorBehavior = LoggerColorBehavior.Disabled;
             })
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-        var logger = loggerFactory.CreateLogger("Coffer.Keep");
 
-        var volumes = await MountAsync(context, options, loggerFactory, time, cancellationToken);
-        await using (volumes)
+        var volumes = await CreateVolumesAsync(context, options, service, new ConnectorContext { LoggerFactory = loggerFactory, Time = time }, cancellationToken);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
         {
-            foreach (var mount in volumes.All)
-            {
-                LogVolume(logger, mount.Uuid, mount.Label, !mount.IsReadOnly, mount.Replication);
-            }
+            signal.Cancel = true;
+            stop.Cancel();
+        });
 
-            foreach (var shared in volumes.All.GroupBy(m => m.Volume.DeviceId).Where(g => g.Count() > 1))
-            {
-                await context.Error.WriteLineAsync($"coffer: warning: {string.Join(" and ", shared.Select(m => m.Spec.Flag))} reach the same storage ({shared.Key})");
-            }
-
-            if (secrets.Signer is null)
-            {
-                await context.Error.WriteLineAsync("coffer: notice: no -permission-key-file: locators are returned unsigned and would be refused by servers that enforce permissions");
-            }
-
-            using var buffers = new BlockBufferPool(options.MaxBuffers);
-            var store = new BlockStore(volumes, buffers, logger);
-            using var workers = new KeepWorkers(store, secrets, options, time, logger);
-            var api = new KeepHttpApi(store, workers, secrets, options, logger);
-
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
-            {
-                signal.Cancel = true;
-                stop.Cancel();
-            });
-
-            using var pidFile = PidFile.Create(options.PidFile);
-            await KeepServer.RunAsync(api, workers, options.Listen, loggerFactory,
-                address => context.Error.WriteLine($"coffer: keepstore listening at {address}"), stop.Token);
-            await context.Error.WriteLineAsync("coffer: keepstore stopped");
-            return ExitCodes.Success;
-        }
+        await service.RunAsync(volumes, loggerFactory, line => context.Error.WriteLine($"coffer: {line}"), stop.Token);
+        await context.Error.WriteLineAsync("coffer: keepstore stopped");
+        return ExitCodes.Success;
     }
 
-    private static async Task<KeepVolumeSet> MountAsync(CliContext context, KeepstoreOptions options, ILoggerFactory loggerFactory, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Creates the volumes the flags name, in order; on a failure, disposes the ones already created.</summary>
+    private static async Task<IReadOnlyList<IVolume>> CreateVolumesAsync(CliContext context, KeepstoreOptions options, KeepService service, ConnectorContext connectorContext, CancellationToken cancellationToken)
     {
-        var connectorContext = new ConnectorContext { LoggerFactory = loggerFactory, Time = time };
-        var mounts = new List<KeepMount>();
+        var volumes = new List<IVolume>();
         try
         {
             foreach (var spec in options.Volumes)
             {
-                var settings = new VolumeSettings
-                {
-                    ReadOnly = spec.ReadOnly,
-                    Serialize = spec.Serialize,
-                    BlobSignatureTtl = options.BlobSignatureTtl,
-                    TrashLifetime = options.TrashLifetime,
-                };
-                IVolume volume;
                 try
                 {
-                    volume = await context.Catalog.CreateVolumeAsync(new ConnectorConfiguration(spec.Location, spec.Options, connectorContext), settings, cancellationToken);
+                    volumes.Add(await context.Catalog.CreateVolumeAsync(
+                        new ConnectorConfiguration(spec.Location, spec.Options, connectorContext), service.SettingsFor(spec), cancellationToken));
                 }
                 catch (ConnectorException e)
                 {
                     throw new CliFailure($"{spec.Flag}: {e.Message}", e);
                 }
-
-                mounts.Add(new KeepMount(mounts.Count, spec, volume));
             }
         }
         catch
         {
-            foreach (var mount in mounts)
+            foreach (var volume in volumes)
             {
-                await mount.DisposeAsync();
+                await volume.DisposeAsync();
             }
 
             throw;
         }
 
-        return new KeepVolumeSet(mounts);
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "mount {Uuid}: {Volume} (writable={Writable}, replication={Replication})")]
-    private static partial void LogVolume(ILogger logger, string uuid, string volume, bool writable, int replication);
-
-    /// <summary>keepstore's <c>-pid</c> file: holds the process id while the server runs.</summary>
-    private sealed class PidFile : IDisposable
-    {
-        private readonly string? _path;
-
-        private PidFile(string? path) => _path = path;
-
-        public static PidFile Create(string? path)
-        {
-            if (path is not null)
-            {
-                try
-                {
-                    File.WriteAllText(path, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new CliFailure($"-pid {path}: cannot write it: {e.Message}", e);
-                }
-            }
-
-            return new PidFile(path);
-        }
-
-        public void Dispose()
-        {
-            if (_path is not null)
-            {
-                File.Delete(_path);
-            }
-        }
+        return volumes;
     }
 }
