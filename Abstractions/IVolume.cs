@@ -5,6 +5,15 @@ namespace Coffer.Abstractions;
 /// <see cref="BlockHash.MaxBlockSize"/> bytes named by the lower-case MD5 hex of their content.
 /// Implementations are safe for concurrent use.
 /// </summary>
+/// <remarks>
+/// The host enforces <see cref="VolumeSettings.Serialize"/> and <see cref="VolumeSettings.ReadOnly"/> for every
+/// volume: it lets one call at a time reach a serialized volume, and never writes, touches, trashes, untrashes or
+/// empties the trash of a read-only one. A volume need not check either setting. It does own the rules only the
+/// backend can keep: telling a collision from a corrupt copy (<see cref="CompareAsync"/>), leaving blocks younger
+/// than <see cref="VolumeSettings.BlobSignatureTtl"/> alone and keeping trash for
+/// <see cref="VolumeSettings.TrashLifetime"/> (<see cref="TrashAsync"/>). See docs/abi.md, "Who enforces each
+/// volume rule".
+/// </remarks>
 public interface IVolume : IAsyncDisposable
 {
     /// <summary>
@@ -16,7 +25,11 @@ public interface IVolume : IAsyncDisposable
     /// <summary>A human description of the volume for listings; never holds secrets.</summary>
     string Description { get; }
 
-    /// <summary>True when every write, touch and trash is refused with <see cref="ReadOnlyException"/>.</summary>
+    /// <summary>
+    /// True when the backend itself cannot be written, whatever the settings (e.g. anonymous access); the host then
+    /// treats the volume as read-only. A volume need not report <see cref="VolumeSettings.ReadOnly"/> here: the host
+    /// combines the two (volumes built against ABI 1.0 report both, which is equally right).
+    /// </summary>
     bool IsReadOnly { get; }
 
     /// <summary>How many copies the backend itself keeps of each block (1 for a plain disk).</summary>
@@ -38,7 +51,7 @@ public interface IVolume : IAsyncDisposable
     /// <param name="data">The block's content.</param>
     /// <param name="cancellationToken">Cancels the write; nothing partial is left.</param>
     /// <returns>A task that completes when the block is durable.</returns>
-    /// <exception cref="ReadOnlyException">The volume is read-only.</exception>
+    /// <exception cref="ReadOnlyException">The backend refused the change (e.g. a read-only filesystem).</exception>
     /// <exception cref="StorageFullException">The backend has no room.</exception>
     Task WriteAsync(string hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
@@ -55,7 +68,7 @@ public interface IVolume : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the touch.</param>
     /// <returns>A task that completes when the mtime is stored.</returns>
     /// <exception cref="NotFoundException">No such block.</exception>
-    /// <exception cref="ReadOnlyException">The volume is read-only.</exception>
+    /// <exception cref="ReadOnlyException">The backend refused the change (e.g. a read-only filesystem).</exception>
     Task TouchAsync(string hash, CancellationToken cancellationToken = default);
 
     /// <summary>Gets a block's last modification time.</summary>
@@ -80,7 +93,7 @@ public interface IVolume : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the block is trashed or left alone.</returns>
     /// <exception cref="NotFoundException">No such block.</exception>
-    /// <exception cref="ReadOnlyException">The volume is read-only.</exception>
+    /// <exception cref="ReadOnlyException">The backend refused the change (e.g. a read-only filesystem).</exception>
     Task TrashAsync(string hash, CancellationToken cancellationToken = default);
 
     /// <summary>Brings back a trashed block whose deadline has not passed.</summary>
@@ -88,7 +101,7 @@ public interface IVolume : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the block is back.</returns>
     /// <exception cref="NotFoundException">No trashed copy of the block.</exception>
-    /// <exception cref="ReadOnlyException">The volume is read-only.</exception>
+    /// <exception cref="ReadOnlyException">The backend refused the change (e.g. a read-only filesystem).</exception>
     Task UntrashAsync(string hash, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes for good every trashed block whose deadline has passed.</summary>
@@ -135,10 +148,16 @@ public readonly record struct VolumeStatus(long BytesFree, long BytesUsed);
 /// <summary>Settings the host applies to every volume, whatever its kind.</summary>
 public sealed class VolumeSettings
 {
-    /// <summary>Refuse every write, touch and trash.</summary>
+    /// <summary>
+    /// The volume is mounted read-only. Advisory: the host never writes, touches or trashes such a volume, so a
+    /// volume need not refuse anything itself; it may mention it in its description.
+    /// </summary>
     public bool ReadOnly { get; init; }
 
-    /// <summary>Do one I/O at a time on this volume (helps spinning disks).</summary>
+    /// <summary>
+    /// One I/O at a time on this volume (helps spinning disks). Advisory: the host lets one call at a time reach
+    /// such a volume, so a volume need not serialize anything itself.
+    /// </summary>
     public bool Serialize { get; init; }
 
     /// <summary>How long a block's signature is valid; younger blocks are never trashed. Default two weeks.</summary>

@@ -18,7 +18,6 @@ public sealed class AzBlobSource : ISourceConnector
     private readonly AzureConnection _connection;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly IoGate _gate = new(serialize: false);
 
     internal AzBlobSource(AzureConnection connection, TimeProvider time, ILogger logger)
     {
@@ -39,7 +38,7 @@ public sealed class AzBlobSource : ISourceConnector
 
         // Flat listings come sorted by name, but "a-b" sorts before "a/b": remember the directories made so far.
         var directories = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var item in BlobListing.ListAsync(_connection, location.Prefix, BlobTraits.Metadata, _gate, _time, _logger, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in BlobListing.ListAsync(_connection, location.Prefix, BlobTraits.Metadata, _time, _logger, cancellationToken).ConfigureAwait(false))
         {
             var isFolderMarker = item.Name.EndsWith('/');
             var name = isFolderMarker ? item.Name.TrimEnd('/') : item.Name;
@@ -121,10 +120,6 @@ public sealed class AzBlobSource : ISourceConnector
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
-    {
-        _gate.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
 }

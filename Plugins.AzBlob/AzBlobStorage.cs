@@ -24,7 +24,6 @@ public sealed class AzBlobStorage : IStorageConnector
     private readonly AzureConnection _connection;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly IoGate _gate = new(serialize: false);
 
     internal AzBlobStorage(AzureConnection connection, bool readOnly, TimeProvider time, ILogger logger)
     {
@@ -170,7 +169,7 @@ public sealed class AzBlobStorage : IStorageConnector
     public async IAsyncEnumerable<StorageObject> ListAsync(StorageObjectClass objectClass, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var folder = _connection.Location.Prefix + ClassFolder(objectClass) + "/";
-        IAsyncEnumerable<BlobItem> items = BlobListing.ListAsync(_connection, folder, BlobTraits.None, _gate, _time, _logger, cancellationToken);
+        IAsyncEnumerable<BlobItem> items = BlobListing.ListAsync(_connection, folder, BlobTraits.None, _time, _logger, cancellationToken);
         await using var enumerator = items.GetAsyncEnumerator(cancellationToken);
         while (true)
         {
@@ -198,11 +197,7 @@ public sealed class AzBlobStorage : IStorageConnector
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
-    {
-        _gate.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private static string ClassFolder(StorageObjectClass objectClass) => objectClass switch
     {

@@ -18,6 +18,11 @@ namespace Coffer.Plugins.AzBlob;
 /// If-None-Match, trashed with If-Match, and a blob seen empty while another writer is mid-upload is waited for.
 /// A trashed block carries the metadata <c>expires_at</c> (Unix seconds), as keepstore's Azure volume does.
 /// </summary>
+/// <remarks>
+/// <c>-serialize</c> and <c>-readonly</c> are the host's to enforce (docs/abi.md, "Who enforces each volume rule"):
+/// this volume lets every call through at once. It reports itself read-only only when the backend cannot be
+/// written (anonymous access).
+/// </remarks>
 public sealed class AzBlobVolume : IVolume
 {
     /// <summary>The metadata key that marks a trashed block: the Unix time (seconds) after which it may be deleted.</summary>
@@ -37,7 +42,6 @@ public sealed class AzBlobVolume : IVolume
     private readonly VolumeSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly IoGate _gate;
     private readonly string _name;
 
     internal AzBlobVolume(AzureConnection connection, VolumeSettings settings, int replication, TimeProvider time, ILogger logger)
@@ -46,12 +50,11 @@ public sealed class AzBlobVolume : IVolume
         _settings = settings;
         _time = time;
         _logger = logger;
-        _gate = new IoGate(settings.Serialize);
         _name = connection.Location.ToString();
         Replication = replication;
-        IsReadOnly = settings.ReadOnly || connection.Anonymous;
+        IsReadOnly = connection.Anonymous;
         DeviceId = $"azure://{connection.BackendId}" + (connection.Location.Prefix.Length == 0 ? string.Empty : "/" + connection.Location.Prefix.TrimEnd('/'));
-        Description = connection.Describe("azure volume") + (IsReadOnly ? ", read-only" : string.Empty) + (settings.Serialize ? ", serialized" : string.Empty);
+        Description = connection.Describe("azure volume") + (IsReadOnly || settings.ReadOnly ? ", read-only" : string.Empty) + (settings.Serialize ? ", serialized" : string.Empty);
     }
 
     /// <inheritdoc />
@@ -82,7 +85,6 @@ public sealed class AzBlobVolume : IVolume
     public async Task WriteAsync(string hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         BlockHash.Validate(hash);
-        ThrowIfReadOnly(hash);
         if (data.Length > BlockHash.MaxBlockSize)
         {
             throw new ArgumentException($"block {hash} is {data.Length} bytes, more than {BlockHash.MaxBlockSize}", nameof(data));
@@ -159,7 +161,6 @@ public sealed class AzBlobVolume : IVolume
     public async Task TouchAsync(string hash, CancellationToken cancellationToken = default)
     {
         BlockHash.Validate(hash);
-        ThrowIfReadOnly(hash);
         for (var attempt = 1; attempt <= ConditionAttempts; attempt++)
         {
             var properties = await GetLivePropertiesAsync(hash, cancellationToken).ConfigureAwait(false);
@@ -196,7 +197,7 @@ public sealed class AzBlobVolume : IVolume
         }
 
         var root = _connection.Location.Prefix;
-        await foreach (var item in BlobListing.ListAsync(_connection, root + prefix, BlobTraits.Metadata, _gate, _time, _logger, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in BlobListing.ListAsync(_connection, root + prefix, BlobTraits.Metadata, _time, _logger, cancellationToken).ConfigureAwait(false))
         {
             var name = item.Name[root.Length..];
             if (!BlockHash.IsValid(name) || IsTrashed(item.Metadata))
@@ -220,7 +221,6 @@ public sealed class AzBlobVolume : IVolume
     public async Task TrashAsync(string hash, CancellationToken cancellationToken = default)
     {
         BlockHash.Validate(hash);
-        ThrowIfReadOnly(hash);
         for (var attempt = 1; attempt <= ConditionAttempts; attempt++)
         {
             var properties = await GetLivePropertiesAsync(hash, cancellationToken).ConfigureAwait(false);
@@ -258,7 +258,6 @@ public sealed class AzBlobVolume : IVolume
     public async Task UntrashAsync(string hash, CancellationToken cancellationToken = default)
     {
         BlockHash.Validate(hash);
-        ThrowIfReadOnly(hash);
         for (var attempt = 1; attempt <= ConditionAttempts; attempt++)
         {
             var properties = await TryGetPropertiesAsync(hash, cancellationToken).ConfigureAwait(false)
@@ -288,15 +287,10 @@ public sealed class AzBlobVolume : IVolume
     /// <inheritdoc />
     public async Task EmptyTrashAsync(CancellationToken cancellationToken = default)
     {
-        if (IsReadOnly)
-        {
-            throw new ReadOnlyException($"volume {_connection.Location} is read-only: its trash is not emptied");
-        }
-
         var root = _connection.Location.Prefix;
         int deleted = 0, remaining = 0;
         long bytes = 0;
-        await foreach (var item in BlobListing.ListAsync(_connection, root, BlobTraits.Metadata, _gate, _time, _logger, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in BlobListing.ListAsync(_connection, root, BlobTraits.Metadata, _time, _logger, cancellationToken).ConfigureAwait(false))
         {
             var name = item.Name[root.Length..];
             if (!BlockHash.IsValid(name) || !IsTrashed(item.Metadata))
@@ -333,11 +327,7 @@ public sealed class AzBlobVolume : IVolume
         Task.FromResult(new VolumeStatus(-1, -1));
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
-    {
-        _gate.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private static bool IsTrashed(IDictionary<string, string>? metadata) =>
         metadata is not null && TryGet(metadata, ExpiresAtKey) is { Length: > 0 };
@@ -411,7 +401,7 @@ public sealed class AzBlobVolume : IVolume
         var waitStarted = _time.GetTimestamp();
         while (true)
         {
-            using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+            // A block of its own, so the download is disposed before the wait below.
             {
                 var download = await AzureErrors.Translate(_connection, $"{operation} block {hash} from", async () =>
                 {
@@ -476,7 +466,6 @@ public sealed class AzBlobVolume : IVolume
             // One Put Blob request: the block appears complete or not at all.
             TransferOptions = new Azure.Storage.StorageTransferOptions { InitialTransferSize = BlockHash.MaxBlockSize, MaximumTransferSize = BlockHash.MaxBlockSize },
         };
-        using var turn = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         return await AzureErrors.Translate(_connection, $"cannot write block {blob.Name[^32..]} to", async () =>
         {
             try
@@ -517,7 +506,6 @@ public sealed class AzBlobVolume : IVolume
 
     private async Task<BlobProperties?> TryGetPropertiesAsync(string hash, CancellationToken cancellationToken)
     {
-        using var turn = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         return await AzureErrors.Translate(_connection, $"cannot read block {hash} from", async () =>
         {
             try
@@ -542,7 +530,6 @@ public sealed class AzBlobVolume : IVolume
 
     private async Task<bool> TrySetMetadataAsync(string hash, IDictionary<string, string> metadata, BlobRequestConditions conditions, CancellationToken cancellationToken)
     {
-        using var turn = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         return await AzureErrors.Translate(_connection, $"cannot update block {hash} on", async () =>
         {
             try
@@ -559,7 +546,6 @@ public sealed class AzBlobVolume : IVolume
 
     private async Task<bool> TryDeleteAsync(string hash, BlobRequestConditions conditions, CancellationToken cancellationToken)
     {
-        using var turn = await _gate.EnterAsync(cancellationToken).ConfigureAwait(false);
         return await AzureErrors.Translate(_connection, $"cannot delete block {hash} from", async () =>
         {
             try
@@ -580,12 +566,4 @@ public sealed class AzBlobVolume : IVolume
     private TimeSpan Age(DateTimeOffset lastModified) => _time.GetUtcNow() - lastModified;
 
     private string NowNanoseconds() => BlockHash.ToUnixNanoseconds(_time.GetUtcNow()).ToString(CultureInfo.InvariantCulture);
-
-    private void ThrowIfReadOnly(string hash)
-    {
-        if (IsReadOnly)
-        {
-            throw new ReadOnlyException($"volume {_connection.Location} is read-only: block {hash} not changed");
-        }
-    }
 }

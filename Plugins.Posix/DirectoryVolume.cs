@@ -13,6 +13,10 @@ namespace Coffer.Plugins.Posix;
 /// <c>ROOT/H[..3]/H.trash.DEADLINE</c> (Unix seconds). Unlike keepstore, every write is fsynced
 /// (file, then directory) before it is acknowledged.
 /// </summary>
+/// <remarks>
+/// <c>-serialize</c> and <c>-readonly</c> are the host's to enforce (docs/abi.md, "Who enforces each volume
+/// rule"): this volume lets every call through at once and refuses a change only when the filesystem does.
+/// </remarks>
 internal sealed class DirectoryVolume : IVolume
 {
     // How long a "full" verdict stands before free space is looked at again: a full disk stays
@@ -27,7 +31,6 @@ internal sealed class DirectoryVolume : IVolume
     private readonly string _root;
     private readonly VolumeSettings _settings;
     private readonly TimeProvider _time;
-    private readonly IoGate _gate;
     private readonly long _minimumFree;
     private long _fullUntilTicks;
 
@@ -37,15 +40,15 @@ internal sealed class DirectoryVolume : IVolume
         _minimumFree = minimumFree;
         _settings = settings;
         _time = context.Time;
-        _gate = new IoGate(settings.Serialize);
         DeviceId = deviceId;
     }
 
     public string DeviceId { get; }
 
-    public string Description => $"directory volume {_root}{(IsReadOnly ? " (read-only)" : "")}";
+    public string Description => $"directory volume {_root}{(_settings.ReadOnly ? " (read-only)" : "")}";
 
-    public bool IsReadOnly => _settings.ReadOnly;
+    // A directory can be written as far as this volume knows; a read-only filesystem is found out per write.
+    public bool IsReadOnly => false;
 
     public int Replication => 1;
 
@@ -76,36 +79,32 @@ internal sealed class DirectoryVolume : IVolume
     {
         ArgumentNullException.ThrowIfNull(destination);
         var path = BlockPath(hash);
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        using var file = OpenBlockHandle(path, hash);
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadChunk);
+        try
         {
-            using var file = OpenBlockHandle(path, hash);
-            var buffer = ArrayPool<byte>.Shared.Rent(ReadChunk);
-            try
-            {
-                long offset = 0;
-                int read;
+            long offset = 0;
+            int read;
 
-                // Synchronous reads: .NET emulates asynchronous file reads on Linux with a thread-pool hop per
-                // read, which costs more than a read from the page cache.
-                while ((read = RandomAccess.Read(file, buffer.AsSpan(0, ReadChunk), offset)) > 0)
-                {
-                    offset += read;
-                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                }
-
-                return offset;
-            }
-            finally
+            // Synchronous reads: .NET emulates asynchronous file reads on Linux with a thread-pool hop per
+            // read, which costs more than a read from the page cache.
+            while ((read = RandomAccess.Read(file, buffer.AsSpan(0, ReadChunk), offset)) > 0)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                offset += read;
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             }
+
+            return offset;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
     public async Task WriteAsync(string hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         var path = BlockPath(hash);
-        CheckWritable();
         if (data.Length > BlockHash.MaxBlockSize)
         {
             throw new ArgumentException($"block {hash} is {data.Length} bytes, more than the {BlockHash.MaxBlockSize}-byte maximum", nameof(data));
@@ -116,77 +115,72 @@ internal sealed class DirectoryVolume : IVolume
             throw new StorageFullException($"{Description} is full (less than {_minimumFree} bytes free)");
         }
 
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            try
+            var directory = Path.GetDirectoryName(path)!;
+            if (!Directory.Exists(directory))
             {
-                var directory = Path.GetDirectoryName(path)!;
-                if (!Directory.Exists(directory))
-                {
-                    Directory.CreateDirectory(directory);
-                    Native.FsyncDirectory(_root);
-                }
+                Directory.CreateDirectory(directory);
+                Native.FsyncDirectory(_root);
+            }
 
-                var temp = await Durable.WriteTempAsync(directory, (s, ct) => s.WriteAsync(data, ct).AsTask(), _time.GetUtcNow(), flushToDisk: true, cancellationToken).ConfigureAwait(false);
-                Durable.CommitReplace(temp, path);
-            }
-            catch (IOException e) when (Durable.IsDiskFull(e))
-            {
-                Interlocked.Exchange(ref _fullUntilTicks, (_time.GetUtcNow() + FullVerdictLifetime).UtcTicks);
-                throw new StorageFullException($"{Description} is full: {e.Message}", e);
-            }
-            catch (IOException e) when (Durable.IsReadOnlyFileSystem(e))
-            {
-                throw new ReadOnlyException($"{Description} is on a read-only filesystem: {e.Message}", e);
-            }
+            var temp = await Durable.WriteTempAsync(directory, (s, ct) => s.WriteAsync(data, ct).AsTask(), _time.GetUtcNow(), flushToDisk: true, cancellationToken).ConfigureAwait(false);
+            Durable.CommitReplace(temp, path);
+        }
+        catch (IOException e) when (Durable.IsDiskFull(e))
+        {
+            Interlocked.Exchange(ref _fullUntilTicks, (_time.GetUtcNow() + FullVerdictLifetime).UtcTicks);
+            throw new StorageFullException($"{Description} is full: {e.Message}", e);
+        }
+        catch (IOException e) when (Durable.IsReadOnlyFileSystem(e))
+        {
+            throw new ReadOnlyException($"{Description} is on a read-only filesystem: {e.Message}", e);
         }
     }
 
-    public async Task<BlockComparison> CompareAsync(string hash, ReadOnlyMemory<byte> expected, CancellationToken cancellationToken = default)
+    public Task<BlockComparison> CompareAsync(string hash, ReadOnlyMemory<byte> expected, CancellationToken cancellationToken = default) =>
+        Synchronously(() => Compare(hash, expected, cancellationToken), cancellationToken);
+
+    private BlockComparison Compare(string hash, ReadOnlyMemory<byte> expected, CancellationToken cancellationToken)
     {
         var path = BlockPath(hash);
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
-        {
-            using var file = OpenBlockHandle(path, hash);
+        using var file = OpenBlockHandle(path, hash);
 #pragma warning disable CA5351 // MD5 is the block name, not a security primitive.
-            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
 #pragma warning restore CA5351
-            var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
-            try
+        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
+        {
+            long offset = 0;
+            var equal = true;
+            int read;
+            while ((read = RandomAccess.Read(file, buffer, offset)) > 0)
             {
-                long offset = 0;
-                var equal = true;
-                int read;
-                while ((read = RandomAccess.Read(file, buffer, offset)) > 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    md5.AppendData(buffer, 0, read);
-                    equal = equal && offset + read <= expected.Length &&
-                        buffer.AsSpan(0, read).SequenceEqual(expected.Span.Slice((int)offset, read));
-                    offset += read;
-                }
-
-                if (equal && offset == expected.Length)
-                {
-                    return BlockComparison.Identical;
-                }
-
-                // The stored copy differs: if it still hashes to its name the client's data collides with it.
-                return Convert.ToHexStringLower(md5.GetHashAndReset()) == hash ? BlockComparison.Collision : BlockComparison.Corrupt;
+                cancellationToken.ThrowIfCancellationRequested();
+                md5.AppendData(buffer, 0, read);
+                equal = equal && offset + read <= expected.Length &&
+                    buffer.AsSpan(0, read).SequenceEqual(expected.Span.Slice((int)offset, read));
+                offset += read;
             }
-            finally
+
+            if (equal && offset == expected.Length)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                return BlockComparison.Identical;
             }
+
+            // The stored copy differs: if it still hashes to its name the client's data collides with it.
+            return Convert.ToHexStringLower(md5.GetHashAndReset()) == hash ? BlockComparison.Collision : BlockComparison.Corrupt;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
-    public async Task TouchAsync(string hash, CancellationToken cancellationToken = default)
-    {
-        var path = BlockPath(hash);
-        CheckWritable();
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+    public Task TouchAsync(string hash, CancellationToken cancellationToken = default) =>
+        Synchronously(() =>
         {
+            var path = BlockPath(hash);
             try
             {
                 Native.SetModifiedTime(path, _time.GetUtcNow());
@@ -195,17 +189,12 @@ internal sealed class DirectoryVolume : IVolume
             {
                 throw NotFound(hash, e);
             }
-        }
-    }
 
-    public async Task<DateTimeOffset> GetMtimeAsync(string hash, CancellationToken cancellationToken = default)
-    {
-        var path = BlockPath(hash);
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return (Native.Lstat(path) ?? throw NotFound(hash, null)).ModifiedTime;
-        }
-    }
+            return true;
+        }, cancellationToken);
+
+    public Task<DateTimeOffset> GetMtimeAsync(string hash, CancellationToken cancellationToken = default) =>
+        Synchronously(() => (Native.Lstat(BlockPath(hash)) ?? throw NotFound(hash, null)).ModifiedTime, cancellationToken);
 
     public async IAsyncEnumerable<BlockInfo> IndexAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -215,30 +204,25 @@ internal sealed class DirectoryVolume : IVolume
             throw new ArgumentException($"index prefix '{prefix}' is not lower-case hex of at most 32 digits", nameof(prefix));
         }
 
-        List<string> shards;
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
-        {
-            shards = Directory.EnumerateDirectories(_root)
-                .Select(Path.GetFileName)
-                .OfType<string>()
-                .Where(name => name.Length == 3 && (prefix.Length >= 3 ? name == prefix[..3] : name.StartsWith(prefix, StringComparison.Ordinal)))
-                .Order(StringComparer.Ordinal)
-                .ToList();
-        }
+        var shards = Directory.EnumerateDirectories(_root)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Where(name => name.Length == 3 && (prefix.Length >= 3 ? name == prefix[..3] : name.StartsWith(prefix, StringComparison.Ordinal)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
 
         foreach (var shard in shards)
         {
-            // The gate is held per shard, never while the caller consumes what was found.
+            // A shard is read whole before its blocks are handed out: a host that lets one I/O at a time reach
+            // this volume (-serialize) holds its turn per step of the enumeration, never while it sends lines.
+            cancellationToken.ThrowIfCancellationRequested();
             var blocks = new List<BlockInfo>();
-            using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+            foreach (var path in Directory.EnumerateFiles(Path.Combine(_root, shard)))
             {
-                foreach (var path in Directory.EnumerateFiles(Path.Combine(_root, shard)))
+                var name = Path.GetFileName(path);
+                if (BlockHash.IsValid(name) && name.StartsWith(prefix, StringComparison.Ordinal) && Native.Lstat(path) is { IsRegularFile: true } stat)
                 {
-                    var name = Path.GetFileName(path);
-                    if (BlockHash.IsValid(name) && name.StartsWith(prefix, StringComparison.Ordinal) && Native.Lstat(path) is { IsRegularFile: true } stat)
-                    {
-                        blocks.Add(new BlockInfo(name, stat.Size, stat.ModifiedTime));
-                    }
+                    blocks.Add(new BlockInfo(name, stat.Size, stat.ModifiedTime));
                 }
             }
 
@@ -249,89 +233,85 @@ internal sealed class DirectoryVolume : IVolume
         }
     }
 
-    public async Task TrashAsync(string hash, CancellationToken cancellationToken = default)
+    public Task TrashAsync(string hash, CancellationToken cancellationToken = default) =>
+        Synchronously(() => Trash(hash), cancellationToken);
+
+    private bool Trash(string hash)
     {
         var path = BlockPath(hash);
-        CheckWritable();
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        var stat = Native.Lstat(path) ?? throw NotFound(hash, null);
+        var now = _time.GetUtcNow();
+        if (now - stat.ModifiedTime < _settings.BlobSignatureTtl)
         {
-            var stat = Native.Lstat(path) ?? throw NotFound(hash, null);
-            var now = _time.GetUtcNow();
-            if (now - stat.ModifiedTime < _settings.BlobSignatureTtl)
-            {
-                // A client may still hold a valid signature for it: keep it, as keepstore does.
-                return;
-            }
-
-            try
-            {
-                if (_settings.TrashLifetime <= TimeSpan.Zero)
-                {
-                    File.Delete(path);
-                }
-                else
-                {
-                    var deadline = (now + _settings.TrashLifetime).ToUnixTimeSeconds();
-                    File.Move(path, string.Create(CultureInfo.InvariantCulture, $"{path}{TrashInfix}{deadline}"), overwrite: true);
-                }
-            }
-            catch (FileNotFoundException e)
-            {
-                throw NotFound(hash, e);
-            }
-
-            Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+            // A client may still hold a valid signature for it: keep it, as keepstore does.
+            return false;
         }
+
+        try
+        {
+            if (_settings.TrashLifetime <= TimeSpan.Zero)
+            {
+                File.Delete(path);
+            }
+            else
+            {
+                var deadline = (now + _settings.TrashLifetime).ToUnixTimeSeconds();
+                File.Move(path, string.Create(CultureInfo.InvariantCulture, $"{path}{TrashInfix}{deadline}"), overwrite: true);
+            }
+        }
+        catch (FileNotFoundException e)
+        {
+            throw NotFound(hash, e);
+        }
+
+        Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+        return true;
     }
 
-    public async Task UntrashAsync(string hash, CancellationToken cancellationToken = default)
+    public Task UntrashAsync(string hash, CancellationToken cancellationToken = default) =>
+        Synchronously(() => Untrash(hash), cancellationToken);
+
+    private bool Untrash(string hash)
     {
         var path = BlockPath(hash);
-        CheckWritable();
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        var newest = TrashedCopies(Path.GetDirectoryName(path)!)
+            .Where(t => t.Hash == hash && t.Deadline > now)
+            .OrderByDescending(t => t.Deadline)
+            .FirstOrDefault();
+        if (newest.Path is null)
         {
+            throw new NotFoundException($"block {hash} has no trashed copy on {Description}");
+        }
+
+        File.Move(newest.Path, path, overwrite: true);
+        Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+        return true;
+    }
+
+    public Task EmptyTrashAsync(CancellationToken cancellationToken = default) =>
+        Synchronously(() => EmptyTrash(cancellationToken), cancellationToken);
+
+    private bool EmptyTrash(CancellationToken cancellationToken)
+    {
+        foreach (var shard in Directory.EnumerateDirectories(_root).Where(d => Path.GetFileName(d).Length == 3).ToList())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
             var now = _time.GetUtcNow().ToUnixTimeSeconds();
-            var newest = TrashedCopies(Path.GetDirectoryName(path)!)
-                .Where(t => t.Hash == hash && t.Deadline > now)
-                .OrderByDescending(t => t.Deadline)
-                .FirstOrDefault();
-            if (newest.Path is null)
+            var deleted = false;
+            foreach (var trashed in TrashedCopies(shard).Where(t => t.Deadline <= now))
             {
-                throw new NotFoundException($"block {hash} has no trashed copy on {Description}");
+                File.Delete(trashed.Path);
+                deleted = true;
             }
 
-            File.Move(newest.Path, path, overwrite: true);
-            Native.FsyncDirectory(Path.GetDirectoryName(path)!);
-        }
-    }
-
-    public async Task EmptyTrashAsync(CancellationToken cancellationToken = default)
-    {
-        CheckWritable();
-        List<string> shards;
-        using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
-        {
-            shards = Directory.EnumerateDirectories(_root).Where(d => Path.GetFileName(d).Length == 3).ToList();
-        }
-
-        foreach (var shard in shards)
-        {
-            using (await _gate.EnterAsync(cancellationToken).ConfigureAwait(false))
+            if (deleted)
             {
-                var now = _time.GetUtcNow().ToUnixTimeSeconds();
-                var deleted = false;
-                foreach (var trashed in TrashedCopies(shard).Where(t => t.Deadline <= now))
-                {
-                    File.Delete(trashed.Path);
-                    deleted = true;
-                }
-
-                if (deleted)
-                {
-                    Native.FsyncDirectory(shard);
-                }
+                Native.FsyncDirectory(shard);
             }
         }
+
+        return true;
     }
 
     public Task<VolumeStatus> GetStatusAsync(CancellationToken cancellationToken = default)
@@ -341,10 +321,31 @@ internal sealed class DirectoryVolume : IVolume
         return Task.FromResult(new VolumeStatus(drive.AvailableFreeSpace, drive.TotalSize - drive.TotalFreeSpace));
     }
 
-    public ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Runs filesystem calls on the caller's thread (see <see cref="ReadAsync"/>: they cost less than a hop to the
+    /// thread pool) and reports their failure through the task, as an asynchronous method would.
+    /// </summary>
+    private static Task<T> Synchronously<T>(Func<T> work, CancellationToken cancellationToken)
     {
-        _gate.Dispose();
-        return ValueTask.CompletedTask;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<T>(cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(work());
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<T>(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<T>(e);
+        }
     }
 
     private string BlockPath(string hash)
@@ -366,14 +367,6 @@ internal sealed class DirectoryVolume : IVolume
     }
 
     private NotFoundException NotFound(string hash, Exception? cause) => new($"block {hash} is not on {Description}", cause);
-
-    private void CheckWritable()
-    {
-        if (IsReadOnly)
-        {
-            throw new ReadOnlyException($"{Description} is read-only");
-        }
-    }
 
     private bool IsFull()
     {

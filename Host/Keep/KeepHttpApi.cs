@@ -362,7 +362,7 @@ internal sealed partial class KeepHttpApi
         {
             foreach (var each in mount is null ? _store.Volumes.All : [mount])
             {
-                await foreach (var block in each.Volume.IndexAsync(prefix, cancellationToken).ConfigureAwait(false))
+                await foreach (var block in each.IndexAsync(prefix, cancellationToken).ConfigureAwait(false))
                 {
                     await writer.WriteAsync(block.ToString()).ConfigureAwait(false);
                     await writer.WriteAsync('\n').ConfigureAwait(false);

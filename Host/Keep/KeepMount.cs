@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Coffer.Abstractions;
 
 namespace Coffer.Keep;
@@ -6,6 +7,12 @@ namespace Coffer.Keep;
 /// A volume as the server mounts it: its place in the command line, a stable mount id, and, under
 /// <c>-serialize</c>, a gate that lets one operation at a time reach it.
 /// </summary>
+/// <remarks>
+/// The host is the one owner of <c>-serialize</c> and <c>-readonly</c> for every volume (docs/abi.md, "Who
+/// enforces each volume rule"): volumes get the settings only as advice, so every call reaches a volume through
+/// <see cref="RunAsync{T}"/> or <see cref="IndexAsync"/>, and nothing changes a volume that
+/// <see cref="IsReadOnly"/> (the server only changes <see cref="KeepVolumeSet.Writable"/> ones).
+/// </remarks>
 internal sealed class KeepMount : IAsyncDisposable
 {
     private readonly SemaphoreSlim? _serializer;
@@ -30,7 +37,7 @@ internal sealed class KeepMount : IAsyncDisposable
 
     public IVolume Volume { get; }
 
-    /// <summary>Read-only by flag or by the volume's own nature: never written, touched or trashed.</summary>
+    /// <summary>Read-only by flag or by the backend's own nature (e.g. anonymous access): never written, touched or trashed.</summary>
     public bool IsReadOnly => Spec.ReadOnly || Volume.IsReadOnly;
 
     public int Replication => Volume.Replication;
@@ -63,6 +70,22 @@ internal sealed class KeepMount : IAsyncDisposable
             await operation(volume, ct).ConfigureAwait(false);
             return true;
         }, cancellationToken);
+
+    /// <summary>
+    /// Lists the volume's blocks, alone when the volume is serialized: the gate is held for each step of the
+    /// listing, never while the caller handles what it got (an index goes out to a client at the client's pace).
+    /// </summary>
+    public async IAsyncEnumerable<BlockInfo> IndexAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var blocks = Volume.IndexAsync(prefix, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using (blocks.ConfigureAwait(false))
+        {
+            while (await RunAsync(async (_, _) => await blocks.MoveNextAsync().ConfigureAwait(false), cancellationToken).ConfigureAwait(false))
+            {
+                yield return blocks.Current;
+            }
+        }
+    }
 
     public override string ToString() => Label;
 

@@ -75,14 +75,6 @@ internal sealed partial class KeepWorkers : IDisposable
             return;
         }
 
-        // A block younger than the signature TTL may be referenced by a locator a client still holds.
-        var age = _time.GetUtcNow() - DateTimeOffset.UnixEpoch.AddTicks(request.BlockMtime / 100);
-        if (age < _options.BlobSignatureTtl)
-        {
-            LogTrashTooYoung(locator.Hash);
-            return;
-        }
-
         if (_options.NeverDelete)
         {
             LogTrashNeverDelete(locator.Hash);
@@ -100,6 +92,8 @@ internal sealed partial class KeepWorkers : IDisposable
                     continue;
                 }
 
+                // The volume leaves a block younger than the signature TTL alone: it alone can judge the age and
+                // trash in one step (docs/abi.md, "Who enforces each volume rule").
                 await mount.RunAsync((v, ct) => v.TrashAsync(locator.Hash, ct), cancellationToken).ConfigureAwait(false);
                 LogTrashed(mount.Label, locator.Hash);
             }
@@ -196,13 +190,10 @@ internal sealed partial class KeepWorkers : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "{Volume}: emptying trash failed: {Reason}")]
     private partial void LogEmptyTrashFailed(string volume, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "trash list asks to trash {Hash}, younger than the signature TTL: skipped")]
-    private partial void LogTrashTooYoung(string hash);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "trash list asks to trash {Hash}: skipped, -never-delete is on")]
     private partial void LogTrashNeverDelete(string hash);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Volume}: trashed {Hash}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Volume}: trashed {Hash}, unless younger than the signature TTL")]
     private partial void LogTrashed(string volume, string hash);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "pulled {Hash} from {Server}")]

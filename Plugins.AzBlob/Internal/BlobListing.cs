@@ -18,7 +18,6 @@ internal static class BlobListing
         AzureConnection connection,
         string prefix,
         BlobTraits traits,
-        IoGate gate,
         TimeProvider time,
         ILogger logger,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -26,7 +25,7 @@ internal static class BlobListing
         string? continuation = null;
         do
         {
-            var page = await NextPageAsync(connection, prefix, traits, continuation, gate, time, logger, cancellationToken).ConfigureAwait(false);
+            var page = await NextPageAsync(connection, prefix, traits, continuation, time, logger, cancellationToken).ConfigureAwait(false);
             if (page is null)
             {
                 yield break;
@@ -49,8 +48,7 @@ internal static class BlobListing
     {
         try
         {
-            using var gate = new IoGate(serialize: false);
-            await NextPageAsync(connection, connection.Location.Prefix, BlobTraits.None, null, gate, time, logger, cancellationToken, pageSize: 1).ConfigureAwait(false);
+            await NextPageAsync(connection, connection.Location.Prefix, BlobTraits.None, null, time, logger, cancellationToken, pageSize: 1).ConfigureAwait(false);
         }
         catch (Coffer.Abstractions.NotFoundException e)
         {
@@ -64,7 +62,6 @@ internal static class BlobListing
         string prefix,
         BlobTraits traits,
         string? continuation,
-        IoGate gate,
         TimeProvider time,
         ILogger logger,
         CancellationToken cancellationToken,
@@ -75,7 +72,6 @@ internal static class BlobListing
         {
             try
             {
-                using var turn = await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
                 return await AzureErrors.Translate(connection, "cannot list", async () =>
                 {
                     var pages = connection.Container
