@@ -88,22 +88,23 @@ internal static class StoreCommands
                 await using (connector)
                 {
                     var progress = new BackupProgress();
-                    var runner = new BackupRunner(store, connector, new BackupRequest(name, parse.GetValue(tags) ?? [], parse.GetValue(excludes) ?? []), context.Time, progress);
-                    Snapshot snapshot;
+                    var runner = new BackupRunner(store, connector, new BackupRequest(name, parse.GetValue(tags) ?? [], parse.GetValue(excludes) ?? []), context.Time, Environment.MachineName, progress);
+                    BackupResult result;
                     try
                     {
-                        snapshot = await ProgressDisplay.RunAsync(context, "backup", progress, () => runner.RunAsync(ct));
+                        result = await ProgressDisplay.RunAsync(context, "backup", progress, () => runner.RunAsync(ct));
                     }
                     catch (NotFoundException e)
                     {
                         throw new CliFailure($"cannot back up {name}: {e.Message}");
                     }
 
-                    foreach (var warning in runner.Warnings)
+                    foreach (var warning in result.Warnings)
                     {
                         context.Error.WriteLine($"coffer: warning: {warning}");
                     }
 
+                    var snapshot = result.Snapshot;
                     var s = snapshot.Summary;
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
@@ -239,22 +240,21 @@ internal static class StoreCommands
                 var snapshots = reference is null
                     ? await store.ListSnapshotsAsync(ct)
                     : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct)];
-                var checker = new Checker(store);
-                await checker.RunAsync(snapshots, parse.GetValue(fast), ct);
-                foreach (var problem in checker.Problems)
+                var result = await new Checker(store).RunAsync(snapshots, parse.GetValue(fast), ct);
+                foreach (var problem in result.Problems)
                 {
                     context.Output.WriteLine(problem.ToString());
                 }
 
-                if (checker.Problems.Count > 0)
+                if (result.Problems.Count > 0)
                 {
-                    var damaged = checker.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot).Distinct().ToList();
+                    var damaged = result.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot).Distinct().ToList();
                     throw new CliFailure(damaged.Count > 0
-                        ? $"check failed: {checker.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
-                        : $"check failed: {checker.Problems.Count} problems in the store's packs, no snapshot affected");
+                        ? $"check failed: {result.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
+                        : $"check failed: {result.Problems.Count} problems in the store's packs, no snapshot affected");
                 }
 
-                context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {checker.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {checker.BlobsChecked} blobs verified")}");
+                context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}");
                 return ExitCodes.Success;
             }, ct, LockKind.Read);
         });
@@ -291,26 +291,22 @@ internal static class StoreCommands
                 }
 
                 var snapshots = await store.ListSnapshotsAsync(ct);
-                long packCount = 0, packBytes = 0;
-                await foreach (var pack in store.Storage.ListAsync(StorageObjectClass.Packfile, ct))
-                {
-                    packCount++;
-                    packBytes += pack.Size;
-                }
+                var packs = await store.ListPacksAsync(ct);
+                var packBytes = packs.Values.Sum();
 
                 var blobs = store.Index.Blobs.Select(b => b.Value).ToList();
                 var data = blobs.Where(b => b.Type == BlobType.Data).ToList();
                 var unique = data.Sum(b => (long)b.RawLength);
                 var logical = snapshots.Sum(s => s.Summary.Bytes);
                 var config = store.Config;
-                o.WriteLine($"store:       {config.Id} at {store.Storage.Description}");
+                o.WriteLine($"store:       {config.Id} at {store.Description}");
                 o.WriteLine($"format:      {config.Format}, created {config.Created.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
                 o.WriteLine($"encryption:  {(config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, key wrapped with {config.Encryption.Kdf.Algorithm}")}");
                 o.WriteLine($"blob ids:    {config.Mac}");
                 o.WriteLine($"chunking:    {config.Chunker.Algorithm} {Size.Format(config.Chunker.MinSize)} / {Size.Format(config.Chunker.AverageSize)} / {Size.Format(config.Chunker.MaxSize)}");
                 o.WriteLine($"compression: {config.Compression} level {config.CompressionLevel}");
                 o.WriteLine($"snapshots:   {snapshots.Count}");
-                o.WriteLine($"packs:       {packCount}, {Size.Format(packBytes)}");
+                o.WriteLine($"packs:       {packs.Count}, {Size.Format(packBytes)}");
                 o.WriteLine($"blobs:       {data.Count} data, {blobs.Count - data.Count} trees");
                 o.WriteLine($"content:     {Size.Format(logical)} in all snapshots, {Size.Format(unique)} unique");
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dedup ratio: {(unique == 0 ? 1.0 : (double)logical / unique):0.00}"));
@@ -336,7 +332,7 @@ internal static class StoreCommands
             }
 
             // Lock first, then read the index: maintenance's two-phase delete relies on that order.
-            var held = await StoreLock.AcquireAsync(store, kind, context.Time, StoreReferences.Hint(context, "unlock"), cancellationToken);
+            var held = await StoreLock.AcquireAsync(store, kind, context.Time, Environment.MachineName, StoreReferences.Hint(context, "unlock"), cancellationToken);
             await using (held)
             {
                 await store.LoadIndexAsync(cancellationToken);

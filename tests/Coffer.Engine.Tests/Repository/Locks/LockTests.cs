@@ -43,25 +43,25 @@ public class LockTests
         await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(temp.Combine("store")));
         var store = await EngineHarness.CreateAndOpenAsync(storage);
 
-        var backup = await StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, "unlock", CancellationToken.None);
-        var maintenance = await StoreLock.AcquireAsync(store, LockKind.Maintenance, TimeProvider.System, "unlock", CancellationToken.None);
+        var backup = await StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
+        var maintenance = await StoreLock.AcquireAsync(store, LockKind.Maintenance, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
         Assert.That(maintenance.Info.Kind, Is.EqualTo("maintenance"), "maintenance may run beside a backup");
-        Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Read, TimeProvider.System, "unlock", CancellationToken.None));
+        Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Read, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None));
         await maintenance.DisposeAsync();
-        var read = await StoreLock.AcquireAsync(store, LockKind.Read, TimeProvider.System, "unlock", CancellationToken.None);
+        var read = await StoreLock.AcquireAsync(store, LockKind.Read, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
         Assert.That(await StoreLock.ListAsync(store, CancellationToken.None), Has.Count.EqualTo(2));
 
-        var refused = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Maintenance, TimeProvider.System, "coffer unlock", CancellationToken.None));
+        var refused = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Maintenance, TimeProvider.System, Environment.MachineName, "coffer unlock", CancellationToken.None));
         Assert.That(refused!.Message, Does.Match(@"^the store is locked: read by .+@.+ \(pid \d+\) since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; .*'coffer unlock'$"));
         Assert.That(await StoreLock.ListAsync(store, CancellationToken.None), Has.Count.EqualTo(2), "a refused lock is removed again");
 
         await read.DisposeAsync();
-        var remove = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Remove, TimeProvider.System, "unlock", CancellationToken.None));
+        var remove = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Remove, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None));
         Assert.That(remove!.Message, Does.Contain("backup by"));
         await backup.DisposeAsync();
 
-        await using var rm = await StoreLock.AcquireAsync(store, LockKind.Remove, TimeProvider.System, "unlock", CancellationToken.None);
-        Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, "unlock", CancellationToken.None));
+        await using var rm = await StoreLock.AcquireAsync(store, LockKind.Remove, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
+        Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None));
     }
 
     [Test]
@@ -78,13 +78,13 @@ public class LockTests
         using var gone = System.Diagnostics.Process.Start("true")!;
         await gone.WaitForExitAsync();
         await StoreLock.WriteAsync(store, Planted("rm", Environment.MachineName, gone.Id, now), CancellationToken.None);
-        await using (await StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, "unlock", CancellationToken.None))
+        await using (await StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None))
         {
         }
 
         // Another host, refreshed recently: alive as far as anyone can tell.
         await StoreLock.WriteAsync(store, Planted("rm", "elsewhere", 1, now.AddMinutes(-1)), CancellationToken.None);
-        var refused = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, "unlock", CancellationToken.None));
+        var refused = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None));
         Assert.That(refused!.Message, Does.Contain("rm by someone@elsewhere (pid 1)"));
     }
 
