@@ -35,7 +35,7 @@ internal static class LifecycleCommands
         var command = new Command("unlock", "Remove stale locks (not refreshed for 30 minutes, or held by a process of this host that is gone).") { all };
         command.SetAction(async (parse, ct) =>
         {
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var removed = await StoreLock.RemoveStaleAsync(store, parse.GetValue(all), context.Time, Environment.MachineName, ct);
                 foreach (var (name, held) in removed)
@@ -87,7 +87,7 @@ internal static class LifecycleCommands
             }
 
             var dry = parse.GetValue(dryRun);
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var plan = explicitIds.Length > 0
                     ? await SnapshotRemoval.PlanAsync(store, explicitIds, ct)
@@ -125,7 +125,7 @@ internal static class LifecycleCommands
             var text = parse.GetValue(skew)!;
             var allowance = RetentionPolicy.TryParseDuration(text, out var d) ? d
                 : throw new CliFailure($"--clock-skew '{text}' is not a duration: give a number and a unit, e.g. 10m, 1h");
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, Environment.MachineName, allowance);
                 var r = await maintenance.RunAsync(parse.GetValue(dryRun), ct);
@@ -174,7 +174,7 @@ internal static class LifecycleCommands
                 path1 = path2;
             }
 
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var a = await store.FindSnapshotAsync(ref1, ct);
                 var b = await store.FindSnapshotAsync(ref2, ct);
@@ -205,7 +205,7 @@ internal static class LifecycleCommands
                 throw new CliFailure($"cannot write {file}: its directory does not exist");
             }
 
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(parse.GetValue(target)!, ct);
                 var exported = await new SnapshotExport(store).RunAsync(snapshot, file, ct);

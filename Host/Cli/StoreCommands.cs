@@ -42,33 +42,10 @@ internal static class StoreCommands
         var command = new Command("create", "Create a store.") { plaintext };
         command.SetAction(async (parse, ct) =>
         {
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct);
-            await using (storage)
-            {
-                try
-                {
-                    // Refuse before asking for a passphrase, so nobody types one twice for nothing.
-                    await storage.OpenAsync(ct);
-                    throw new CliFailure($"a store already exists at {storage.Description}: use it, or create one elsewhere with 'coffer at LOCATION create'");
-                }
-                catch (NotFoundException)
-                {
-                }
-
-                var passphrase = parse.GetValue(plaintext) ? null : Passphrases.ForCreate(context, parse.GetValue(passphraseFile), context.StoreReference is null);
-                StoreConfig config;
-                try
-                {
-                    config = await CofferStore.CreateAsync(storage, passphrase, context.Time, ct);
-                }
-                catch (StoreAlreadyExistsException)
-                {
-                    throw new CliFailure($"a store already exists at {storage.Description}: use it, or create one elsewhere with 'coffer at LOCATION create'");
-                }
-
-                context.Output.WriteLine($"created {(config.Encryption is null ? "plaintext" : "encrypted")} store {config.Id[..8]} at {storage.Description}");
-                return ExitCodes.Success;
-            }
+            var passphrase = () => parse.GetValue(plaintext) ? null : Passphrases.ForCreate(context, parse.GetValue(passphraseFile), context.StoreReference is null);
+            var (config, location) = await StoreReferences.CreateStoreAsync(context, passphrase, ct);
+            context.Output.WriteLine($"created {(config.Encryption is null ? "plaintext" : "encrypted")} store {config.Id[..8]} at {location}");
+            return ExitCodes.Success;
         });
         return command;
     }
@@ -82,7 +59,7 @@ internal static class StoreCommands
         command.SetAction(async (parse, ct) =>
         {
             var (configuration, name) = StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var connector = await context.Catalog.CreateSourceAsync(configuration, ct);
                 await using (connector)
@@ -122,7 +99,7 @@ internal static class StoreCommands
         var command = new Command("ls", "List snapshots, or the content of a snapshot.") { target, recursive };
         command.SetAction(async (parse, ct) =>
         {
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 if (reference is null)
@@ -175,7 +152,7 @@ internal static class StoreCommands
         command.SetAction(async (parse, ct) =>
         {
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
                 var node = await store.ResolveAsync(snapshot, path, ct);
@@ -210,7 +187,7 @@ internal static class StoreCommands
         {
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
                 var connector = await context.Catalog.CreateDestinationAsync(destination, ct);
@@ -234,7 +211,7 @@ internal static class StoreCommands
         var command = new Command("check", "Verify snapshots and the data they need.") { target, fast };
         command.SetAction(async (parse, ct) =>
         {
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 var snapshots = reference is null
@@ -267,7 +244,7 @@ internal static class StoreCommands
         var command = new Command("info", "Show the store's or a snapshot's sizes and counts.") { target };
         command.SetAction(async (parse, ct) =>
         {
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 var o = context.Output;
@@ -315,30 +292,6 @@ internal static class StoreCommands
             }, ct);
         });
         return command;
-    }
-
-    /// <summary>Connects to the store the command line names, opens it (asking for its passphrase if needed), runs <paramref name="action"/>.</summary>
-    internal static async Task<int> WithStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken, LockKind? lockKind = null)
-    {
-        var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken);
-        await using (storage)
-        {
-            // A read-only store (a portable one) cannot hold a lock, and nothing can change under a reader.
-            lockKind = storage.Mode == StorageMode.ReadOnly && lockKind is LockKind.Read ? null : lockKind;
-            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: lockKind is null);
-            if (lockKind is not { } kind)
-            {
-                return await action(store);
-            }
-
-            // Lock first, then read the index: maintenance's two-phase delete relies on that order.
-            var held = await StoreLock.AcquireAsync(store, kind, context.Time, Environment.MachineName, StoreReferences.Hint(context, "unlock"), cancellationToken);
-            await using (held)
-            {
-                await store.LoadIndexAsync(cancellationToken);
-                return await action(store);
-            }
-        }
     }
 
     private static string Describe(Node node, string path)

@@ -41,6 +41,9 @@ internal sealed class CofferStore
     /// <summary>Where the store is, for messages (the connector's description).</summary>
     public string Description => _storage.Description;
 
+    /// <summary>The store cannot be written (a portable store): it cannot hold a lock, and nothing changes under a reader.</summary>
+    public bool IsReadOnly => _storage.Mode == StorageMode.ReadOnly;
+
     public StoreConfig Config { get; }
 
     public StoreKeys Keys { get; }
@@ -60,6 +63,20 @@ internal sealed class CofferStore
         var (config, _) = StoreKeys.CreateNew(passphrase, time);
         await storage.CreateAsync(config.ToJson(), cancellationToken).ConfigureAwait(false);
         return config;
+    }
+
+    /// <summary>Whether <paramref name="storage"/> holds a store's CONFIG, readable or not.</summary>
+    public static async Task<bool> ExistsAsync(IStorageConnector storage, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await storage.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (NotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Reads the CONFIG only: whether the store is encrypted decides whether a passphrase is needed.</summary>
