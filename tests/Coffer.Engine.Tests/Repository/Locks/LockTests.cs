@@ -89,6 +89,25 @@ public class LockTests
     }
 
     [Test]
+    public async Task Unlock_removes_the_lock_of_a_gone_process_only_on_its_own_host_and_returns_it()
+    {
+        using var temp = new TemporaryDirectory("locks");
+        await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(temp.Combine("store")));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        using var gone = System.Diagnostics.Process.Start("true")!;
+        await gone.WaitForExitAsync();
+        var planted = Planted("backup", "host-a", gone.Id, DateTimeOffset.UtcNow);
+        await StoreLock.WriteAsync(store, planted, CancellationToken.None);
+
+        // Seen from another host, a lock refreshed just now is alive as far as anyone can tell.
+        Assert.That(await StoreLock.RemoveStaleAsync(store, all: false, TimeProvider.System, "host-b", CancellationToken.None), Is.Empty);
+
+        var removed = await StoreLock.RemoveStaleAsync(store, all: false, TimeProvider.System, "host-a", CancellationToken.None);
+        Assert.That(removed.Select(r => r.Lock?.Describe()), Is.EqualTo(new[] { planted.Describe() }));
+        Assert.That(await StoreLock.ListAsync(store, CancellationToken.None), Is.Empty);
+    }
+
+    [Test]
     public async Task A_conflicting_lock_is_one_line_and_unlock_removes_stale_or_all_locks()
     {
         using var temp = new TemporaryDirectory("locks-cli");
