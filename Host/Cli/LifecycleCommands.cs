@@ -12,6 +12,7 @@ using Coffer.Engine.Repository.Portable;
 using Coffer.Engine.Operations.Diff;
 using Coffer.Engine.Operations.Retention;
 using Coffer.Engine.Operations.Maintenance;
+using Coffer.Engine.Operations.Export;
 using Coffer.Engine.Core.Model;
 
 namespace Coffer.Cli;
@@ -34,21 +35,15 @@ internal static class LifecycleCommands
         var command = new Command("unlock", "Remove stale locks (not refreshed for 30 minutes, or held by a process of this host that is gone).") { all };
         command.SetAction(async (parse, ct) =>
         {
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var removed = 0;
-                var now = context.Time.GetUtcNow();
-                foreach (var (name, held) in await StoreLock.ListAsync(store, ct))
+                var removed = await StoreLock.RemoveStaleAsync(store, parse.GetValue(all), context.Time, Environment.MachineName, ct);
+                foreach (var (name, held) in removed)
                 {
-                    if (parse.GetValue(all) || held is null || held.IsStale(now))
-                    {
-                        await store.Storage.DeleteAsync(StorageObjectClass.Lock, name, ct);
-                        context.Output.WriteLine($"removed lock {name[..8]}: {held?.Describe() ?? "unreadable"}");
-                        removed++;
-                    }
+                    context.Output.WriteLine($"removed lock {name[..8]}: {held?.Describe() ?? "unreadable"}");
                 }
 
-                context.Output.WriteLine($"{removed} locks removed");
+                context.Output.WriteLine($"{removed.Count} locks removed");
                 return ExitCodes.Success;
             }, ct);
         });
@@ -92,55 +87,28 @@ internal static class LifecycleCommands
             }
 
             var dry = parse.GetValue(dryRun);
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var snapshots = await store.ListSnapshotsAsync(ct);
-                var remove = new List<Snapshot>();
-                if (explicitIds.Length > 0)
+                var plan = explicitIds.Length > 0
+                    ? await SnapshotRemoval.PlanAsync(store, explicitIds, ct)
+                    : await SnapshotRemoval.PlanAsync(store, policy, age, context.Time, ct);
+                foreach (var (s, rules) in plan.Kept)
                 {
-                    foreach (var id in explicitIds)
-                    {
-                        var found = await store.FindSnapshotAsync(id, ct);
-                        if (!remove.Contains(found))
-                        {
-                            remove.Add(found);
-                        }
-                    }
-                }
-                else
-                {
-                    var now = context.Time.GetUtcNow();
-                    var kept = policy.IsEmpty ? [] : policy.Keep(snapshots);
-                    foreach (var s in snapshots)
-                    {
-                        var inScope = age is null || s.Time < now - age.Value;
-                        if (kept.TryGetValue(s.Id, out var rules))
-                        {
-                            context.Output.WriteLine($"keep    {Line(s)}  ({string.Join(", ", rules)})");
-                        }
-                        else if (inScope)
-                        {
-                            remove.Add(s);
-                        }
-                        else
-                        {
-                            context.Output.WriteLine($"keep    {Line(s)}  (newer than {parse.GetValue(olderThan)})");
-                        }
-                    }
+                    context.Output.WriteLine($"keep    {Line(s)}  ({(rules.Count > 0 ? string.Join(", ", rules) : $"newer than {parse.GetValue(olderThan)}")})");
                 }
 
-                foreach (var s in remove)
+                foreach (var s in plan.Removed)
                 {
                     context.Output.WriteLine($"{(dry ? "would remove" : "remove")}  {Line(s)}");
                     if (!dry)
                     {
-                        await store.Storage.DeleteAsync(StorageObjectClass.Snapshot, s.Id, ct);
+                        await store.DeleteSnapshotAsync(s.Id, ct);
                     }
                 }
 
                 context.Output.WriteLine(dry
-                    ? $"dry run: {remove.Count} snapshots would be removed"
-                    : $"{remove.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
+                    ? $"dry run: {plan.Removed.Count} snapshots would be removed"
+                    : $"{plan.Removed.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
                 return ExitCodes.Success;
             }, ct, dry ? null : LockKind.Remove);
         });
@@ -157,9 +125,9 @@ internal static class LifecycleCommands
             var text = parse.GetValue(skew)!;
             var allowance = RetentionPolicy.TryParseDuration(text, out var d) ? d
                 : throw new CliFailure($"--clock-skew '{text}' is not a duration: give a number and a unit, e.g. 10m, 1h");
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, allowance);
+                var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, Environment.MachineName, allowance);
                 var r = await maintenance.RunAsync(parse.GetValue(dryRun), ct);
                 var o = context.Output;
                 o.WriteLine($"{r.Snapshots} snapshots use {r.BlobsInUse} blobs");
@@ -206,7 +174,7 @@ internal static class LifecycleCommands
                 path1 = path2;
             }
 
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var a = await store.FindSnapshotAsync(ref1, ct);
                 var b = await store.FindSnapshotAsync(ref2, ct);
@@ -237,37 +205,11 @@ internal static class LifecycleCommands
                 throw new CliFailure($"cannot write {file}: its directory does not exist");
             }
 
-            return await StoreCommands.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(parse.GetValue(target)!, ct);
-                var packs = new HashSet<string>(StringComparer.Ordinal);
-                await foreach (var (_, node) in store.WalkAsync(snapshot.Root, "", ct))
-                {
-                    foreach (var id in (node.Content ?? []).Append(node.Subtree).OfType<string>())
-                    {
-                        packs.Add(store.Index.TryGet(BlobId.Parse(id), out var at) ? at.Pack : throw new CliFailure($"snapshot {snapshot.ShortId} needs blob {id}, which is missing: run 'coffer check'"));
-                    }
-                }
-
-                var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
-                await foreach (var item in store.Storage.ListAsync(StorageObjectClass.Packfile, ct))
-                {
-                    sizes[item.Name] = item.Size;
-                }
-
-                var index = StoreIndex.Encode(store.Keys, packs.Order(StringComparer.Ordinal).Select(p => (p, store.Index.PackEntries[p])).ToList());
-                var snapshotBytes = await store.ReadObjectAsync(StorageObjectClass.Snapshot, snapshot.Id, ct);
-                var objects = new List<(StorageObjectClass, string, long, Func<CancellationToken, Task<Stream>>)>();
-                foreach (var pack in packs.Order(StringComparer.Ordinal))
-                {
-                    var size = sizes.TryGetValue(pack, out var s) ? s : throw new CliFailure($"pack {pack} is missing: run 'coffer check'");
-                    objects.Add((StorageObjectClass.Packfile, pack, size, c => store.Storage.GetAsync(StorageObjectClass.Packfile, pack, 0, null, c)));
-                }
-
-                objects.Add((StorageObjectClass.Index, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(index)), index.Length, _ => Task.FromResult<Stream>(new MemoryStream(index))));
-                objects.Add((StorageObjectClass.Snapshot, snapshot.Id, snapshotBytes.Length, _ => Task.FromResult<Stream>(new MemoryStream(snapshotBytes))));
-                await PortableStore.WriteAsync(file, await store.Storage.OpenAsync(ct), objects, ct);
-                context.Output.WriteLine($"exported snapshot {snapshot.ShortId} to {file}: {packs.Count} packs, {Size.Format(new FileInfo(file).Length)}");
+                var exported = await new SnapshotExport(store).RunAsync(snapshot, file, ct);
+                context.Output.WriteLine($"exported snapshot {snapshot.ShortId} to {file}: {exported.Packs} packs, {Size.Format(exported.Bytes)}");
                 return ExitCodes.Success;
             }, ct, LockKind.Read);
         });

@@ -42,33 +42,10 @@ internal static class StoreCommands
         var command = new Command("create", "Create a store.") { plaintext };
         command.SetAction(async (parse, ct) =>
         {
-            var storage = await StoreReferences.ConnectStoreAsync(context, ct);
-            await using (storage)
-            {
-                try
-                {
-                    // Refuse before asking for a passphrase, so nobody types one twice for nothing.
-                    await storage.OpenAsync(ct);
-                    throw new CliFailure($"a store already exists at {storage.Description}: use it, or create one elsewhere with 'coffer at LOCATION create'");
-                }
-                catch (NotFoundException)
-                {
-                }
-
-                var passphrase = parse.GetValue(plaintext) ? null : Passphrases.ForCreate(context, parse.GetValue(passphraseFile), context.StoreReference is null);
-                StoreConfig config;
-                try
-                {
-                    config = await CofferStore.CreateAsync(storage, passphrase, context.Time, ct);
-                }
-                catch (StoreAlreadyExistsException)
-                {
-                    throw new CliFailure($"a store already exists at {storage.Description}: use it, or create one elsewhere with 'coffer at LOCATION create'");
-                }
-
-                context.Output.WriteLine($"created {(config.Encryption is null ? "plaintext" : "encrypted")} store {config.Id[..8]} at {storage.Description}");
-                return ExitCodes.Success;
-            }
+            var passphrase = () => parse.GetValue(plaintext) ? null : Passphrases.ForCreate(context, parse.GetValue(passphraseFile), context.StoreReference is null);
+            var (config, location) = await StoreReferences.CreateStoreAsync(context, passphrase, ct);
+            context.Output.WriteLine($"created {(config.Encryption is null ? "plaintext" : "encrypted")} store {config.Id[..8]} at {location}");
+            return ExitCodes.Success;
         });
         return command;
     }
@@ -82,28 +59,29 @@ internal static class StoreCommands
         command.SetAction(async (parse, ct) =>
         {
             var (configuration, name) = StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var connector = await context.Catalog.CreateSourceAsync(configuration, ct);
                 await using (connector)
                 {
                     var progress = new BackupProgress();
-                    var runner = new BackupRunner(store, connector, new BackupRequest(name, parse.GetValue(tags) ?? [], parse.GetValue(excludes) ?? []), context.Time, progress);
-                    Snapshot snapshot;
+                    var runner = new BackupRunner(store, connector, new BackupRequest(name, parse.GetValue(tags) ?? [], parse.GetValue(excludes) ?? []), context.Time, Environment.MachineName, progress);
+                    BackupResult result;
                     try
                     {
-                        snapshot = await ProgressDisplay.RunAsync(context, "backup", progress, () => runner.RunAsync(ct));
+                        result = await ProgressDisplay.RunAsync(context, "backup", progress, () => runner.RunAsync(ct));
                     }
                     catch (NotFoundException e)
                     {
                         throw new CliFailure($"cannot back up {name}: {e.Message}");
                     }
 
-                    foreach (var warning in runner.Warnings)
+                    foreach (var warning in result.Warnings)
                     {
                         context.Error.WriteLine($"coffer: warning: {warning}");
                     }
 
+                    var snapshot = result.Snapshot;
                     var s = snapshot.Summary;
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
@@ -121,7 +99,7 @@ internal static class StoreCommands
         var command = new Command("ls", "List snapshots, or the content of a snapshot.") { target, recursive };
         command.SetAction(async (parse, ct) =>
         {
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 if (reference is null)
@@ -174,7 +152,7 @@ internal static class StoreCommands
         command.SetAction(async (parse, ct) =>
         {
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
                 var node = await store.ResolveAsync(snapshot, path, ct);
@@ -209,7 +187,7 @@ internal static class StoreCommands
         {
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
                 var connector = await context.Catalog.CreateDestinationAsync(destination, ct);
@@ -233,28 +211,27 @@ internal static class StoreCommands
         var command = new Command("check", "Verify snapshots and the data they need.") { target, fast };
         command.SetAction(async (parse, ct) =>
         {
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 var snapshots = reference is null
                     ? await store.ListSnapshotsAsync(ct)
                     : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct)];
-                var checker = new Checker(store);
-                await checker.RunAsync(snapshots, parse.GetValue(fast), ct);
-                foreach (var problem in checker.Problems)
+                var result = await new Checker(store).RunAsync(snapshots, parse.GetValue(fast), ct);
+                foreach (var problem in result.Problems)
                 {
                     context.Output.WriteLine(problem.ToString());
                 }
 
-                if (checker.Problems.Count > 0)
+                if (result.Problems.Count > 0)
                 {
-                    var damaged = checker.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot).Distinct().ToList();
+                    var damaged = result.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot).Distinct().ToList();
                     throw new CliFailure(damaged.Count > 0
-                        ? $"check failed: {checker.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
-                        : $"check failed: {checker.Problems.Count} problems in the store's packs, no snapshot affected");
+                        ? $"check failed: {result.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
+                        : $"check failed: {result.Problems.Count} problems in the store's packs, no snapshot affected");
                 }
 
-                context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {checker.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {checker.BlobsChecked} blobs verified")}");
+                context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}");
                 return ExitCodes.Success;
             }, ct, LockKind.Read);
         });
@@ -267,7 +244,7 @@ internal static class StoreCommands
         var command = new Command("info", "Show the store's or a snapshot's sizes and counts.") { target };
         command.SetAction(async (parse, ct) =>
         {
-            return await WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 var o = context.Output;
@@ -291,26 +268,22 @@ internal static class StoreCommands
                 }
 
                 var snapshots = await store.ListSnapshotsAsync(ct);
-                long packCount = 0, packBytes = 0;
-                await foreach (var pack in store.Storage.ListAsync(StorageObjectClass.Packfile, ct))
-                {
-                    packCount++;
-                    packBytes += pack.Size;
-                }
+                var packs = await store.ListPacksAsync(ct);
+                var packBytes = packs.Values.Sum();
 
                 var blobs = store.Index.Blobs.Select(b => b.Value).ToList();
                 var data = blobs.Where(b => b.Type == BlobType.Data).ToList();
                 var unique = data.Sum(b => (long)b.RawLength);
                 var logical = snapshots.Sum(s => s.Summary.Bytes);
                 var config = store.Config;
-                o.WriteLine($"store:       {config.Id} at {store.Storage.Description}");
+                o.WriteLine($"store:       {config.Id} at {store.Description}");
                 o.WriteLine($"format:      {config.Format}, created {config.Created.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
                 o.WriteLine($"encryption:  {(config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, key wrapped with {config.Encryption.Kdf.Algorithm}")}");
                 o.WriteLine($"blob ids:    {config.Mac}");
                 o.WriteLine($"chunking:    {config.Chunker.Algorithm} {Size.Format(config.Chunker.MinSize)} / {Size.Format(config.Chunker.AverageSize)} / {Size.Format(config.Chunker.MaxSize)}");
                 o.WriteLine($"compression: {config.Compression} level {config.CompressionLevel}");
                 o.WriteLine($"snapshots:   {snapshots.Count}");
-                o.WriteLine($"packs:       {packCount}, {Size.Format(packBytes)}");
+                o.WriteLine($"packs:       {packs.Count}, {Size.Format(packBytes)}");
                 o.WriteLine($"blobs:       {data.Count} data, {blobs.Count - data.Count} trees");
                 o.WriteLine($"content:     {Size.Format(logical)} in all snapshots, {Size.Format(unique)} unique");
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dedup ratio: {(unique == 0 ? 1.0 : (double)logical / unique):0.00}"));
@@ -319,30 +292,6 @@ internal static class StoreCommands
             }, ct);
         });
         return command;
-    }
-
-    /// <summary>Connects to the store the command line names, opens it (asking for its passphrase if needed), runs <paramref name="action"/>.</summary>
-    internal static async Task<int> WithStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken, LockKind? lockKind = null)
-    {
-        var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken);
-        await using (storage)
-        {
-            // A read-only store (a portable one) cannot hold a lock, and nothing can change under a reader.
-            lockKind = storage.Mode == StorageMode.ReadOnly && lockKind is LockKind.Read ? null : lockKind;
-            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: lockKind is null);
-            if (lockKind is not { } kind)
-            {
-                return await action(store);
-            }
-
-            // Lock first, then read the index: maintenance's two-phase delete relies on that order.
-            var held = await StoreLock.AcquireAsync(store, kind, context.Time, StoreReferences.Hint(context, "unlock"), cancellationToken);
-            await using (held)
-            {
-                await store.LoadIndexAsync(cancellationToken);
-                return await action(store);
-            }
-        }
     }
 
     private static string Describe(Node node, string path)

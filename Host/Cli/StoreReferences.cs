@@ -7,6 +7,7 @@ using Coffer.Engine.Operations.Check;
 using Coffer.Engine.Core.Model;
 using Coffer.Connectors;
 using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Repository.Locks;
 
 namespace Coffer.Cli;
 
@@ -47,6 +48,62 @@ internal static class StoreReferences
         }
 
         return await context.Catalog.CreateStorageAsync(configuration, cancellationToken);
+    }
+
+    /// <summary>Creates a store where the command line says, refusing one that exists before asking for a passphrase; returns its CONFIG and where it is.</summary>
+    /// <param name="context">The command line's context.</param>
+    /// <param name="passphrase">Asks for the new store's passphrase; null makes a plaintext store.</param>
+    /// <param name="cancellationToken">Cancels the creation.</param>
+    public static async Task<(StoreConfig Config, string Location)> CreateStoreAsync(CliContext context, Func<string?> passphrase, CancellationToken cancellationToken)
+    {
+        var storage = await ConnectStoreAsync(context, cancellationToken);
+        await using (storage)
+        {
+            // Refuse before asking for a passphrase, so nobody types one twice for nothing.
+            if (await CofferStore.ExistsAsync(storage, cancellationToken))
+            {
+                throw AlreadyExists(storage.Description);
+            }
+
+            var chosen = passphrase();
+            try
+            {
+                return (await CofferStore.CreateAsync(storage, chosen, context.Time, cancellationToken), storage.Description);
+            }
+            catch (StoreAlreadyExistsException)
+            {
+                throw AlreadyExists(storage.Description);
+            }
+        }
+    }
+
+    private static CliFailure AlreadyExists(string location) =>
+        new($"a store already exists at {location}: use it, or create one elsewhere with 'coffer at LOCATION create'");
+
+    /// <summary>Connects to the store the command line names, opens it (asking for its passphrase if needed), runs <paramref name="action"/>.</summary>
+    internal static async Task<int> WithStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken, LockKind? lockKind = null)
+    {
+        var storage = await ConnectStoreAsync(context, cancellationToken);
+        await using (storage)
+        {
+            var store = await OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: false);
+
+            // A read-only store (a portable one) cannot hold a lock, and nothing can change under a reader.
+            lockKind = store.IsReadOnly && lockKind is LockKind.Read ? null : lockKind;
+            if (lockKind is not { } kind)
+            {
+                await store.LoadIndexAsync(cancellationToken);
+                return await action(store);
+            }
+
+            // Lock first, then read the index: maintenance's two-phase delete relies on that order.
+            var held = await StoreLock.AcquireAsync(store, kind, context.Time, Environment.MachineName, Hint(context, "unlock"), cancellationToken);
+            await using (held)
+            {
+                await store.LoadIndexAsync(cancellationToken);
+                return await action(store);
+            }
+        }
     }
 
     /// <summary>Opens the store: reads CONFIG, asks for the passphrase if it is encrypted, loads the index.</summary>

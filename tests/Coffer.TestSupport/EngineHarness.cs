@@ -41,10 +41,10 @@ internal static class EngineHarness
 
     public static async Task<Snapshot> BackupAsync(CofferStore store, ISourceConnector source, string name, params string[] excludes)
     {
-        var runner = new BackupRunner(store, source, new BackupRequest(name, [], excludes), TimeProvider.System, new BackupProgress());
-        var snapshot = await runner.RunAsync(CancellationToken.None);
-        Assert.That(runner.Warnings, Is.Empty);
-        return snapshot;
+        var runner = new BackupRunner(store, source, new BackupRequest(name, [], excludes), TimeProvider.System, Environment.MachineName, new BackupProgress());
+        var result = await runner.RunAsync(CancellationToken.None);
+        Assert.That(result.Warnings, Is.Empty);
+        return result.Snapshot;
     }
 
     /// <summary>Backs up the directory <paramref name="source"/> into a new store on <paramref name="storage"/> and restores it into <paramref name="restored"/>.</summary>

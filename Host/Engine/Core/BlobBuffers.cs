@@ -20,16 +20,15 @@ namespace Coffer.Engine.Core;
 /// The pool every chunk, blob, window and pack segment buffer of the engine comes from and goes back to.
 /// Not <see cref="ArrayPool{T}.Shared"/>: that one also keeps one array of each size per thread, and a
 /// pipeline whose awaits hop across many pool threads left a multi-MiB buffer of each size behind on each
-/// of them (peak RSS of a 624 MiB backup: 306 MiB, against 120 MiB for opening the store). This pool keeps
-/// a few arrays per size, shared by all threads, so what it holds is bounded by what was in flight at once.
+/// of them. This pool keeps a few arrays per size, shared by all threads, so what it holds is bounded by
+/// what was in flight at once (measurements: docs/decisions.md).
 /// </summary>
 internal static class BlobBuffers
 {
-    // The largest pooled buffer is a chunker window rented for a lone stream (1.5 × the 8 MiB maximum chunk,
-    // rounded up to 16 MiB; a backup's readers keep their own); anything larger is allocated and dropped.
-    // Sixteen per size covers the pipeline's in-flight limits (a 16 MiB pack is 16 segments): fewer measured
-    // worse, since every array a full size drops is LOH garbage the workstation GC collects late (peak RSS,
-    // with windows still rented per file: 333 MiB with 1 per size, 242 with 8, 206 with 16, 219 with 64).
+    // The largest pooled buffer is a chunker window rented for a lone stream (a backup's readers keep their
+    // own); anything larger is allocated and dropped. Sixteen per size covers the pipeline's in-flight limits
+    // (a 16 MiB pack is 16 segments): fewer measured worse, since every array a full size drops is LOH
+    // garbage the workstation GC collects late.
     private const int LargestPooled = 16 << 20;
     private const int PerSize = 16;
 

@@ -26,16 +26,23 @@ internal sealed class CofferStore
     /// <summary>How many objects a command reads from the store at once.</summary>
     internal const int ParallelReads = 8;
 
+    // Only the repository talks to the connector: operations and commands go through this class's reads and writes.
+    private readonly IStorageConnector _storage;
+
     private CofferStore(IStorageConnector storage, StoreConfig config, StoreKeys keys)
     {
-        Storage = storage;
+        _storage = storage;
         Config = config;
         Keys = keys;
         Codec = new BlobCodec(keys, config.CompressionLevel);
         Chunker = new FastCdc(config.Chunker, keys.ChunkerKey);
     }
 
-    public IStorageConnector Storage { get; }
+    /// <summary>Where the store is, for messages (the connector's description).</summary>
+    public string Description => _storage.Description;
+
+    /// <summary>The store cannot be written (a portable store): it cannot hold a lock, and nothing changes under a reader.</summary>
+    public bool IsReadOnly => _storage.Mode == StorageMode.ReadOnly;
 
     public StoreConfig Config { get; }
 
@@ -56,6 +63,20 @@ internal sealed class CofferStore
         var (config, _) = StoreKeys.CreateNew(passphrase, time);
         await storage.CreateAsync(config.ToJson(), cancellationToken).ConfigureAwait(false);
         return config;
+    }
+
+    /// <summary>Whether <paramref name="storage"/> holds a store's CONFIG, readable or not.</summary>
+    public static async Task<bool> ExistsAsync(IStorageConnector storage, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await storage.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (NotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Reads the CONFIG only: whether the store is encrypted decides whether a passphrase is needed.</summary>
@@ -115,15 +136,7 @@ internal sealed class CofferStore
     /// <summary>Loads the packs marked for deletion, then every index object; returns the index objects' names.</summary>
     public async Task<IReadOnlyList<string>> LoadIndexAsync(CancellationToken cancellationToken)
     {
-        var names = new List<string>();
-        await foreach (var item in Storage.ListAsync(StorageObjectClass.Index, cancellationToken).ConfigureAwait(false))
-        {
-            if (item.Name != Trash.ObjectName)
-            {
-                names.Add(item.Name);
-            }
-        }
-
+        var names = await ListIndexObjectsAsync(cancellationToken).ConfigureAwait(false);
         Index.Trashed = (await Trash.ReadAsync(this, cancellationToken).ConfigureAwait(false)).Packs.Keys.ToHashSet(StringComparer.Ordinal);
 
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (name, ct) =>
@@ -135,9 +148,43 @@ internal sealed class CofferStore
         return names;
     }
 
+    /// <summary>The names of the index objects in the store (not the <see cref="Trash"/> object, which shares their folder).</summary>
+    public async Task<List<string>> ListIndexObjectsAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        await foreach (var item in _storage.ListAsync(StorageObjectClass.Index, cancellationToken).ConfigureAwait(false))
+        {
+            if (item.Name != Trash.ObjectName)
+            {
+                names.Add(item.Name);
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>Every pack in the store with its size in bytes.</summary>
+    public async Task<Dictionary<string, long>> ListPacksAsync(CancellationToken cancellationToken)
+    {
+        var packs = new Dictionary<string, long>(StringComparer.Ordinal);
+        await foreach (var item in _storage.ListAsync(StorageObjectClass.Packfile, cancellationToken).ConfigureAwait(false))
+        {
+            packs[item.Name] = item.Size;
+        }
+
+        return packs;
+    }
+
+    /// <summary>The CONFIG object's bytes as stored.</summary>
+    public Task<byte[]> ReadConfigBytesAsync(CancellationToken cancellationToken) => _storage.OpenAsync(cancellationToken);
+
+    /// <summary>Opens a whole pack for reading.</summary>
+    public Task<Stream> OpenPackAsync(string pack, CancellationToken cancellationToken) =>
+        _storage.GetAsync(StorageObjectClass.Packfile, pack, 0, null, cancellationToken);
+
     public async Task<byte[]> ReadObjectAsync(StorageObjectClass objectClass, string name, CancellationToken cancellationToken)
     {
-        var stream = await Storage.GetAsync(objectClass, name, 0, null, cancellationToken).ConfigureAwait(false);
+        var stream = await _storage.GetAsync(objectClass, name, 0, null, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             using var copy = new MemoryStream();
@@ -150,7 +197,7 @@ internal sealed class CofferStore
     public async Task<byte[]> ReadObjectRangeAsync(StorageObjectClass objectClass, string name, long offset, int length, CancellationToken cancellationToken)
     {
         var buffer = new byte[length];
-        var stream = await Storage.GetAsync(objectClass, name, offset, length, cancellationToken).ConfigureAwait(false);
+        var stream = await _storage.GetAsync(objectClass, name, offset, length, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             var read = await stream.ReadAtLeastAsync(buffer, length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
@@ -164,7 +211,7 @@ internal sealed class CofferStore
         var buffer = BlobBuffers.Pool.Rent(Math.Max(1, length));
         try
         {
-            var stream = await Storage.GetAsync(StorageObjectClass.Packfile, pack, offset, length, cancellationToken).ConfigureAwait(false);
+            var stream = await _storage.GetAsync(StorageObjectClass.Packfile, pack, offset, length, cancellationToken).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
                 var read = await stream.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
@@ -255,7 +302,7 @@ internal sealed class CofferStore
     public async Task<IReadOnlyList<Snapshot>> ListSnapshotsAsync(CancellationToken cancellationToken)
     {
         var names = new List<string>();
-        await foreach (var item in Storage.ListAsync(StorageObjectClass.Snapshot, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in _storage.ListAsync(StorageObjectClass.Snapshot, cancellationToken).ConfigureAwait(false))
         {
             names.Add(item.Name);
         }
@@ -303,8 +350,12 @@ internal sealed class CofferStore
     public Task WriteSnapshotAsync(Snapshot snapshot, CancellationToken cancellationToken)
     {
         var bytes = Keys.SealObject(snapshot.ToJson(), SnapshotContext(snapshot.Id));
-        return Storage.PutAsync(StorageObjectClass.Snapshot, snapshot.Id, new MemoryStream(bytes, writable: false), cancellationToken);
+        return _storage.PutAsync(StorageObjectClass.Snapshot, snapshot.Id, new MemoryStream(bytes, writable: false), cancellationToken);
     }
+
+    /// <summary>Deletes a snapshot object; the data only it used stays until maintenance frees it.</summary>
+    public Task DeleteSnapshotAsync(string id, CancellationToken cancellationToken) =>
+        _storage.DeleteAsync(StorageObjectClass.Snapshot, id, cancellationToken);
 
     /// <summary>Writes an index object listing <paramref name="packs"/>; returns its name (null when there is nothing to list).</summary>
     public async Task<string?> WriteIndexAsync(IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
@@ -316,9 +367,29 @@ internal sealed class CofferStore
 
         var bytes = StoreIndex.Encode(Keys, packs);
         var name = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        await Storage.PutAsync(StorageObjectClass.Index, name, new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
+        await _storage.PutAsync(StorageObjectClass.Index, name, new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
         return name;
     }
+
+    /// <summary>Deletes an index object (maintenance, once a rewritten index replaces it).</summary>
+    public Task DeleteIndexObjectAsync(string name, CancellationToken cancellationToken) =>
+        _storage.DeleteAsync(StorageObjectClass.Index, name, cancellationToken);
+
+    /// <summary>Deletes a pack (maintenance, once no index names it).</summary>
+    public Task DeletePackAsync(string pack, CancellationToken cancellationToken) =>
+        _storage.DeleteAsync(StorageObjectClass.Packfile, pack, cancellationToken);
+
+    /// <summary>Writes an object as it is; for the repository's own objects (packs, locks, the trash list).</summary>
+    internal Task PutObjectAsync(StorageObjectClass objectClass, string name, Stream content, CancellationToken cancellationToken) =>
+        _storage.PutAsync(objectClass, name, content, cancellationToken);
+
+    /// <summary>Deletes an object; for the repository's own objects (locks, the trash list).</summary>
+    internal Task DeleteObjectAsync(StorageObjectClass objectClass, string name, CancellationToken cancellationToken) =>
+        _storage.DeleteAsync(objectClass, name, cancellationToken);
+
+    /// <summary>Lists the objects of a class; for the repository's own objects (locks, packs).</summary>
+    internal IAsyncEnumerable<StorageObject> ListObjectsAsync(StorageObjectClass objectClass, CancellationToken cancellationToken) =>
+        _storage.ListAsync(objectClass, cancellationToken);
 
     /// <summary>Walks a tree depth first, directories before their content; paths are relative to <paramref name="root"/>.</summary>
     public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)

@@ -94,8 +94,8 @@ public class PathTraversalTests
             Entry("a", EntryKind.Directory), Entry("a/..", EntryKind.File), Entry("a/.", EntryKind.File), Entry("a/ok.txt", EntryKind.File),
             Entry("esc", EntryKind.Symlink) with { SymlinkTarget = sandbox.Path }, Entry("esc", EntryKind.Directory), Entry("esc/pwned", EntryKind.File),
             Entry("ok.txt", EntryKind.File), Entry("a/", EntryKind.File));
-        var runner = new BackupRunner(store, source, new BackupRequest("hostile", [], []), TimeProvider.System, new BackupProgress());
-        var snapshot = await runner.RunAsync(CancellationToken.None);
+        var runner = new BackupRunner(store, source, new BackupRequest("hostile", [], []), TimeProvider.System, Environment.MachineName, new BackupProgress());
+        var (snapshot, warnings, _) = await runner.RunAsync(CancellationToken.None);
 
         var paths = new List<string>();
         await foreach (var (path, _) in store.WalkAsync(snapshot.Root, "", CancellationToken.None))
@@ -104,8 +104,8 @@ public class PathTraversalTests
         }
 
         Assert.That(paths, Is.EqualTo(new[] { "", "a", "a/ok.txt", "esc", "ok.txt" }), "only plain names, each once");
-        Assert.That(runner.Warnings, Has.Count.EqualTo(6), string.Join("\n", runner.Warnings));
-        Assert.That(runner.Warnings, Has.Some.Contain("\"..\"").And.Some.Contain("\"a/..\"").And.Some.Contain("\"ok.txt\""));
+        Assert.That(warnings, Has.Count.EqualTo(6), string.Join("\n", warnings));
+        Assert.That(warnings, Has.Some.Contain("\"..\"").And.Some.Contain("\"a/..\"").And.Some.Contain("\"ok.txt\""));
 
         var target = Directory.CreateDirectory(sandbox.Combine("target")).FullName;
         await using var destination = await catalog.CreateDestinationAsync(new ConnectorConfiguration(target));

@@ -102,8 +102,7 @@ public class StoreObjectFuzzTests
             var config = await CofferStore.ReadConfigAsync(storage, CancellationToken.None);
             var store = await CofferStore.OpenAsync(storage, config, () => passphrase ?? EngineHarness.Passphrase, CancellationToken.None);
             var snapshots = await store.ListSnapshotsAsync(CancellationToken.None);
-            var checker = new Checker(store);
-            await checker.RunAsync(snapshots, fast: false, CancellationToken.None);
+            var check = await new Checker(store).RunAsync(snapshots, fast: false, CancellationToken.None);
             foreach (var snapshot in snapshots)
             {
                 Directory.CreateDirectory(output);
@@ -112,7 +111,7 @@ public class StoreObjectFuzzTests
                 Directory.Delete(output, recursive: true);
             }
 
-            return checker.Problems.Count == 0 ? "ok" : "check problems";
+            return check.Problems.Count == 0 ? "ok" : "check problems";
         }
         catch (StoreException e)
         {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Threading.Channels;
 using Coffer.Abstractions;
 using Coffer.Engine.Core;
@@ -24,6 +23,12 @@ namespace Coffer.Engine.Operations.Backup;
 /// <param name="Excludes">Glob patterns of paths to leave out.</param>
 internal sealed record BackupRequest(string Source, IReadOnlyList<string> Tags, IReadOnlyList<string> Excludes);
 
+/// <summary>What a backup did.</summary>
+/// <param name="Snapshot">The snapshot written.</param>
+/// <param name="Warnings">Lines about entries that could not be read (the snapshot still holds everything else).</param>
+/// <param name="AdoptedPacks">Packs an interrupted backup left unindexed that this one indexed and reused.</param>
+internal sealed record BackupResult(Snapshot Snapshot, IReadOnlyList<string> Warnings, int AdoptedPacks);
+
 /// <summary>
 /// One backup as a pipeline: the scan feeds files to readers (which chunk, hash the whole file and name
 /// each chunk), new chunks go through a bounded channel to encoders (compress, seal), sealed blobs are
@@ -38,31 +43,34 @@ internal sealed class BackupRunner
     private readonly ISourceConnector _source;
     private readonly BackupRequest _request;
     private readonly TimeProvider _time;
+    private readonly string _hostName;
     private readonly BackupProgress _progress;
     private readonly ExcludeMatcher _excludes;
+    private readonly List<string> _warnings = [];
 
-    public BackupRunner(CofferStore store, ISourceConnector source, BackupRequest request, TimeProvider time, BackupProgress progress)
+    /// <param name="store">The store, locked for a backup, its index loaded.</param>
+    /// <param name="source">What to back up.</param>
+    /// <param name="request">The source's name, tags and excludes.</param>
+    /// <param name="time">The clock the snapshot's time and duration come from.</param>
+    /// <param name="hostName">The host the snapshot is recorded for; its parent is the latest snapshot of the same source and host.</param>
+    /// <param name="progress">Counters the caller may display while the backup runs.</param>
+    public BackupRunner(CofferStore store, ISourceConnector source, BackupRequest request, TimeProvider time, string hostName, BackupProgress progress)
     {
         _store = store;
         _source = source;
         _request = request;
         _time = time;
+        _hostName = hostName;
         _progress = progress;
         _excludes = new ExcludeMatcher(request.Excludes);
     }
 
-    /// <summary>Packs an interrupted backup left unindexed that this one indexed and reuses.</summary>
-    public int AdoptedPacks { get; private set; }
-
-    /// <summary>Lines about entries that could not be read (the snapshot still holds everything else).</summary>
-    public List<string> Warnings { get; } = [];
-
-    public async Task<Snapshot> RunAsync(CancellationToken cancellationToken)
+    public async Task<BackupResult> RunAsync(CancellationToken cancellationToken)
     {
-        var stopwatch = Stopwatch.StartNew();
+        var started = _time.GetTimestamp();
 
         // Packs an interrupted backup uploaded but never indexed are reused, not sent again.
-        AdoptedPacks = await OrphanPacks.AdoptAsync(_store, cancellationToken).ConfigureAwait(false);
+        var adoptedPacks = await OrphanPacks.AdoptAsync(_store, cancellationToken).ConfigureAwait(false);
         var parent = await FindParentAsync(cancellationToken).ConfigureAwait(false);
         var previous = parent is null ? new Dictionary<string, Node>(StringComparer.Ordinal) : await LoadFilesAsync(parent, cancellationToken).ConfigureAwait(false);
 
@@ -109,7 +117,7 @@ internal sealed class BackupRunner
             {
                 Id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
                 Time = _time.GetUtcNow(),
-                Hostname = Environment.MachineName,
+                Hostname = _hostName,
                 Username = Environment.UserName,
                 Source = _request.Source,
                 Tags = _request.Tags,
@@ -121,15 +129,15 @@ internal sealed class BackupRunner
                     Directories = directories.Count,
                     Symlinks = all.Count(c => c.Kind == EntryKind.Symlink),
                     Bytes = all.OfType<FileState>().Sum(f => f.Entry.Size),
-                    Errors = Warnings.Count,
+                    Errors = _warnings.Count,
                     FilesUnchanged = all.OfType<FileState>().Count(f => f.Unchanged),
                     NewBlobs = uploader.NewBlobs,
                     NewBytesStored = uploader.NewBytes,
-                    Seconds = stopwatch.Elapsed.TotalSeconds,
+                    Seconds = _time.GetElapsedTime(started).TotalSeconds,
                 },
             };
             await _store.WriteSnapshotAsync(snapshot, token).ConfigureAwait(false);
-            return snapshot;
+            return new BackupResult(snapshot, _warnings.ToList(), adoptedPacks);
         }
         catch
         {
@@ -152,7 +160,7 @@ internal sealed class BackupRunner
     private async Task<Snapshot?> FindParentAsync(CancellationToken cancellationToken)
     {
         var snapshots = await _store.ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
-        return snapshots.LastOrDefault(s => s.Source == _request.Source && s.Hostname == Environment.MachineName);
+        return snapshots.LastOrDefault(s => s.Source == _request.Source && s.Hostname == _hostName);
     }
 
     private async Task<Dictionary<string, Node>> LoadFilesAsync(Snapshot parent, CancellationToken cancellationToken)
@@ -161,7 +169,7 @@ internal sealed class BackupRunner
         try
         {
             // A directory level at a time, its trees read in parallel: read one by one, the parent's trees
-            // were a third of an unchanged re-backup's engine time (~100 of ~300 ms for 725 trees).
+            // were a third of an unchanged re-backup's engine time (docs/decisions.md).
             var level = new List<(string Path, Node Node)> { ("", parent.Root) };
             while (level.Count > 0)
             {
@@ -234,9 +242,9 @@ internal sealed class BackupRunner
             if (!Node.IsSafeName(name) || !parent.ChildNames.Add(name))
             {
                 // A source (perhaps a third-party one) must not smuggle a path that escapes a restore into a tree.
-                lock (Warnings)
+                lock (_warnings)
                 {
-                    Warnings.Add($"{Node.Quote(entry.Path)}: not backed up: not a plain name below its directory, or listed twice");
+                    _warnings.Add($"{Node.Quote(entry.Path)}: not backed up: not a plain name below its directory, or listed twice");
                 }
 
                 continue;
@@ -244,9 +252,9 @@ internal sealed class BackupRunner
 
             if (entry.Error is not null)
             {
-                lock (Warnings)
+                lock (_warnings)
                 {
-                    Warnings.Add($"{entry.Path}: {entry.Error}");
+                    _warnings.Add($"{entry.Path}: {entry.Error}");
                 }
             }
 
@@ -292,7 +300,7 @@ internal sealed class BackupRunner
     private async Task ReadFilesAsync(ChannelReader<FileState> files, ChannelWriter<ChunkWork> chunks, PackUploader uploader, CancellationToken cancellationToken)
     {
         // One window per reader for all its files, not one rented per file: windows sized to each file spread
-        // over every pool size class, and the pool kept each class's high-water mark (peak RSS 212 -> 184 MiB).
+        // over every pool size class, and the pool kept each class's high-water mark (docs/decisions.md).
         // Uninitialized, so a reader that only meets small files never touches most of it.
         var window = GC.AllocateUninitializedArray<byte>(ChunkReader.WindowSize(_store.Chunker));
         await foreach (var file in files.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -327,9 +335,9 @@ internal sealed class BackupRunner
                 // The file vanished or cannot be read: record that and go on, as the source does for scan errors.
                 var line = e.Message.Split('\n', 2)[0];
                 file.Fail(line);
-                lock (Warnings)
+                lock (_warnings)
                 {
-                    Warnings.Add($"{file.Entry.Path}: {line}");
+                    _warnings.Add($"{file.Entry.Path}: {line}");
                 }
             }
         }

@@ -28,6 +28,12 @@ internal sealed record CheckProblem(string? Snapshot, string? Path, string Reaso
         : $"snapshot {Snapshot}: {(Path is { Length: > 0 } ? Path : "/")}: {Reason}";
 }
 
+/// <summary>What a check found.</summary>
+/// <param name="Problems">Every problem, as lines for the user; none when the check passed.</param>
+/// <param name="FilesChecked">How many files of the snapshots were checked.</param>
+/// <param name="BlobsChecked">How many blobs were read and verified (none in a fast check).</param>
+internal sealed record CheckResult(IReadOnlyList<CheckProblem> Problems, long FilesChecked, long BlobsChecked);
+
 /// <summary>
 /// Verifies snapshots. Fast: every tree is readable and every blob a file needs is indexed and inside a
 /// pack that exists and is long enough. Full: every file's content is read back (each blob authenticated,
@@ -40,22 +46,14 @@ internal sealed class Checker
     private readonly HashSet<BlobId> _good = [];
     private readonly Dictionary<BlobId, string> _bad = [];
     private readonly HashSet<string> _goodFiles = new(StringComparer.Ordinal);
+    private readonly List<CheckProblem> _problems = [];
+    private long _filesChecked;
 
     public Checker(CofferStore store) => _store = store;
 
-    public List<CheckProblem> Problems { get; } = [];
-
-    public long FilesChecked { get; private set; }
-
-    public long BlobsChecked => _good.Count + _bad.Count;
-
-    public async Task RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, CancellationToken cancellationToken)
+    public async Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, CancellationToken cancellationToken)
     {
-        var packs = new Dictionary<string, long>(StringComparer.Ordinal);
-        await foreach (var pack in _store.Storage.ListAsync(StorageObjectClass.Packfile, cancellationToken).ConfigureAwait(false))
-        {
-            packs[pack.Name] = pack.Size;
-        }
+        var packs = await _store.ListPacksAsync(cancellationToken).ConfigureAwait(false);
 
         if (!fast)
         {
@@ -74,6 +72,8 @@ internal sealed class Checker
         {
             await CheckSnapshotAsync(snapshot, packs, fast, cancellationToken).ConfigureAwait(false);
         }
+
+        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count);
     }
 
     private async Task CheckPackAsync(string pack, List<KeyValuePair<BlobId, BlobLocation>> entries, CancellationToken cancellationToken)
@@ -81,7 +81,7 @@ internal sealed class Checker
         var bytes = await _store.ReadObjectAsync(StorageObjectClass.Packfile, pack, cancellationToken).ConfigureAwait(false);
         if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != pack)
         {
-            Problems.Add(new CheckProblem(null, null, $"pack {pack} is damaged: its content does not match its name"));
+            _problems.Add(new CheckProblem(null, null, $"pack {pack} is damaged: its content does not match its name"));
         }
 
         foreach (var (id, location) in entries)
@@ -122,7 +122,7 @@ internal sealed class Checker
                 var problem = BlobProblem(id, packs);
                 if (problem is not null)
                 {
-                    Problems.Add(new CheckProblem(snapshot.ShortId, path, $"directory unreadable: {problem}"));
+                    _problems.Add(new CheckProblem(snapshot.ShortId, path, $"directory unreadable: {problem}"));
                     continue;
                 }
 
@@ -133,7 +133,7 @@ internal sealed class Checker
                 }
                 catch (StoreException e)
                 {
-                    Problems.Add(new CheckProblem(snapshot.ShortId, path, $"directory unreadable: {e.Message}"));
+                    _problems.Add(new CheckProblem(snapshot.ShortId, path, $"directory unreadable: {e.Message}"));
                     continue;
                 }
 
@@ -144,11 +144,11 @@ internal sealed class Checker
             }
             else if (node.Kind == Node.FileKind)
             {
-                FilesChecked++;
+                _filesChecked++;
                 var problem = (node.Content ?? []).Select(c => BlobProblem(BlobId.Parse(c), packs)).FirstOrDefault(p => p is not null);
                 if (problem is not null)
                 {
-                    Problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {problem}"));
+                    _problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {problem}"));
                 }
                 else if (!fast && node.Sha256 is { } sha && _goodFiles.Add(sha))
                 {
@@ -156,7 +156,7 @@ internal sealed class Checker
                     if (hashProblem is not null)
                     {
                         _goodFiles.Remove(sha);
-                        Problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {hashProblem}"));
+                        _problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {hashProblem}"));
                     }
                 }
             }

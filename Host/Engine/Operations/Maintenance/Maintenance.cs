@@ -50,18 +50,21 @@ internal sealed class Maintenance
 {
     private readonly CofferStore _store;
     private readonly TimeProvider _time;
+    private readonly string _hostName;
     private readonly TimeSpan _skew;
     private readonly IReadOnlyList<string> _indexObjects;
 
     /// <param name="store">The store, locked for maintenance, its index loaded.</param>
     /// <param name="indexObjects">The index objects the index was loaded from (rewritten into one).</param>
     /// <param name="time">The clock.</param>
+    /// <param name="hostName">The name of the host this runs on (a backup lock of it is stale once its process is gone).</param>
     /// <param name="skew">How far clocks of hosts sharing the store may disagree.</param>
-    public Maintenance(CofferStore store, IReadOnlyList<string> indexObjects, TimeProvider time, TimeSpan skew)
+    public Maintenance(CofferStore store, IReadOnlyList<string> indexObjects, TimeProvider time, string hostName, TimeSpan skew)
     {
         _store = store;
         _indexObjects = indexObjects;
         _time = time;
+        _hostName = hostName;
         _skew = skew;
     }
 
@@ -75,11 +78,7 @@ internal sealed class Maintenance
 
         // Packs no index names: left by a backup that was killed, or one still uploading. Index them from
         // their headers; they are judged like every other pack (a running backup's lock protects them).
-        var packs = new Dictionary<string, long>(StringComparer.Ordinal);
-        await foreach (var item in _store.Storage.ListAsync(StorageObjectClass.Packfile, cancellationToken).ConfigureAwait(false))
-        {
-            packs[item.Name] = item.Size;
-        }
+        var packs = await _store.ListPacksAsync(cancellationToken).ConfigureAwait(false);
 
         var contents = PackContents(index);
         var orphans = 0;
@@ -146,7 +145,7 @@ internal sealed class Maintenance
 
         // Phase two: delete marked packs no running backup can be using.
         var backups = (await StoreLock.ListAsync(_store, cancellationToken).ConfigureAwait(false))
-            .Where(l => l.Lock is { } info && info.ParsedKind == LockKind.Backup && !info.IsStale(_time.GetUtcNow()))
+            .Where(l => l.Lock is { } info && info.ParsedKind == LockKind.Backup && !info.IsStale(_time.GetUtcNow(), _hostName))
             .Select(l => l.Lock!)
             .ToList();
 
@@ -190,12 +189,12 @@ internal sealed class Maintenance
         // A plaintext index object is named by its content: the rewrite may be one of the old objects.
         foreach (var name in _indexObjects.Where(n => n != rewritten))
         {
-            await _store.Storage.DeleteAsync(StorageObjectClass.Index, name, cancellationToken).ConfigureAwait(false);
+            await _store.DeleteIndexObjectAsync(name, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var pack in delete)
         {
-            await _store.Storage.DeleteAsync(StorageObjectClass.Packfile, pack, cancellationToken).ConfigureAwait(false);
+            await _store.DeletePackAsync(pack, cancellationToken).ConfigureAwait(false);
             trash.Packs.Remove(pack);
             report.Deleted++;
             report.DeletedBytes += packs.GetValueOrDefault(pack);
@@ -237,12 +236,12 @@ internal sealed class Maintenance
     private async Task LoadNewIndexObjectsAsync(CancellationToken cancellationToken)
     {
         _loaded.UnionWith(_indexObjects);
-        await foreach (var item in _store.Storage.ListAsync(StorageObjectClass.Index, cancellationToken).ConfigureAwait(false))
+        foreach (var name in await _store.ListIndexObjectsAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (item.Name != Trash.ObjectName && _loaded.Add(item.Name))
+            if (_loaded.Add(name))
             {
                 // Read, not scheduled for deletion: only the objects read at the start are rewritten.
-                _store.Index.Load(_store.Keys, await _store.ReadObjectAsync(StorageObjectClass.Index, item.Name, cancellationToken).ConfigureAwait(false), item.Name);
+                _store.Index.Load(_store.Keys, await _store.ReadObjectAsync(StorageObjectClass.Index, name, cancellationToken).ConfigureAwait(false), name);
             }
         }
     }

@@ -64,14 +64,16 @@ internal sealed record LockInfo
         $"{Kind.ToLowerInvariant()} by {Username}@{Hostname} (pid {Pid}) since {Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
 
     /// <summary>A lock is stale when not refreshed for <see cref="StoreLock.StaleAfter"/>, or when its holder on this host is gone.</summary>
-    public bool IsStale(DateTimeOffset now)
+    /// <param name="now">The current time.</param>
+    /// <param name="hostName">The name of the host this runs on: only its processes can be looked up.</param>
+    public bool IsStale(DateTimeOffset now, string hostName)
     {
         if (now - Refreshed > StoreLock.StaleAfter)
         {
             return true;
         }
 
-        if (Hostname == Environment.MachineName && Pid > 0)
+        if (Hostname == hostName && Pid > 0)
         {
             try
             {
@@ -137,13 +139,19 @@ internal sealed class StoreLock : IAsyncDisposable
     public LockInfo Info => _info;
 
     /// <summary>Takes a lock of <paramref name="kind"/>, or fails with one line naming who holds a conflicting one.</summary>
-    public static async Task<StoreLock> AcquireAsync(CofferStore store, LockKind kind, TimeProvider time, string unlockHint, CancellationToken cancellationToken)
+    /// <param name="store">The store to lock.</param>
+    /// <param name="kind">What the lock is for.</param>
+    /// <param name="time">The clock the lock's times come from.</param>
+    /// <param name="hostName">The name of the host this runs on, recorded in the lock.</param>
+    /// <param name="unlockHint">How the user runs <c>unlock</c> on this store, for the message of a conflict.</param>
+    /// <param name="cancellationToken">Cancels taking the lock.</param>
+    public static async Task<StoreLock> AcquireAsync(CofferStore store, LockKind kind, TimeProvider time, string hostName, string unlockHint, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var info = new LockInfo
         {
             Kind = kind.ToString().ToLowerInvariant(),
-            Hostname = Environment.MachineName,
+            Hostname = hostName,
             Username = Environment.UserName,
             Pid = Environment.ProcessId,
             Time = now,
@@ -167,7 +175,7 @@ internal sealed class StoreLock : IAsyncDisposable
                 }
 
                 var l = other.Lock;
-                if (l.Name == info.Name || LockInfo.Compatible(kind, l.ParsedKind) || l.IsStale(time.GetUtcNow()))
+                if (l.Name == info.Name || LockInfo.Compatible(kind, l.ParsedKind) || l.IsStale(time.GetUtcNow(), hostName))
                 {
                     continue;
                 }
@@ -177,7 +185,7 @@ internal sealed class StoreLock : IAsyncDisposable
         }
         catch
         {
-            await store.Storage.DeleteAsync(StorageObjectClass.Lock, info.Name, CancellationToken.None).ConfigureAwait(false);
+            await store.DeleteObjectAsync(StorageObjectClass.Lock, info.Name, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 
@@ -189,7 +197,7 @@ internal sealed class StoreLock : IAsyncDisposable
     public static async Task<List<(string Name, LockInfo? Lock)>> ListAsync(CofferStore store, CancellationToken cancellationToken)
     {
         var result = new List<(string, LockInfo?)>();
-        await foreach (var item in store.Storage.ListAsync(StorageObjectClass.Lock, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in store.ListObjectsAsync(StorageObjectClass.Lock, cancellationToken).ConfigureAwait(false))
         {
             try
             {
@@ -210,6 +218,28 @@ internal sealed class StoreLock : IAsyncDisposable
         return result;
     }
 
+    /// <summary>Removes the stale locks, or every lock when <paramref name="all"/> is set; returns the removed ones (<c>Lock</c> null for one that cannot be read).</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="all">Remove every lock, not only stale ones (only when no other coffer works on the store).</param>
+    /// <param name="time">The clock staleness is judged by.</param>
+    /// <param name="hostName">The name of the host this runs on: its locks are stale once their process is gone.</param>
+    /// <param name="cancellationToken">Cancels the removal; locks removed before stay removed.</param>
+    public static async Task<IReadOnlyList<(string Name, LockInfo? Lock)>> RemoveStaleAsync(CofferStore store, bool all, TimeProvider time, string hostName, CancellationToken cancellationToken)
+    {
+        var removed = new List<(string, LockInfo?)>();
+        var now = time.GetUtcNow();
+        foreach (var (name, held) in await ListAsync(store, cancellationToken).ConfigureAwait(false))
+        {
+            if (all || held is null || held.IsStale(now, hostName))
+            {
+                await store.DeleteObjectAsync(StorageObjectClass.Lock, name, cancellationToken).ConfigureAwait(false);
+                removed.Add((name, held));
+            }
+        }
+
+        return removed;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -220,7 +250,7 @@ internal sealed class StoreLock : IAsyncDisposable
 
         try
         {
-            await _store.Storage.DeleteAsync(StorageObjectClass.Lock, _info.Name, CancellationToken.None).ConfigureAwait(false);
+            await _store.DeleteObjectAsync(StorageObjectClass.Lock, _info.Name, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ConnectorException or IOException)
         {
@@ -236,7 +266,7 @@ internal sealed class StoreLock : IAsyncDisposable
     public static Task WriteAsync(CofferStore store, LockInfo info, CancellationToken cancellationToken)
     {
         var bytes = store.Keys.SealObject(JsonSerializer.SerializeToUtf8Bytes(info, LockJsonContext.Default.LockInfo), Context(info.Name));
-        return store.Storage.PutAsync(StorageObjectClass.Lock, info.Name, new MemoryStream(bytes, writable: false), cancellationToken);
+        return store.PutObjectAsync(StorageObjectClass.Lock, info.Name, new MemoryStream(bytes, writable: false), cancellationToken);
     }
 
     private Task WriteAsync(CancellationToken cancellationToken) => WriteAsync(_store, _info, cancellationToken);

@@ -55,17 +55,17 @@ internal static class OrphanPacks
     public static async Task<int> AdoptAsync(CofferStore store, CancellationToken cancellationToken)
     {
         var adopted = new List<(string, IReadOnlyList<PackEntry>)>();
-        await foreach (var item in store.Storage.ListAsync(StorageObjectClass.Packfile, cancellationToken).ConfigureAwait(false))
+        foreach (var (pack, size) in await store.ListPacksAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (store.Index.PackEntries.ContainsKey(item.Name) || store.Index.Trashed.Contains(item.Name))
+            if (store.Index.PackEntries.ContainsKey(pack) || store.Index.Trashed.Contains(pack))
             {
                 continue;
             }
 
-            if (await TryReadHeaderAsync(store, item.Name, item.Size, cancellationToken).ConfigureAwait(false) is { } entries)
+            if (await TryReadHeaderAsync(store, pack, size, cancellationToken).ConfigureAwait(false) is { } entries)
             {
-                store.Index.AddPack(item.Name, entries);
-                adopted.Add((item.Name, entries));
+                store.Index.AddPack(pack, entries);
+                adopted.Add((pack, entries));
             }
         }
 

@@ -174,7 +174,7 @@ internal sealed class PackUploader : IDisposable
             {
                 try
                 {
-                    await _store.Storage.PutAsync(StorageObjectClass.Packfile, pack.Name, pack.Content.OpenRead(), _cancellationToken).ConfigureAwait(false);
+                    await _store.PutObjectAsync(StorageObjectClass.Packfile, pack.Name, pack.Content.OpenRead(), _cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {

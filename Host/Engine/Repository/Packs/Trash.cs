@@ -56,12 +56,12 @@ internal sealed record Trash
     {
         if (Packs.Count == 0)
         {
-            await store.Storage.DeleteAsync(StorageObjectClass.Index, ObjectName, cancellationToken).ConfigureAwait(false);
+            await store.DeleteObjectAsync(StorageObjectClass.Index, ObjectName, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         var bytes = store.Keys.SealObject(JsonSerializer.SerializeToUtf8Bytes(this, TrashJsonContext.Default.Trash), Context);
-        await store.Storage.PutAsync(StorageObjectClass.Index, ObjectName, new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
+        await store.PutObjectAsync(StorageObjectClass.Index, ObjectName, new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
     }
 }
 

@@ -68,9 +68,8 @@ public class AzureRoundTripTests
             Assert.That(content.Details.Metadata["owner"], Is.EqualTo("alice"), name);
         }
 
-        var checker = new Checker(await EngineHarness.ReopenAsync(storage));
-        await checker.RunAsync(await store.ListSnapshotsAsync(CancellationToken.None), fast: false, CancellationToken.None);
-        Assert.That(checker.Problems, Is.Empty);
+        var check = await new Checker(await EngineHarness.ReopenAsync(storage)).RunAsync(await store.ListSnapshotsAsync(CancellationToken.None), fast: false, CancellationToken.None);
+        Assert.That(check.Problems, Is.Empty);
     }
 
     [Test]

@@ -202,7 +202,7 @@ public class InterruptedBackupReuseTests
                 await Task.Delay(20);
             }
         });
-        var runner = new BackupRunner(store, connector, new BackupRequest(source, [], []), TimeProvider.System, new BackupProgress());
+        var runner = new BackupRunner(store, connector, new BackupRequest(source, [], []), TimeProvider.System, Environment.MachineName, new BackupProgress());
         Assert.That(async () => await runner.RunAsync(interrupt.Token), Throws.InstanceOf<OperationCanceledException>());
         await watcher;
         Assert.That(await store.ListSnapshotsAsync(CancellationToken.None), Is.Empty, "no snapshot from an interrupted backup");
@@ -210,8 +210,7 @@ public class InterruptedBackupReuseTests
         var resumed = await EngineHarness.BackupAsync(await EngineHarness.ReopenAsync(storage), connector, source);
 
         Assert.That(resumed.Summary.NewBytesStored, Is.LessThan((120 << 20) - (40 << 20)), "at least three uploaded packs were reused");
-        var checker = new Checker(await EngineHarness.ReopenAsync(storage));
-        await checker.RunAsync([resumed], fast: false, CancellationToken.None);
-        Assert.That(checker.Problems, Is.Empty);
+        var check = await new Checker(await EngineHarness.ReopenAsync(storage)).RunAsync([resumed], fast: false, CancellationToken.None);
+        Assert.That(check.Problems, Is.Empty);
     }
 }

@@ -43,25 +43,25 @@ public class LockTests
         await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(temp.Combine("store")));
         var store = await EngineHarness.CreateAndOpenAsync(storage);
 
-        var backup = await StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, "unlock", CancellationToken.None);
-        var maintenance = await StoreLock.AcquireAsync(store, LockKind.Maintenance, TimeProvider.System, "unlock", CancellationToken.None);
+        var backup = await StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
+        var maintenance = await StoreLock.AcquireAsync(store, LockKind.Maintenance, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
         Assert.That(maintenance.Info.Kind, Is.EqualTo("maintenance"), "maintenance may run beside a backup");
-        Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Read, TimeProvider.System, "unlock", CancellationToken.None));
+        Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Read, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None));
         await maintenance.DisposeAsync();
-        var read = await StoreLock.AcquireAsync(store, LockKind.Read, TimeProvider.System, "unlock", CancellationToken.None);
+        var read = await StoreLock.AcquireAsync(store, LockKind.Read, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
         Assert.That(await StoreLock.ListAsync(store, CancellationToken.None), Has.Count.EqualTo(2));
 
-        var refused = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Maintenance, TimeProvider.System, "coffer unlock", CancellationToken.None));
+        var refused = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Maintenance, TimeProvider.System, Environment.MachineName, "coffer unlock", CancellationToken.None));
         Assert.That(refused!.Message, Does.Match(@"^the store is locked: read by .+@.+ \(pid \d+\) since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; .*'coffer unlock'$"));
         Assert.That(await StoreLock.ListAsync(store, CancellationToken.None), Has.Count.EqualTo(2), "a refused lock is removed again");
 
         await read.DisposeAsync();
-        var remove = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Remove, TimeProvider.System, "unlock", CancellationToken.None));
+        var remove = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Remove, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None));
         Assert.That(remove!.Message, Does.Contain("backup by"));
         await backup.DisposeAsync();
 
-        await using var rm = await StoreLock.AcquireAsync(store, LockKind.Remove, TimeProvider.System, "unlock", CancellationToken.None);
-        Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, "unlock", CancellationToken.None));
+        await using var rm = await StoreLock.AcquireAsync(store, LockKind.Remove, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
+        Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None));
     }
 
     [Test]
@@ -78,14 +78,33 @@ public class LockTests
         using var gone = System.Diagnostics.Process.Start("true")!;
         await gone.WaitForExitAsync();
         await StoreLock.WriteAsync(store, Planted("rm", Environment.MachineName, gone.Id, now), CancellationToken.None);
-        await using (await StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, "unlock", CancellationToken.None))
+        await using (await StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None))
         {
         }
 
         // Another host, refreshed recently: alive as far as anyone can tell.
         await StoreLock.WriteAsync(store, Planted("rm", "elsewhere", 1, now.AddMinutes(-1)), CancellationToken.None);
-        var refused = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, "unlock", CancellationToken.None));
+        var refused = Assert.ThrowsAsync<StoreLockedException>(() => StoreLock.AcquireAsync(store, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None));
         Assert.That(refused!.Message, Does.Contain("rm by someone@elsewhere (pid 1)"));
+    }
+
+    [Test]
+    public async Task Unlock_removes_the_lock_of_a_gone_process_only_on_its_own_host_and_returns_it()
+    {
+        using var temp = new TemporaryDirectory("locks");
+        await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(temp.Combine("store")));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        using var gone = System.Diagnostics.Process.Start("true")!;
+        await gone.WaitForExitAsync();
+        var planted = Planted("backup", "host-a", gone.Id, DateTimeOffset.UtcNow);
+        await StoreLock.WriteAsync(store, planted, CancellationToken.None);
+
+        // Seen from another host, a lock refreshed just now is alive as far as anyone can tell.
+        Assert.That(await StoreLock.RemoveStaleAsync(store, all: false, TimeProvider.System, "host-b", CancellationToken.None), Is.Empty);
+
+        var removed = await StoreLock.RemoveStaleAsync(store, all: false, TimeProvider.System, "host-a", CancellationToken.None);
+        Assert.That(removed.Select(r => r.Lock?.Describe()), Is.EqualTo(new[] { planted.Describe() }));
+        Assert.That(await StoreLock.ListAsync(store, CancellationToken.None), Is.Empty);
     }
 
     [Test]

@@ -1,0 +1,60 @@
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Repository;
+
+namespace Coffer.Engine.Operations.Retention;
+
+/// <summary>A snapshot an rm keeps, and why.</summary>
+/// <param name="Snapshot">The snapshot.</param>
+/// <param name="Rules">The keep rules that keep it (last, daily, weekly, monthly); empty when it is kept only for being newer than the age limit.</param>
+internal sealed record KeptSnapshot(Snapshot Snapshot, IReadOnlyList<string> Rules);
+
+/// <summary>What an rm keeps and removes, in the store's snapshot order (removals by id in the order given).</summary>
+internal sealed record RemovalPlan(IReadOnlyList<KeptSnapshot> Kept, IReadOnlyList<Snapshot> Removed);
+
+/// <summary>Decides which snapshots an rm removes; removing one is <see cref="CofferStore.DeleteSnapshotAsync"/>.</summary>
+internal static class SnapshotRemoval
+{
+    /// <summary>Plans removing the snapshots <paramref name="references"/> name (ids or id prefixes), each once.</summary>
+    /// <exception cref="Core.SnapshotNotFoundException">A reference matches no snapshot, or several.</exception>
+    public static async Task<RemovalPlan> PlanAsync(CofferStore store, IReadOnlyList<string> references, CancellationToken cancellationToken)
+    {
+        var remove = new List<Snapshot>();
+        foreach (var reference in references)
+        {
+            var found = await store.FindSnapshotAsync(reference, cancellationToken).ConfigureAwait(false);
+            if (!remove.Contains(found))
+            {
+                remove.Add(found);
+            }
+        }
+
+        return new RemovalPlan([], remove);
+    }
+
+    /// <summary>Plans removing by policy: a snapshot <paramref name="policy"/> keeps stays; of the others, those older than <paramref name="olderThan"/> go (all of them when it is null).</summary>
+    public static async Task<RemovalPlan> PlanAsync(CofferStore store, RetentionPolicy policy, TimeSpan? olderThan, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var snapshots = await store.ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        var keptByPolicy = policy.IsEmpty ? [] : policy.Keep(snapshots);
+        var kept = new List<KeptSnapshot>();
+        var remove = new List<Snapshot>();
+        foreach (var snapshot in snapshots)
+        {
+            if (keptByPolicy.TryGetValue(snapshot.Id, out var rules))
+            {
+                kept.Add(new KeptSnapshot(snapshot, rules));
+            }
+            else if (olderThan is null || snapshot.Time < now - olderThan.Value)
+            {
+                remove.Add(snapshot);
+            }
+            else
+            {
+                kept.Add(new KeptSnapshot(snapshot, []));
+            }
+        }
+
+        return new RemovalPlan(kept, remove);
+    }
+}
