@@ -35,7 +35,7 @@ public sealed class PackageBuildOptions
 
     /// <summary>
     /// Assemblies the host provides to every plugin; a package never ships them (they would be ignored,
-    /// or worse, confuse type identity). Matches what Host/Plugins/PluginLoadContextFactory shares.
+    /// or worse, confuse type identity). Matches what Host/Connectors/PluginLoadContextFactory shares.
     /// </summary>
     public IReadOnlyCollection<string> HostProvidedAssemblies { get; init; } =
     [
