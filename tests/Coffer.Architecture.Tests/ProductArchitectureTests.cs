@@ -23,15 +23,14 @@ public class ProductArchitectureTests
     /// The command line types that may hold an <c>IStorageConnector</c> outside the repository, and what of
     /// it they may use. Resolving the user's store reference (a path, a location, <c>@name</c>, a portable
     /// file) into a connector and handing it to <c>CofferStore.CreateAsync</c>/<c>OpenAsync</c> is the
-    /// command line's job, so <c>StoreReferences</c> (resolves and opens) and <c>StoreCommands</c> (creates
-    /// and opens) may hold and pass one. They may read its <c>Description</c> (a display string naming the
-    /// location, no I/O) for messages. Any other member (Open/Get/Put/List/Delete, Mode) is store work and
+    /// command line's job, so <c>StoreReferences</c> (resolves, creates and opens) may hold and pass one. It
+    /// may read its <c>Description</c> (a display string naming the location, no I/O) for the messages given
+    /// before a store is open. Any other member (Open/Get/Put/List/Delete, Mode) is store work and
     /// belongs in the repository.
     /// </summary>
     private static readonly RestrictedTypeAllowance[] CommandLineStorageAllowances =
     [
         new("Coffer.Cli.StoreReferences", "get_Description"),
-        new("Coffer.Cli.StoreCommands", "get_Description"),
     ];
 
     /// <summary>
