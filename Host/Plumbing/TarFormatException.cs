@@ -51,13 +51,4 @@ public sealed class TarFormatException : Exception
 
     /// <summary>The raw name of the entry concerned (for <see cref="TarProblem.Truncated"/> the last one read, null before the first).</summary>
     public string? Entry { get; }
-
-    /// <summary>A name made safe to print on one line: control characters become '?'.</summary>
-    /// <param name="name">An entry name as read.</param>
-    /// <returns>The printable name.</returns>
-    public static string Printable(string name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        return string.Concat(name.Select(c => char.IsControl(c) ? '?' : c));
-    }
 }
