@@ -1,8 +1,8 @@
-using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Coffer.Packager.Internal;
+using Coffer.Plumbing;
 
 namespace Coffer.Packager;
 
@@ -57,6 +57,10 @@ public static class PackageArchive
             {
                 return await ReadAsync(file, display, fileName!, limits, extractTo, cancellationToken).ConfigureAwait(false);
             }
+            catch (TarFormatException e)
+            {
+                throw Refused(display, e);
+            }
             catch (InvalidDataException e)
             {
                 // What GZipStream says about a damaged deflate stream or a wrong CRC.
@@ -79,11 +83,11 @@ public static class PackageArchive
         await using var rawOwner = raw.ConfigureAwait(false);
         var counted = new CountingStream(raw, limits.MaxTotalBytes, limit =>
             new PackageException($"{display} is refused: it unpacks to more than {Bytes(limit)} (a possible archive bomb)"));
-        var reader = new UstarReader(counted, display);
+        var reader = new UstarReader(counted);
 
         // The manifest comes first, so every later entry is checked against it as it streams by.
         var first = await reader.NextAsync(cancellationToken).ConfigureAwait(false);
-        if (first is null || first.Kind != TarItemKind.File || StripDot(first.Path) != PackageManifest.FileName)
+        if (first is null || first.Kind != UstarEntryKind.File || StripDot(first.Path) != PackageManifest.FileName)
         {
             throw new PackageException($"{display} is not a coffer package: its first entry is not {PackageManifest.FileName}");
         }
@@ -121,7 +125,7 @@ public static class PackageArchive
             }
 
             var name = StripDot(item.Path);
-            if (item.Kind == TarItemKind.Directory)
+            if (item.Kind == UstarEntryKind.Directory)
             {
                 name = name.TrimEnd('/');
                 if (name.Length == 0 || name == ".")
@@ -132,14 +136,14 @@ public static class PackageArchive
 
             if (PackagePath.Problem(name) is { } problem)
             {
-                throw new PackageException($"{display} is refused: entry '{UstarReader.Printable(item.Path)}' has {problem}");
+                throw new PackageException($"{display} is refused: entry '{PackagePath.Printable(item.Path)}' has {problem}");
             }
 
-            if (item.Kind == TarItemKind.Directory)
+            if (item.Kind == UstarEntryKind.Directory)
             {
                 if (seen.Contains(name) || !directories.Add(name))
                 {
-                    throw new PackageException($"{display} is refused: entry '{UstarReader.Printable(name)}' appears twice");
+                    throw new PackageException($"{display} is refused: entry '{PackagePath.Printable(name)}' appears twice");
                 }
 
                 continue;
@@ -147,12 +151,12 @@ public static class PackageArchive
 
             if (!seen.Add(name) || directories.Contains(name))
             {
-                throw new PackageException($"{display} is refused: entry '{UstarReader.Printable(name)}' appears twice");
+                throw new PackageException($"{display} is refused: entry '{PackagePath.Printable(name)}' appears twice");
             }
 
             if (!listed.TryGetValue(name, out var expected))
             {
-                throw new PackageException($"{display} is refused: '{UstarReader.Printable(name)}' is in the archive but not listed in {PackageManifest.FileName}");
+                throw new PackageException($"{display} is refused: '{PackagePath.Printable(name)}' is in the archive but not listed in {PackageManifest.FileName}");
             }
 
             if (item.Size > limits.MaxFileBytes)
@@ -181,7 +185,7 @@ public static class PackageArchive
 
         if (extractTo is not null)
         {
-            await WriteFileAsync(Path.Combine(extractTo, PackageManifest.FileName), manifestJson, cancellationToken).ConfigureAwait(false);
+            await DurableFile.WriteAsync(Path.Combine(extractTo, PackageManifest.FileName), (stream, ct) => stream.WriteAsync(manifestJson, ct).AsTask(), DurableFile.Readable, cancellationToken).ConfigureAwait(false);
         }
 
         return (manifest, manifestJson);
@@ -190,35 +194,36 @@ public static class PackageArchive
     private static async Task CopyAndCheckAsync(UstarReader reader, string display, FileManifest expected, string? extractTo, CancellationToken cancellationToken)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        FileStream? output = null;
-        if (extractTo is not null)
+        if (extractTo is null)
+        {
+            await reader.ReadDataAsync(Hash, cancellationToken).ConfigureAwait(false);
+        }
+        else
         {
             var target = Path.Combine(extractTo, expected.Path);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            output = NewFile(target);
-        }
-
-        await using (output)
-        {
-            await reader.ReadDataAsync(
-                async (chunk, ct) =>
-                {
-                    sha.AppendData(chunk.Span);
-                    if (output is not null)
+            await DurableFile.WriteAsync(
+                target,
+                (output, ct) => reader.ReadDataAsync(
+                    async (chunk, ct) =>
                     {
+                        sha.AppendData(chunk.Span);
                         await output.WriteAsync(chunk, ct).ConfigureAwait(false);
-                    }
-                },
+                    },
+                    ct).AsTask(),
+                DurableFile.Readable,
                 cancellationToken).ConfigureAwait(false);
-            if (output is not null)
-            {
-                output.Flush(flushToDisk: true);
-            }
         }
 
         if (Convert.ToHexStringLower(sha.GetHashAndReset()) != expected.Sha256)
         {
             throw new PackageException($"{display} is corrupt or altered: '{expected.Path}' does not match its sha256 in {PackageManifest.FileName}: download or build the package again");
+        }
+
+        ValueTask Hash(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+        {
+            sha.AppendData(chunk.Span);
+            return ValueTask.CompletedTask;
         }
     }
 
@@ -252,55 +257,32 @@ public static class PackageArchive
         var gzip = new GZipStream(output, CompressionLevel.SmallestSize, leaveOpen: true);
         await using (gzip.ConfigureAwait(false))
         {
-            var tar = new TarWriter(gzip, TarEntryFormat.Ustar, leaveOpen: true);
-            await using (tar.ConfigureAwait(false))
+            var tar = new UstarWriter(gzip);
+            var json = manifest.ToJson();
+            await tar.WriteFileAsync(PackageManifest.FileName, json.Length, new MemoryStream(json), cancellationToken).ConfigureAwait(false);
+            foreach (var file in manifest.Files)
             {
-                using (var json = new MemoryStream(manifest.ToJson()))
+                var content = new FileStream(Path.Combine(sourceDirectory, file.Path), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous);
+                await using (content.ConfigureAwait(false))
                 {
-                    await tar.WriteEntryAsync(Entry(PackageManifest.FileName, json), cancellationToken).ConfigureAwait(false);
-                }
-
-                foreach (var file in manifest.Files)
-                {
-                    var content = new FileStream(Path.Combine(sourceDirectory, file.Path), FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
-                    await using (content.ConfigureAwait(false))
-                    {
-                        await tar.WriteEntryAsync(Entry(file.Path, content), cancellationToken).ConfigureAwait(false);
-                    }
+                    await tar.WriteFileAsync(file.Path, content.Length, content, cancellationToken).ConfigureAwait(false);
                 }
             }
+
+            await tar.FinishAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static UstarTarEntry Entry(string path, Stream content) => new(TarEntryType.RegularFile, path)
+    // The reader's refusals, in a package's words.
+    private static PackageException Refused(string display, TarFormatException e) => e.Problem switch
     {
-        DataStream = content,
-        Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
-        ModificationTime = DateTimeOffset.UnixEpoch,
-        Uid = 0,
-        Gid = 0,
-        UserName = "",
-        GroupName = "",
+        TarProblem.NotAnArchive or TarProblem.EmptyArchive or TarProblem.NotUstar =>
+            new($"{display} is not a coffer package ({e.Message}): check that you have the right file", e),
+        TarProblem.NotRegular => new($"{display} is refused: entry '{PackagePath.Printable(e.Entry!)}' {e.Message}; packages hold regular files only", e),
+        TarProblem.Extension => new($"{display} is refused: entry '{PackagePath.Printable(e.Entry!)}' {e.Message}; write the package as ustar (tar --format=ustar)", e),
+        TarProblem.Truncated => new($"{display} is truncated ({e.Message}): download or build the package again", e),
+        _ => new($"{display} is corrupt ({e.Message}): download or build the package again", e),
     };
-
-    private static async Task WriteFileAsync(string path, byte[] content, CancellationToken cancellationToken)
-    {
-        var stream = NewFile(path);
-        await using (stream.ConfigureAwait(false))
-        {
-            await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
-            stream.Flush(flushToDisk: true);
-        }
-    }
-
-    // Installed files are plain data: read-write for the owner, readable by all, never executable.
-    private static FileStream NewFile(string path) => new(path, new FileStreamOptions
-    {
-        Mode = FileMode.CreateNew,
-        Access = FileAccess.Write,
-        Options = FileOptions.Asynchronous,
-        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
-    });
 
     // "tar -C dir ." names entries "./x"; the package path is "x".
     private static string StripDot(string path) => path.StartsWith("./", StringComparison.Ordinal) ? path[2..] : path;

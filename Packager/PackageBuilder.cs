@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Coffer.Packager.Internal;
+using Coffer.Plumbing;
 
 namespace Coffer.Packager;
 
@@ -110,30 +111,14 @@ public static class PackageBuilder
         }
     }
 
-    // Written under a temporary name and renamed, so a package file with its final name is always whole.
+    // Durable: a package file with its final name is always whole.
     private static async Task<string> WriteAsync(PackageManifest manifest, string publish, PackageBuildOptions options, CancellationToken cancellationToken)
     {
         try
         {
             Directory.CreateDirectory(options.OutputDirectory);
             var target = Path.GetFullPath(Path.Combine(options.OutputDirectory, PackageFileName.Of(manifest).ToString()));
-            var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}");
-            try
-            {
-                var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
-                await using (stream.ConfigureAwait(false))
-                {
-                    await PackageArchive.WriteAsync(stream, manifest, publish, cancellationToken).ConfigureAwait(false);
-                    stream.Flush(flushToDisk: true);
-                }
-
-                File.Move(temporary, target, overwrite: true);
-            }
-            finally
-            {
-                File.Delete(temporary);
-            }
-
+            await DurableFile.WriteAsync(target, (stream, ct) => PackageArchive.WriteAsync(stream, manifest, publish, ct), DurableFile.Readable, cancellationToken).ConfigureAwait(false);
             options.Log?.WriteLine($"wrote {target}");
             return target;
         }

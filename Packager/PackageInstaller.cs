@@ -1,5 +1,6 @@
 using Coffer.Abstractions;
 using Coffer.Packager.Internal;
+using Coffer.Plumbing;
 
 namespace Coffer.Packager;
 
@@ -102,7 +103,7 @@ public sealed class PackageInstaller
             FsyncTree(staging);
             Directory.CreateDirectory(VersionsDirectory);
             Directory.Move(staging, version);
-            Posix.FsyncDirectory(VersionsDirectory);
+            DurableFile.FsyncDirectory(VersionsDirectory);
         }
         catch
         {
@@ -130,7 +131,7 @@ public sealed class PackageInstaller
         ArgumentNullException.ThrowIfNull(name);
         if (!PackageManifest.IsValidName(name) || Find(name) is null)
         {
-            throw new PackageException($"package '{UstarReader.Printable(name)}' is not installed: see 'coffer pkg list'");
+            throw new PackageException($"package '{PackagePath.Printable(name)}' is not installed: see 'coffer pkg list'");
         }
 
         try
@@ -154,7 +155,7 @@ public sealed class PackageInstaller
             File.Delete(entry); // deletes the link, not what it points to
         }
 
-        Posix.FsyncDirectory(PluginsDirectory);
+        DurableFile.FsyncDirectory(PluginsDirectory);
         Retire(previous);
         CleanUp();
         return package;
@@ -227,7 +228,7 @@ public sealed class PackageInstaller
         var link = Path.Combine(PluginsDirectory, LinkPrefix + Guid.NewGuid().ToString("N")[..12]);
         File.CreateSymbolicLink(link, Path.Combine(VersionsDirectoryName, versionName));
         Posix.Rename(link, entry);
-        Posix.FsyncDirectory(PluginsDirectory);
+        DurableFile.FsyncDirectory(PluginsDirectory);
         return previous;
     }
 
@@ -310,7 +311,7 @@ public sealed class PackageInstaller
             FsyncTree(child);
         }
 
-        Posix.FsyncDirectory(directory);
+        DurableFile.FsyncDirectory(directory);
     }
 
     private static void DeleteQuietly(string path)

@@ -88,22 +88,22 @@ public sealed partial record PackageManifest
 
         if (!IsValidName(Name))
         {
-            throw Invalid($"invalid package name '{UstarReader.Printable(Name ?? "")}' (lower-case letters, digits and '-', at most 64)");
+            throw Invalid($"invalid package name '{PackagePath.Printable(Name ?? "")}' (lower-case letters, digits and '-', at most 64)");
         }
 
         if (!IsValidVersion(Version))
         {
-            throw Invalid($"invalid version '{UstarReader.Printable(Version ?? "")}' (a semantic version such as 1.2.3)");
+            throw Invalid($"invalid version '{PackagePath.Printable(Version ?? "")}' (a semantic version such as 1.2.3)");
         }
 
         if (AbiVersion is null)
         {
-            throw Invalid($"invalid abi '{UstarReader.Printable(Abi ?? "")}' (MAJOR.MINOR)");
+            throw Invalid($"invalid abi '{PackagePath.Printable(Abi ?? "")}' (MAJOR.MINOR)");
         }
 
         if (!PlatformPattern().IsMatch(Os ?? "") || !PlatformPattern().IsMatch(Arch ?? ""))
         {
-            throw Invalid($"invalid os/arch '{UstarReader.Printable($"{Os}/{Arch}")}' (lower-case words such as linux/amd64 or any/any)");
+            throw Invalid($"invalid os/arch '{PackagePath.Printable($"{Os}/{Arch}")}' (lower-case words such as linux/amd64 or any/any)");
         }
 
         var files = Files ?? [];
@@ -113,18 +113,18 @@ public sealed partial record PackageManifest
             var path = file?.Path ?? "";
             if (file is null || PackagePath.Problem(path) is { } problem)
             {
-                throw Invalid($"a file with {PackagePath.Problem(path)}: '{UstarReader.Printable(path)}'");
+                throw Invalid($"a file with {PackagePath.Problem(path)}: '{PackagePath.Printable(path)}'");
             }
 
             // Case-insensitive: two names that differ only in case collide on macOS and Windows file systems.
             if (!seen.Add(path) || string.Equals(file.Path, FileName, StringComparison.OrdinalIgnoreCase))
             {
-                throw Invalid($"file '{UstarReader.Printable(file.Path)}' listed twice");
+                throw Invalid($"file '{PackagePath.Printable(file.Path)}' listed twice");
             }
 
             if (file.Size < 0 || file.Sha256 is null || !Sha256Pattern().IsMatch(file.Sha256))
             {
-                throw Invalid($"file '{UstarReader.Printable(file.Path)}' without a valid size and lower-case hex sha256");
+                throw Invalid($"file '{PackagePath.Printable(file.Path)}' without a valid size and lower-case hex sha256");
             }
         }
 
@@ -132,13 +132,13 @@ public sealed partial record PackageManifest
         {
             if (PackagePath.Parents(file.Path).FirstOrDefault(seen.Contains) is { } parent)
             {
-                throw Invalid($"file '{UstarReader.Printable(file.Path)}' inside '{UstarReader.Printable(parent)}', which is a file");
+                throw Invalid($"file '{PackagePath.Printable(file.Path)}' inside '{PackagePath.Printable(parent)}', which is a file");
             }
         }
 
         if (string.IsNullOrEmpty(Entry) || !files.Any(f => f.Path == Entry) || !Entry.EndsWith(".dll", StringComparison.Ordinal))
         {
-            throw Invalid($"entry '{UstarReader.Printable(Entry ?? "")}' that is not a listed .dll");
+            throw Invalid($"entry '{PackagePath.Printable(Entry ?? "")}' that is not a listed .dll");
         }
 
         var connectors = Connectors ?? [];
@@ -151,7 +151,7 @@ public sealed partial record PackageManifest
         {
             if (connector is null || !Enum.IsDefined(connector.Kind) || !SchemePattern().IsMatch(connector.Scheme ?? ""))
             {
-                throw Invalid($"a connector with an invalid kind or scheme '{UstarReader.Printable(connector?.Scheme ?? "")}'");
+                throw Invalid($"a connector with an invalid kind or scheme '{PackagePath.Printable(connector?.Scheme ?? "")}'");
             }
         }
 

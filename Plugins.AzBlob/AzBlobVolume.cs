@@ -7,6 +7,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Coffer.Abstractions;
 using Coffer.Plugins.AzBlob.Internal;
+using Coffer.Plumbing;
 using BlockInfo = Coffer.Abstractions.BlockInfo;
 using Microsoft.Extensions.Logging;
 

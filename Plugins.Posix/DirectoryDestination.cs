@@ -1,6 +1,7 @@
 using System.Buffers;
 using Coffer.Abstractions;
 using Coffer.Plugins.Posix.Internal;
+using Coffer.Plumbing;
 
 namespace Coffer.Plugins.Posix;
 
@@ -57,7 +58,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         }
 
         // Restored files are not fsynced one by one: a restore interrupted by a crash is simply run again.
-        var temp = await Durable.WriteTempAsync(Path.GetDirectoryName(path)!, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), mtime: null, flushToDisk: false, cancellationToken).ConfigureAwait(false);
+        var temp = await DurableFile.WriteTempAsync(Path.GetDirectoryName(path)!, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), DurableFile.Readable, flushToDisk: false, cancellationToken).ConfigureAwait(false);
         try
         {
             // A filesystem without extended attributes cannot keep them; the restore goes on without.
@@ -73,7 +74,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         }
         catch
         {
-            Durable.TryDelete(temp);
+            DurableFile.TryDelete(temp);
             throw;
         }
     }
@@ -109,7 +110,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         }
         catch
         {
-            Durable.TryDelete(path);
+            DurableFile.TryDelete(path);
             throw;
         }
         finally

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Coffer.Abstractions;
 using Coffer.Plugins.Posix.Internal;
+using Coffer.Plumbing;
 
 namespace Coffer.Plugins.Posix;
 
@@ -69,7 +70,7 @@ internal sealed class DirectoryStorage : IStorageConnector
             Directory.CreateDirectory(Path.Combine(_root, ClassDirectory(objectClass)));
         }
 
-        var temp = await Durable.WriteTempAsync(_root, (s, ct) => s.WriteAsync(config, ct).AsTask(), mtime: null, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+        var temp = await DurableFile.WriteTempAsync(_root, (s, ct) => s.WriteAsync(config, ct).AsTask(), DurableFile.Readable, flushToDisk: true, cancellationToken).ConfigureAwait(false);
         try
         {
             // link(2) fails if CONFIG exists, so of two concurrent creates exactly one wins, and CONFIG
@@ -84,7 +85,7 @@ internal sealed class DirectoryStorage : IStorageConnector
             File.Delete(temp);
         }
 
-        Native.FsyncDirectory(_root);
+        DurableFile.FsyncDirectory(_root);
     }
 
     public async Task<byte[]> OpenAsync(CancellationToken cancellationToken = default)
@@ -111,11 +112,11 @@ internal sealed class DirectoryStorage : IStorageConnector
             {
                 // A new shard must survive a crash along with the object renamed into it.
                 Directory.CreateDirectory(directory);
-                Native.FsyncDirectory(Path.GetDirectoryName(directory)!);
+                DurableFile.FsyncDirectory(Path.GetDirectoryName(directory)!);
             }
 
-            var temp = await Durable.WriteTempAsync(directory, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), mtime: null, flushToDisk: true, cancellationToken).ConfigureAwait(false);
-            Durable.CommitReplace(temp, path);
+            var temp = await DurableFile.WriteTempAsync(directory, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), DurableFile.Readable, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+            DurableFile.Commit(temp, path);
         }
         catch (IOException e) when (DiskStateFailure(e) is { } failure)
         {
@@ -147,7 +148,7 @@ internal sealed class DirectoryStorage : IStorageConnector
             stream.Seek(offset, SeekOrigin.Begin);
         }
 
-        return Task.FromResult<Stream>(length is { } count ? new RangeStream(stream, count) : stream);
+        return Task.FromResult<Stream>(length is { } count ? new BoundedStream(stream, count) : stream);
     }
 
     public Task DeleteAsync(StorageObjectClass objectClass, string name, CancellationToken cancellationToken = default)
@@ -160,7 +161,7 @@ internal sealed class DirectoryStorage : IStorageConnector
             try
             {
                 File.Delete(path);
-                Native.FsyncDirectory(directory);
+                DurableFile.FsyncDirectory(directory);
             }
             catch (IOException e) when (DiskStateFailure(e) is { } failure)
             {
@@ -206,8 +207,8 @@ internal sealed class DirectoryStorage : IStorageConnector
 
     // A full or read-only filesystem is the disk's state, not a fault of ours: say so, and what to do.
     private ConnectorException? DiskStateFailure(IOException e) =>
-        Durable.IsDiskFull(e) ? new StorageFullException($"{Description} is full (no space left on its filesystem): free some space, then run the command again", e)
-        : Durable.IsReadOnlyFileSystem(e) ? new ReadOnlyException($"{Description} is on a read-only filesystem: remount it read-write, or read it as a named store with option {DirectoryStorageFactory.ReadOnlyOption}=true", e)
+        Native.IsDiskFull(e) ? new StorageFullException($"{Description} is full (no space left on its filesystem): free some space, then run the command again", e)
+        : Native.IsReadOnlyFileSystem(e) ? new ReadOnlyException($"{Description} is on a read-only filesystem: remount it read-write, or read it as a named store with option {DirectoryStorageFactory.ReadOnlyOption}=true", e)
         : null;
 
     private StoreAlreadyExistsException AlreadyExists() => new($"a store already exists at {_root}: open it, or choose another location");

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using Coffer.Abstractions;
 using Coffer.Plugins.Posix.Internal;
 using Microsoft.Win32.SafeHandles;
+using Coffer.Plumbing;
 
 namespace Coffer.Plugins.Posix;
 
@@ -121,21 +122,28 @@ internal sealed class DirectoryVolume : IVolume
             if (!Directory.Exists(directory))
             {
                 Directory.CreateDirectory(directory);
-                Native.FsyncDirectory(_root);
+                DurableFile.FsyncDirectory(_root);
             }
 
-            var temp = await Durable.WriteTempAsync(directory, (s, ct) => s.WriteAsync(data, ct).AsTask(), _time.GetUtcNow(), flushToDisk: true, cancellationToken).ConfigureAwait(false);
-            Durable.CommitReplace(temp, path);
+            var temp = await DurableFile.WriteTempAsync(directory, (s, ct) => WriteBlockAsync(s, data, ct), DurableFile.Readable, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+            DurableFile.Commit(temp, path);
         }
-        catch (IOException e) when (Durable.IsDiskFull(e))
+        catch (IOException e) when (Native.IsDiskFull(e))
         {
             Interlocked.Exchange(ref _fullUntilTicks, (_time.GetUtcNow() + FullVerdictLifetime).UtcTicks);
             throw new StorageFullException($"{Description} is full: {e.Message}", e);
         }
-        catch (IOException e) when (Durable.IsReadOnlyFileSystem(e))
+        catch (IOException e) when (Native.IsReadOnlyFileSystem(e))
         {
             throw new ReadOnlyException($"{Description} is on a read-only filesystem: {e.Message}", e);
         }
+    }
+
+    // The mtime is set on the open file after its one write, so the fsync that follows covers it too.
+    private async Task WriteBlockAsync(FileStream file, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await file.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+        Native.SetModifiedTime(file.SafeFileHandle, file.Name, _time.GetUtcNow());
     }
 
     public Task<BlockComparison> CompareAsync(string hash, ReadOnlyMemory<byte> expected, CancellationToken cancellationToken = default) =>
@@ -264,7 +272,7 @@ internal sealed class DirectoryVolume : IVolume
             throw NotFound(hash, e);
         }
 
-        Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+        DurableFile.FsyncDirectory(Path.GetDirectoryName(path)!);
         return true;
     }
 
@@ -285,7 +293,7 @@ internal sealed class DirectoryVolume : IVolume
         }
 
         File.Move(newest.Path, path, overwrite: true);
-        Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+        DurableFile.FsyncDirectory(Path.GetDirectoryName(path)!);
         return true;
     }
 
@@ -307,7 +315,7 @@ internal sealed class DirectoryVolume : IVolume
 
             if (deleted)
             {
-                Native.FsyncDirectory(shard);
+                DurableFile.FsyncDirectory(shard);
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Coffer.Plumbing;
 
 namespace Coffer.Cli;
 
@@ -41,14 +42,8 @@ internal static class Passphrases
             var generated = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
             var path = DefaultStorePath(context);
             Directory.CreateDirectory(context.Paths.ConfigDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
-            using (var stream = new FileStream(path, options))
-            {
-                stream.Write(Encoding.UTF8.GetBytes(generated + "\n"));
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            // Durable and 0600 from its first byte: never partly written, never readable by others.
+            DurableFile.Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(generated + "\n")), DurableFile.Private);
             context.Error.WriteLine($"coffer: generated the default store's passphrase into {path}: keep a copy of it elsewhere, the store cannot be read without it");
             return generated;
         }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Coffer.Abstractions;
+using Coffer.Plumbing;
 
 namespace Coffer.Connectors;
 
@@ -28,8 +29,7 @@ internal sealed record NamedConnector
 /// </summary>
 internal sealed class NamedConnectors
 {
-    private const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-    private const UnixFileMode PrivateDirectory = PrivateFile | UnixFileMode.UserExecute;
+    private const UnixFileMode PrivateDirectory = DurableFile.Private | UnixFileMode.UserExecute;
 
     public NamedConnectors(string configDirectory, ConnectorKind kind)
     {
@@ -82,16 +82,7 @@ internal sealed class NamedConnectors
     public void Save(string name, NamedConnector connector)
     {
         System.IO.Directory.CreateDirectory(Directory, PrivateDirectory);
-        var path = PathOf(name);
-        var temporary = $"{path}.{Environment.ProcessId}.tmp";
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = PrivateFile };
-        using (var stream = new FileStream(temporary, options))
-        {
-            JsonSerializer.Serialize(stream, connector, ConfigJsonContext.Default.NamedConnector);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        DurableFile.Write(PathOf(name), stream => JsonSerializer.Serialize(stream, connector, ConfigJsonContext.Default.NamedConnector), DurableFile.Private);
     }
 
     public bool Remove(string name)

@@ -50,4 +50,8 @@ internal static class PackagePath
             yield return path[..i];
         }
     }
+
+    /// <summary>A name made safe to print on one line: control characters become '?'.</summary>
+    public static string Printable(string name) =>
+        string.Concat(name.Select(c => char.IsControl(c) ? '?' : c));
 }

@@ -1,4 +1,5 @@
 using Coffer.Abstractions;
+using Coffer.Plumbing;
 
 namespace Coffer.Plugins.AzBlob.Internal;
 
@@ -7,24 +8,8 @@ namespace Coffer.Plugins.AzBlob.Internal;
 /// a body the SDK could not resume after its retries is a one-line <see cref="ConnectorException"/>
 /// naming what was read, not an <see cref="AggregateException"/> of socket errors.
 /// </summary>
-internal sealed class TranslatingReadStream(Stream inner, Func<Exception, ConnectorException?> translate) : Stream
+internal sealed class TranslatingReadStream(Stream inner, Func<Exception, ConnectorException?> translate) : ReadOnlyStream
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         try
@@ -37,9 +22,6 @@ internal sealed class TranslatingReadStream(Stream inner, Func<Exception, Connec
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         try
@@ -51,16 +33,6 @@ internal sealed class TranslatingReadStream(Stream inner, Func<Exception, Connec
             throw translated;
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -38,7 +38,7 @@ internal readonly record struct FileStat(
 
 /// <summary>
 /// The few libc calls .NET does not expose: inode and device numbers, nanosecond mtimes on links,
-/// exclusive hard links and directory fsync. <c>statx</c> is used because its struct layout is the
+/// exclusive hard links. <c>statx</c> is used because its struct layout is the
 /// same on every Linux architecture, unlike <c>struct stat</c>.
 /// </summary>
 internal static partial class Native
@@ -47,8 +47,6 @@ internal static partial class Native
     private const int AtSymlinkNoFollow = 0x100;
     private const uint StatxBasicStats = 0x7FF;
     private const int StatxSize = 256;
-    private const int OReadOnly = 0;
-    private const int OCloseOnExec = 0x80000;
 
     /// <summary>errno: no such file or directory.</summary>
     public const int ENOENT = 2;
@@ -262,27 +260,12 @@ internal static partial class Native
         return errno == EEXIST ? false : throw Error(errno, "link", newPath);
     }
 
-    /// <summary>Flushes a directory's entries to disk, so a rename or create in it survives a crash.</summary>
-    public static void FsyncDirectory(string path)
-    {
-        var fd = open(path, OReadOnly | OCloseOnExec);
-        if (fd < 0)
-        {
-            throw Error(Marshal.GetLastPInvokeError(), "open", path);
-        }
+    /// <summary>Tells whether an I/O error means the filesystem is mounted read-only.</summary>
+    public static bool IsReadOnlyFileSystem(IOException e) => e.HResult == EROFS;
 
-        try
-        {
-            if (fsync(fd) != 0)
-            {
-                throw Error(Marshal.GetLastPInvokeError(), "fsync", path);
-            }
-        }
-        finally
-        {
-            _ = close(fd);
-        }
-    }
+    /// <summary>Tells whether an I/O error means the disk is full.</summary>
+    public static bool IsDiskFull(IOException e) =>
+        e.HResult is 28 /* ENOSPC */ or 122 /* EDQUOT */ or unchecked((int)0x80070070) /* ERROR_DISK_FULL */;
 
     /// <summary>The canonical absolute path: every link resolved, no <c>.</c> or <c>..</c>.</summary>
     public static string RealPath(string path)
@@ -318,15 +301,6 @@ internal static partial class Native
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int link(string oldpath, string newpath);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int fsync(int fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial IntPtr realpath(string path, IntPtr resolved);

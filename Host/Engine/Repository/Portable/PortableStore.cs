@@ -1,7 +1,6 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using Coffer.Abstractions;
+using Coffer.Plumbing;
 
 using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
@@ -26,7 +25,6 @@ namespace Coffer.Engine.Repository.Portable;
 /// </summary>
 internal sealed class PortableStore : IStorageConnector
 {
-    private const int Block = 512;
     private readonly string _path;
     private readonly Dictionary<string, (long Offset, long Size)> _entries;
 
@@ -49,41 +47,37 @@ internal sealed class PortableStore : IStorageConnector
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, useAsync: true);
         await using (stream.ConfigureAwait(false))
         {
-            var header = new byte[Block];
-            long at = 0;
-            while (true)
+            try
             {
-                if (await stream.ReadAtLeastAsync(header, Block, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) < Block)
+                // Seekable, so the reader skips each entry's data instead of reading it.
+                var reader = new UstarReader(stream);
+                while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) is { } entry)
                 {
-                    throw new StoreFormatException($"{path} is not a coffer portable store: it ends inside a header");
-                }
+                    if (entry.Kind != UstarEntryKind.File)
+                    {
+                        throw NotPortable(path, $"entry '{entry.Path}' is not a regular file");
+                    }
 
-                at += Block;
-                if (header.All(b => b == 0))
+                    if (entries.Count == 0 && entry.Path != "CONFIG")
+                    {
+                        throw NotPortable(path, "it does not start with CONFIG");
+                    }
+
+                    if (!entries.TryAdd(entry.Path, (entry.DataOffset, entry.Size)))
+                    {
+                        throw NotPortable(path, $"entry '{entry.Path}' is repeated");
+                    }
+                }
+            }
+            catch (TarFormatException e)
+            {
+                throw NotPortable(path, e.Problem switch
                 {
-                    break;
-                }
-
-                var name = Encoding.ASCII.GetString(header, 0, 100).TrimEnd('\0');
-                var sizeText = Encoding.ASCII.GetString(header, 124, 12).Trim('\0', ' ');
-                if (!long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out _) || header[156] is not ((byte)'0' or 0))
-                {
-                    throw new StoreFormatException($"{path} is not a coffer portable store: entry '{name}' is not a regular file");
-                }
-
-                var size = Convert.ToInt64(sizeText, 8);
-                if (entries.Count == 0 && name != "CONFIG")
-                {
-                    throw new StoreFormatException($"{path} is not a coffer portable store: it does not start with CONFIG");
-                }
-
-                if (at + size > stream.Length || !entries.TryAdd(name, (at, size)))
-                {
-                    throw new StoreFormatException($"{path} is not a coffer portable store: entry '{name}' is cut off or repeated");
-                }
-
-                at += (size + Block - 1) / Block * Block;
-                stream.Position = at;
+                    TarProblem.NotAnArchive => "it ends inside a header",
+                    TarProblem.EmptyArchive => "it does not start with CONFIG",
+                    TarProblem.NotRegular or TarProblem.Extension => $"entry '{e.Entry}' is not a regular file",
+                    _ => e.Message,
+                });
             }
         }
 
@@ -91,64 +85,35 @@ internal sealed class PortableStore : IStorageConnector
     }
 
     /// <summary>Writes a portable store: CONFIG, then the given objects, each opened when it is written.</summary>
-    public static async Task WriteAsync(string path, byte[] config, IReadOnlyList<(StorageObjectClass Class, string Name, long Size, Func<CancellationToken, Task<Stream>> Open)> objects, CancellationToken cancellationToken)
-    {
-        var temp = path + ".partial";
-        var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-        try
-        {
-            await using (output.ConfigureAwait(false))
+    public static Task WriteAsync(string path, byte[] config, IReadOnlyList<(StorageObjectClass Class, string Name, long Size, Func<CancellationToken, Task<Stream>> Open)> objects, CancellationToken cancellationToken) =>
+        DurableFile.WriteAsync(
+            path,
+            async (output, ct) =>
             {
-                await WriteEntryAsync(output, "CONFIG", config.Length, new MemoryStream(config), cancellationToken).ConfigureAwait(false);
+                var tar = new UstarWriter(output);
+                await tar.WriteFileAsync("CONFIG", config.Length, new MemoryStream(config), ct).ConfigureAwait(false);
                 foreach (var (objectClass, name, size, open) in objects)
                 {
-                    var content = await open(cancellationToken).ConfigureAwait(false);
+                    var content = await open(ct).ConfigureAwait(false);
                     await using (content.ConfigureAwait(false))
                     {
-                        await WriteEntryAsync(output, $"{Folder(objectClass)}/{name}", size, content, cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            await tar.WriteFileAsync($"{Folder(objectClass)}/{name}", size, content, ct).ConfigureAwait(false);
+                        }
+                        catch (TarFormatException e) when (e.Problem == TarProblem.SizeMismatch)
+                        {
+                            throw new StoreFormatException($"{Folder(objectClass)}/{name} changed size while it was exported", e);
+                        }
                     }
                 }
 
-                await output.WriteAsync(new byte[Block * 2], cancellationToken).ConfigureAwait(false);
-                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                output.Flush(flushToDisk: true);
-            }
+                await tar.FinishAsync(ct).ConfigureAwait(false);
+            },
+            DurableFile.Readable,
+            cancellationToken);
 
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-    }
-
-    private static async Task WriteEntryAsync(Stream output, string name, long size, Stream content, CancellationToken cancellationToken)
-    {
-        var header = new byte[Block];
-        Encoding.ASCII.GetBytes(name, header.AsSpan(0, 100));
-        Encoding.ASCII.GetBytes("0000644\0", header.AsSpan(100));
-        Encoding.ASCII.GetBytes("0000000\0", header.AsSpan(108));
-        Encoding.ASCII.GetBytes("0000000\0", header.AsSpan(116));
-        Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0", header.AsSpan(124));
-        Encoding.ASCII.GetBytes("00000000000\0", header.AsSpan(136));
-        header[156] = (byte)'0';
-        Encoding.ASCII.GetBytes("ustar\0" + "00", header.AsSpan(257));
-        "        "u8.CopyTo(header.AsSpan(148));
-        var sum = header.Sum(b => b);
-        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ", header.AsSpan(148));
-        await output.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-
-        var before = output.Position;
-        await content.CopyToAsync(output, 1 << 20, cancellationToken).ConfigureAwait(false);
-        if (output.Position - before != size)
-        {
-            throw new StoreFormatException($"{name} changed size while it was exported");
-        }
-
-        var pad = (int)((Block - size % Block) % Block);
-        await output.WriteAsync(new byte[pad], cancellationToken).ConfigureAwait(false);
-    }
+    private static StoreFormatException NotPortable(string path, string why) => new($"{path} is not a coffer portable store: {why}");
 
     private static string Folder(StorageObjectClass objectClass) => objectClass switch
     {
@@ -206,63 +171,4 @@ internal sealed class PortableStore : IStorageConnector
     }
 
     private ConnectorException ReadOnly() => new($"{_path} is a read-only portable store: restore from it, or create a store to write to");
-
-    /// <summary>The next <c>length</c> bytes of a stream it owns.</summary>
-    private sealed class BoundedStream(Stream inner, long length) : Stream
-    {
-        private long _left = length;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
-            _left -= n;
-            return n;
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
-            _left -= n;
-            return n;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush() { }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await inner.DisposeAsync().ConfigureAwait(false);
-            await base.DisposeAsync().ConfigureAwait(false);
-        }
-    }
 }

@@ -1,68 +1,66 @@
 using System.Buffers;
 using System.Text;
 
-namespace Coffer.Packager.Internal;
+namespace Coffer.Plumbing;
 
-/// <summary>The kinds of entry a package may hold; every other tar entry type is refused.</summary>
-internal enum TarItemKind
+/// <summary>The kinds of entry the ustar reader accepts; every other tar entry type is refused.</summary>
+public enum UstarEntryKind
 {
+    /// <summary>A regular file (type <c>0</c> or NUL).</summary>
     File,
+
+    /// <summary>A directory (type <c>5</c>); it carries no data.</summary>
     Directory,
 }
 
-/// <summary>One entry header: its raw path (as written in the archive), kind and data size.</summary>
-internal sealed record TarItem(string Path, TarItemKind Kind, long Size);
+/// <summary>One entry header.</summary>
+/// <param name="Path">The raw path as written in the archive (ustar prefix joined).</param>
+/// <param name="Kind">File or directory.</param>
+/// <param name="Size">The data size; 0 for a directory.</param>
+/// <param name="DataOffset">Where the data starts, counted from where the reader started.</param>
+public sealed record UstarEntry(string Path, UstarEntryKind Kind, long Size, long DataOffset);
 
 /// <summary>
-/// A deliberately small reader of POSIX ustar (and plain GNU) tar headers. System.Formats.Tar would also
-/// read pax and GNU long-name records, whose sizes come from the header and are buffered whole before
-/// anyone can check them; a package needs none of that, so this reader accepts regular files and
-/// directories only and refuses every other entry type with a reason.
+/// A deliberately small and strict reader of POSIX ustar (and plain GNU) tar headers. System.Formats.Tar
+/// would also read pax and GNU long-name records, whose sizes come from the header and are buffered whole
+/// before anyone can check them; coffer's archives need none of that, so this reader accepts regular
+/// files and directories only and refuses every other entry type with a reason. Data is streamed, never
+/// buffered; over a seekable stream, skipped data is seeked over rather than read.
 /// </summary>
-internal sealed class UstarReader
+/// <param name="stream">The archive, positioned at its first header.</param>
+public sealed class UstarReader(Stream stream)
 {
     private const int BlockSize = 512;
+    private const int CopyBufferSize = 81920;
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private readonly Stream _stream;
-    private readonly string _archiveName;
     private readonly byte[] _block = new byte[BlockSize];
     private long _remaining;
     private int _padding;
     private string? _current;
     private long _offset;
 
-    public UstarReader(Stream stream, string archiveName)
+    /// <summary>Reads the next header, skipping whatever is left of the current entry.</summary>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <returns>The entry; null at the end-of-archive marker.</returns>
+    /// <exception cref="TarFormatException">The archive is truncated, damaged or holds an entry of another type.</exception>
+    public async ValueTask<UstarEntry?> NextAsync(CancellationToken cancellationToken)
     {
-        _stream = stream;
-        _archiveName = archiveName;
-    }
-
-    /// <summary>Reads the next header, skipping whatever is left of the current entry; null at the end-of-archive marker.</summary>
-    public async ValueTask<TarItem?> NextAsync(CancellationToken cancellationToken)
-    {
-        await ConsumeAsync(_remaining + _padding, null, cancellationToken).ConfigureAwait(false);
+        await SkipAsync(_remaining + _padding, cancellationToken).ConfigureAwait(false);
         _remaining = 0;
         _padding = 0;
         var first = _current is null && _offset == 0;
         var headerOffset = _offset;
-        var read = await _stream.ReadAtLeastAsync(_block, BlockSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        var read = await stream.ReadAtLeastAsync(_block, BlockSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         _offset += read;
         if (read < BlockSize)
         {
-            throw first
-                ? new PackageException($"{_archiveName} is not a coffer package (empty or not a tar archive): check that you have the right file")
-                : Truncated();
+            throw first ? new TarFormatException(TarProblem.NotAnArchive, null, "empty or not a tar archive") : Truncated();
         }
 
         if (Array.TrueForAll(_block, b => b == 0))
         {
-            if (first)
-            {
-                throw new PackageException($"{_archiveName} is not a coffer package (an empty tar archive): check that you have the right file");
-            }
-
-            return null;
+            return first ? throw new TarFormatException(TarProblem.EmptyArchive, null, "an empty tar archive") : null;
         }
 
         var magic = _block.AsSpan(257, 8);
@@ -71,7 +69,7 @@ internal sealed class UstarReader
         if ((!isUstar && !isGnu) || !ChecksumMatches())
         {
             throw first
-                ? new PackageException($"{_archiveName} is not a coffer package (not a ustar tar archive): check that you have the right file")
+                ? new TarFormatException(TarProblem.NotUstar, null, "not a ustar tar archive")
                 : Corrupt($"bad tar header at byte {headerOffset}");
         }
 
@@ -90,16 +88,16 @@ internal sealed class UstarReader
         var type = (char)_block[156];
         var kind = type switch
         {
-            '0' or '\0' => TarItemKind.File,
-            '5' => TarItemKind.Directory,
-            '1' or '2' => throw Refused(name, "is a link; packages hold regular files only"),
-            '3' or '4' => throw Refused(name, "is a device; packages hold regular files only"),
-            '6' => throw Refused(name, "is a FIFO; packages hold regular files only"),
-            'x' or 'g' => throw Refused(name, "is a pax extended header; write the package as ustar (tar --format=ustar)"),
-            'L' or 'K' => throw Refused(name, "is a GNU long-name record; write the package as ustar (tar --format=ustar)"),
-            _ => throw Refused(name, $"has unsupported tar entry type '{(char.IsControl(type) ? '?' : type)}'; packages hold regular files only"),
+            '0' or '\0' => UstarEntryKind.File,
+            '5' => UstarEntryKind.Directory,
+            '1' or '2' => throw NotRegular(name, "is a link"),
+            '3' or '4' => throw NotRegular(name, "is a device"),
+            '6' => throw NotRegular(name, "is a FIFO"),
+            'x' or 'g' => throw new TarFormatException(TarProblem.Extension, name, "is a pax extended header"),
+            'L' or 'K' => throw new TarFormatException(TarProblem.Extension, name, "is a GNU long-name record"),
+            _ => throw NotRegular(name, $"has unsupported tar entry type '{(char.IsControl(type) ? '?' : type)}'"),
         };
-        if (kind == TarItemKind.Directory)
+        if (kind == UstarEntryKind.Directory)
         {
             size = 0; // a directory's size field carries nothing; never read data for one
         }
@@ -107,24 +105,30 @@ internal sealed class UstarReader
         _current = name;
         _remaining = size;
         _padding = (int)((BlockSize - (size % BlockSize)) % BlockSize);
-        return new TarItem(name, kind, size);
+        return new UstarEntry(name, kind, size, _offset);
     }
 
     /// <summary>Reads the current entry's data in chunks, handing each to <paramref name="sink"/>.</summary>
+    /// <param name="sink">Receives each chunk; the memory is reused after it returns.</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <returns>A task that completes when the data is read.</returns>
     public async ValueTask ReadDataAsync(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sink, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(sink);
         var count = _remaining;
         _remaining = 0;
         await ConsumeAsync(count, sink, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Reads what follows the end-of-archive marker, so a gzip stream's checksum is verified too.</summary>
+    /// <summary>Reads what follows the end-of-archive marker, so a compressed stream's checksum is verified too.</summary>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    /// <returns>A task that completes at the end of the stream.</returns>
     public async ValueTask DrainAsync(CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(81920);
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
-            while (await _stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
+            while (await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
             {
             }
         }
@@ -134,14 +138,31 @@ internal sealed class UstarReader
         }
     }
 
-    public PackageException Corrupt(string detail) =>
-        new($"{_archiveName} is corrupt ({detail}): download or build the package again");
+    private TarFormatException Truncated() =>
+        new(TarProblem.Truncated, _current, $"it ends {(_current is null ? "before the first entry" : $"in or after '{_current}'")}");
 
-    private PackageException Truncated() =>
-        new($"{_archiveName} is truncated (it ends {(_current is null ? "before the first entry" : $"in or after '{_current}'")}): download or build the package again");
+    private static TarFormatException Corrupt(string detail) => new(TarProblem.Corrupt, null, detail);
 
-    private PackageException Refused(string name, string why) =>
-        new($"{_archiveName} is refused: entry '{Printable(name)}' {why}");
+    private static TarFormatException NotRegular(string name, string why) => new(TarProblem.NotRegular, name, why);
+
+    // A seekable archive (a portable store of many GiB) is skipped through, not read.
+    private async ValueTask SkipAsync(long count, CancellationToken cancellationToken)
+    {
+        if (count == 0 || !stream.CanSeek)
+        {
+            await ConsumeAsync(count, null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var start = stream.Position;
+        if (stream.Length - start < count)
+        {
+            throw Truncated();
+        }
+
+        stream.Position = start + count;
+        _offset += count;
+    }
 
     // Reads exactly count bytes, handing them to sink (or dropping them); too few is a truncated archive.
     private async ValueTask ConsumeAsync(long count, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? sink, CancellationToken cancellationToken)
@@ -151,12 +172,12 @@ internal sealed class UstarReader
             return;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(81920);
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
             while (count > 0)
             {
-                var read = await _stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken).ConfigureAwait(false);
+                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
                     throw Truncated();
@@ -200,11 +221,11 @@ internal sealed class UstarReader
         return stored == unsigned || stored == signed;
     }
 
-    private long Size(ReadOnlySpan<byte> field, long headerOffset)
+    private static long Size(ReadOnlySpan<byte> field, long headerOffset)
     {
         if ((field[0] & 0x80) != 0)
         {
-            // GNU base-256 for sizes of 8 GiB and more: never a sane package file, but say so clearly.
+            // GNU base-256 for sizes of 8 GiB and more: read it, so the caller's size limit says no clearly.
             if (field[0] != 0x80)
             {
                 throw Corrupt($"negative size at byte {headerOffset}");
@@ -259,7 +280,7 @@ internal sealed class UstarReader
         return digits > 0;
     }
 
-    private string Text(ReadOnlySpan<byte> field)
+    private static string Text(ReadOnlySpan<byte> field)
     {
         var end = field.IndexOf((byte)0);
         var bytes = end < 0 ? field : field[..end];
@@ -272,8 +293,4 @@ internal sealed class UstarReader
             throw Corrupt("an entry name that is not UTF-8");
         }
     }
-
-    /// <summary>A name made safe to print on one line.</summary>
-    public static string Printable(string name) =>
-        string.Concat(name.Select(c => char.IsControl(c) ? '?' : c));
 }
