@@ -1,4 +1,3 @@
-using System.Text;
 using Azure;
 using Azure.Storage;
 using Azure.Storage.Blobs.Models;

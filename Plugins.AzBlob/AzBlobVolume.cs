@@ -8,8 +8,8 @@ using Azure.Storage.Blobs.Models;
 using Coffer.Abstractions;
 using Coffer.Plugins.AzBlob.Internal;
 using Coffer.Plumbing;
-using BlockInfo = Coffer.Abstractions.BlockInfo;
 using Microsoft.Extensions.Logging;
+using BlockInfo = Coffer.Abstractions.BlockInfo;
 
 namespace Coffer.Plugins.AzBlob;
 

@@ -4,8 +4,8 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Coffer.Abstractions;
 using Coffer.Plugins.Posix.Internal;
-using Microsoft.Win32.SafeHandles;
 using Coffer.Plumbing;
+using Microsoft.Win32.SafeHandles;
 
 namespace Coffer.Plugins.Posix;
 

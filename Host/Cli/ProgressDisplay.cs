@@ -1,8 +1,4 @@
-using Coffer.Engine.Core;
-using Coffer.Engine.Repository;
 using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
 using Spectre.Console;
 
 namespace Coffer.Cli;

@@ -2,17 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using Coffer.Abstractions;
 using Coffer.Engine.Core;
-using Coffer.Engine.Repository;
-using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
-using Coffer.Engine.Repository.Locks;
-using Coffer.Engine.Repository.Packs;
-using Coffer.Engine.Repository.Portable;
-using Coffer.Engine.Operations.Diff;
-using Coffer.Engine.Operations.Retention;
-using Coffer.Engine.Operations.Maintenance;
 using Coffer.Engine.Core.Model;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Locks;
 
 namespace Coffer.Cli;
 

@@ -1,13 +1,9 @@
 using Coffer.Abstractions;
-using Coffer.Engine.Core;
-using Coffer.Engine.Repository;
-using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
-using Coffer.Engine.Core.Model;
 using Coffer.Connectors;
-using Coffer.Engine.Repository.Portable;
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Repository;
 using Coffer.Engine.Repository.Locks;
+using Coffer.Engine.Repository.Portable;
 
 namespace Coffer.Cli;
 

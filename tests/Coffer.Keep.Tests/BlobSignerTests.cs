@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Coffer.Keep;
-using Microsoft.Extensions.Time.Testing;
-
 using Coffer.TestSupport;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Coffer.Keep.Tests;
 

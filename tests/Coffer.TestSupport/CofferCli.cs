@@ -1,7 +1,7 @@
-using NUnit.Framework;
 using System.Diagnostics;
 using Coffer.Engine.Repository.Crypto;
 using Coffer.TestSupport;
+using NUnit.Framework;
 
 namespace Coffer.TestSupport;
 

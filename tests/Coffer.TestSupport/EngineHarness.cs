@@ -1,14 +1,14 @@
-using NUnit.Framework;
 using Coffer.Abstractions;
-using Coffer.Engine.Core;
-using Coffer.Engine.Repository;
-using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
-using Coffer.Engine.Repository.Crypto;
-using Coffer.Engine.Core.Model;
 using Coffer.Connectors;
+using Coffer.Engine.Core;
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
 using Coffer.TestSupport;
+using NUnit.Framework;
 
 namespace Coffer.TestSupport;
 

@@ -1,8 +1,8 @@
-using NUnit.Framework;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using Coffer.TestSupport;
+using NUnit.Framework;
 
 namespace Coffer.TestSupport;
 

@@ -1,5 +1,5 @@
-using NUnit.Framework;
 using Coffer.TestSupport;
+using NUnit.Framework;
 
 namespace Coffer.TestSupport;
 

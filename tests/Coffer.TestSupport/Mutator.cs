@@ -1,6 +1,6 @@
-using NUnit.Framework;
 using System.Text;
 using System.Text.Json.Nodes;
+using NUnit.Framework;
 
 namespace Coffer.TestSupport;
 
@@ -20,66 +20,66 @@ internal static class Mutator
         switch (choice)
         {
             case 0:
-            {
-                var copy = (byte[])original.Clone();
-                var flips = 1 + random.Next(8);
-                for (var i = 0; i < flips && copy.Length > 0; i++)
                 {
-                    copy[random.Next(copy.Length)] ^= (byte)(1 << random.Next(8));
-                }
+                    var copy = (byte[])original.Clone();
+                    var flips = 1 + random.Next(8);
+                    for (var i = 0; i < flips && copy.Length > 0; i++)
+                    {
+                        copy[random.Next(copy.Length)] ^= (byte)(1 << random.Next(8));
+                    }
 
-                return (copy, $"{flips} bit flips");
-            }
+                    return (copy, $"{flips} bit flips");
+                }
 
             case 1:
-            {
-                var length = random.Next(original.Length);
-                return (original[..length], $"truncated to {length}");
-            }
+                {
+                    var length = random.Next(original.Length);
+                    return (original[..length], $"truncated to {length}");
+                }
 
             case 2:
-            {
-                var extra = new byte[1 + random.Next(64)];
-                random.NextBytes(extra);
-                return ([.. original, .. extra], $"{extra.Length} bytes appended");
-            }
+                {
+                    var extra = new byte[1 + random.Next(64)];
+                    random.NextBytes(extra);
+                    return ([.. original, .. extra], $"{extra.Length} bytes appended");
+                }
 
             case 3:
-            {
-                var copy = (byte[])original.Clone();
-                if (copy.Length == 0)
                 {
-                    return (copy, "empty");
-                }
+                    var copy = (byte[])original.Clone();
+                    if (copy.Length == 0)
+                    {
+                        return (copy, "empty");
+                    }
 
-                var start = random.Next(copy.Length);
-                var length = Math.Min(copy.Length - start, 1 + random.Next(16));
-                random.NextBytes(copy.AsSpan(start, length));
-                return (copy, $"{length} random bytes at {start}");
-            }
+                    var start = random.Next(copy.Length);
+                    var length = Math.Min(copy.Length - start, 1 + random.Next(16));
+                    random.NextBytes(copy.AsSpan(start, length));
+                    return (copy, $"{length} random bytes at {start}");
+                }
 
             case 4:
-            {
-                // A 32-bit field set to an extreme: lengths, offsets and counts in binary headers.
-                var copy = (byte[])original.Clone();
-                if (copy.Length < 4)
                 {
-                    return (copy, "unchanged (short)");
+                    // A 32-bit field set to an extreme: lengths, offsets and counts in binary headers.
+                    var copy = (byte[])original.Clone();
+                    if (copy.Length < 4)
+                    {
+                        return (copy, "unchanged (short)");
+                    }
+
+                    var at = random.Next(copy.Length - 3);
+                    uint[] extremes = [0, 1, 0x7fffffff, 0xffffffff, 0x80000000, (uint)copy.Length, (uint)copy.Length + 1];
+                    var value = extremes[random.Next(extremes.Length)];
+                    BitConverter.TryWriteBytes(copy.AsSpan(at, 4), value);
+                    return (copy, $"u32 {value:x} at {at}");
                 }
 
-                var at = random.Next(copy.Length - 3);
-                uint[] extremes = [0, 1, 0x7fffffff, 0xffffffff, 0x80000000, (uint)copy.Length, (uint)copy.Length + 1];
-                var value = extremes[random.Next(extremes.Length)];
-                BitConverter.TryWriteBytes(copy.AsSpan(at, 4), value);
-                return (copy, $"u32 {value:x} at {at}");
-            }
-
             case 5:
-            {
-                var garbage = new byte[random.Next(256)];
-                random.NextBytes(garbage);
-                return (garbage, $"{garbage.Length} random bytes");
-            }
+                {
+                    var garbage = new byte[random.Next(256)];
+                    random.NextBytes(garbage);
+                    return (garbage, $"{garbage.Length} random bytes");
+                }
 
             default:
                 return MutateJson(random, original);

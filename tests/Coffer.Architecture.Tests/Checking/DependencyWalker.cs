@@ -200,31 +200,31 @@ internal sealed class DependencyWalker
                 AddType(handle);
                 break;
             case HandleKind.MethodDefinition:
-            {
-                var method = _metadata.GetMethodDefinition((MethodDefinitionHandle)handle);
-                var declaringType = Record(NameOf(method.GetDeclaringType()));
-                _current.Members.Add(new MemberName(declaringType, _metadata.GetString(method.Name)));
-                method.DecodeSignature(_signatures, null);
-                break;
-            }
+                {
+                    var method = _metadata.GetMethodDefinition((MethodDefinitionHandle)handle);
+                    var declaringType = Record(NameOf(method.GetDeclaringType()));
+                    _current.Members.Add(new MemberName(declaringType, _metadata.GetString(method.Name)));
+                    method.DecodeSignature(_signatures, null);
+                    break;
+                }
             case HandleKind.FieldDefinition:
-            {
-                var field = _metadata.GetFieldDefinition((FieldDefinitionHandle)handle);
-                var declaringType = Record(NameOf(field.GetDeclaringType()));
-                _current.Members.Add(new MemberName(declaringType, _metadata.GetString(field.Name)));
-                field.DecodeSignature(_signatures, null);
-                break;
-            }
+                {
+                    var field = _metadata.GetFieldDefinition((FieldDefinitionHandle)handle);
+                    var declaringType = Record(NameOf(field.GetDeclaringType()));
+                    _current.Members.Add(new MemberName(declaringType, _metadata.GetString(field.Name)));
+                    field.DecodeSignature(_signatures, null);
+                    break;
+                }
             case HandleKind.MemberReference:
                 AddMemberReference(_metadata.GetMemberReference((MemberReferenceHandle)handle));
                 break;
             case HandleKind.MethodSpecification:
-            {
-                var specification = _metadata.GetMethodSpecification((MethodSpecificationHandle)handle);
-                AddMember(specification.Method);
-                specification.DecodeSignature(_signatures, null);
-                break;
-            }
+                {
+                    var specification = _metadata.GetMethodSpecification((MethodSpecificationHandle)handle);
+                    AddMember(specification.Method);
+                    specification.DecodeSignature(_signatures, null);
+                    break;
+                }
             case HandleKind.StandaloneSignature:
                 _metadata.GetStandaloneSignature((StandaloneSignatureHandle)handle).DecodeMethodSignature(_signatures, null);
                 break;

@@ -93,8 +93,14 @@ public class PtarFuzzTests
         }).ToList();
         var manifest = new PackageManifest
         {
-            Name = "probe", Version = "1.0.0", Abi = "1.0", Os = "any", Arch = "any", Entry = Path.GetFileName(entry),
-            Connectors = [.. catalog.Connectors.Select(c => ConnectorManifest.From(c.Descriptor))], Files = files,
+            Name = "probe",
+            Version = "1.0.0",
+            Abi = "1.0",
+            Os = "any",
+            Arch = "any",
+            Entry = Path.GetFileName(entry),
+            Connectors = [.. catalog.Connectors.Select(c => ConnectorManifest.From(c.Descriptor))],
+            Files = files,
         };
         using var output = new MemoryStream();
         await PackageArchive.WriteAsync(output, manifest, source);

@@ -146,7 +146,9 @@ public class SecretsTests
         using var loggers = LoggerFactory.Create(b => b.AddProvider(new ListLoggerProvider(warnings)));
         var options = new Dictionary<string, string>
         {
-            ["account_name"] = AzuriteServer.AccountName, ["account_key_file"] = keyFile, ["endpoint"] = azurite.BlobEndpoint.ToString(),
+            ["account_name"] = AzuriteServer.AccountName,
+            ["account_key_file"] = keyFile,
+            ["endpoint"] = azurite.BlobEndpoint.ToString(),
         };
         var configuration = new ConnectorConfiguration($"azblob://{container.Name}/x", options, new ConnectorContext { LoggerFactory = loggers });
 

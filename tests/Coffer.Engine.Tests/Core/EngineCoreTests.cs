@@ -1,13 +1,12 @@
 using Coffer.Engine.Core;
-using Coffer.Engine.Repository;
-using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
 using Coffer.Engine.Core.Chunking;
-using Coffer.Engine.Repository.Crypto;
 using Coffer.Engine.Core.Model;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
 using Coffer.Engine.Repository.Packs;
-
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Core;

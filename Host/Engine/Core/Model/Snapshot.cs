@@ -1,19 +1,5 @@
 using System.Text.Json;
 
-using Coffer.Engine.Core;
-using Coffer.Engine.Core.Chunking;
-using Coffer.Engine.Repository;
-using Coffer.Engine.Repository.Crypto;
-using Coffer.Engine.Repository.Packs;
-using Coffer.Engine.Repository.Locks;
-using Coffer.Engine.Repository.Portable;
-using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
-using Coffer.Engine.Operations.Diff;
-using Coffer.Engine.Operations.Retention;
-using Coffer.Engine.Operations.Maintenance;
-
 namespace Coffer.Engine.Core.Model;
 
 /// <summary>A snapshot object: when, from where, and the root of its tree.</summary>

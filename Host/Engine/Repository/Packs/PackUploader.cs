@@ -3,20 +3,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Coffer.Abstractions;
-
 using Coffer.Engine.Core;
-using Coffer.Engine.Core.Model;
-using Coffer.Engine.Core.Chunking;
-using Coffer.Engine.Repository;
-using Coffer.Engine.Repository.Crypto;
-using Coffer.Engine.Repository.Locks;
-using Coffer.Engine.Repository.Portable;
-using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
-using Coffer.Engine.Operations.Diff;
-using Coffer.Engine.Operations.Retention;
-using Coffer.Engine.Operations.Maintenance;
 
 namespace Coffer.Engine.Repository.Packs;
 

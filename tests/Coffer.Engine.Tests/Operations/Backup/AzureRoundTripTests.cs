@@ -1,11 +1,11 @@
 using Azure.Storage.Blobs.Models;
 using Coffer.Abstractions;
-using Coffer.Engine.Core;
-using Coffer.Engine.Repository;
-using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
 using Coffer.Connectors;
+using Coffer.Engine.Core;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Repository;
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Operations.Backup;

@@ -1,10 +1,10 @@
 using Coffer.Abstractions;
 using Coffer.Engine.Core;
-using Coffer.Engine.Repository;
-using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Operations.Check;
 using Coffer.Engine.Core.Model;
+using Coffer.Engine.Operations.Backup;
+using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Repository;
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Operations.Check;

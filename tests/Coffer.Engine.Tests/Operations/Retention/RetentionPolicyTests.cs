@@ -1,11 +1,10 @@
+using Coffer.Engine.Core.Model;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Maintenance;
+using Coffer.Engine.Operations.Retention;
 using Coffer.Engine.Repository.Locks;
 using Coffer.Engine.Repository.Packs;
 using Coffer.Engine.Repository.Portable;
-using Coffer.Engine.Operations.Diff;
-using Coffer.Engine.Operations.Retention;
-using Coffer.Engine.Operations.Maintenance;
-using Coffer.Engine.Core.Model;
-
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Operations.Retention;

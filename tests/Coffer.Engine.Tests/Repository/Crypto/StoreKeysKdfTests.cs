@@ -1,5 +1,5 @@
-using Coffer.Engine.Repository.Crypto;
 using Coffer.Engine.Core.Model;
+using Coffer.Engine.Repository.Crypto;
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Repository.Crypto;

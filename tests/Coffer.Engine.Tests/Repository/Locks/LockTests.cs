@@ -1,16 +1,16 @@
 using Coffer.Abstractions;
+using Coffer.Connectors;
 using Coffer.Engine.Core;
-using Coffer.Engine.Repository;
 using Coffer.Engine.Operations.Backup;
-using Coffer.Engine.Operations.Restore;
 using Coffer.Engine.Operations.Check;
+using Coffer.Engine.Operations.Diff;
+using Coffer.Engine.Operations.Maintenance;
+using Coffer.Engine.Operations.Restore;
+using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Repository;
 using Coffer.Engine.Repository.Locks;
 using Coffer.Engine.Repository.Packs;
 using Coffer.Engine.Repository.Portable;
-using Coffer.Engine.Operations.Diff;
-using Coffer.Engine.Operations.Retention;
-using Coffer.Engine.Operations.Maintenance;
-using Coffer.Connectors;
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Repository.Locks;
