@@ -12,6 +12,7 @@ public class ProductArchitectureTests
     private const string Engine = "Coffer.Engine";
     private const string Keep = "Coffer.Keep";
     private const string Connectors = "Coffer.Connectors";
+    private const string Plumbing = "Coffer.Plumbing";
 
     private const string EngineCore = "Coffer.Engine.Core";
     private const string EngineRepository = "Coffer.Engine.Repository";
@@ -59,6 +60,10 @@ public class ProductArchitectureTests
     [TestCase(Connectors)]
     public void Libraries_do_not_reference_the_command_line(string library) =>
         AssertNoViolations(library, new ForbiddenAssemblyReferences(Executable, "System.CommandLine", "Spectre.Console"));
+
+    [Test]
+    public void Plumbing_references_no_other_coffer_assembly() =>
+        AssertNoViolations(Plumbing, new ForbiddenAssemblyReferences("Coffer.Abstractions", Executable, Engine, Keep, Connectors, "Coffer.Packager"));
 
     [Test]
     public void Engine_does_not_reference_Keep() => AssertNoViolations(Engine, new ForbiddenAssemblyReferences(Keep));
