@@ -16,7 +16,8 @@ internal static class CofferCommandLine
 
     /// <summary>
     /// Builds the tree a command line needs: when its first word names a top-level command, only the part
-    /// holding that command (building every command's options costs ~5 ms of each start); else all of it.
+    /// holding that command (building every command's options is a measurable share of start-up: docs/decisions.md);
+    /// else all of it.
     /// </summary>
     public static RootCommand Build(CliContext context, string? firstWord)
     {

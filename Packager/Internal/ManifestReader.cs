@@ -5,9 +5,9 @@ namespace Coffer.Packager.Internal;
 
 /// <summary>
 /// Reads a manifest with <see cref="Utf8JsonReader"/> alone. The source-generated serializer still writes
-/// manifests, but reading through it costs ~30 ms of JIT and type loading on every start (its metadata
-/// is generic over value types the framework's ReadyToRun image lacks): most of <c>coffer pkg list</c>'s
-/// start-up. Accepts what that serializer accepts: snake_case names, unknown members skipped, kinds as
+/// manifests, but reading through it JITs and loads types on every start (its metadata is generic over
+/// value types the framework's ReadyToRun image lacks): most of <c>coffer pkg list</c>'s start-up
+/// (measured in docs/decisions.md). Accepts what that serializer accepts: snake_case names, unknown members skipped, kinds as
 /// strings in any case, required members enforced.
 /// </summary>
 internal static class ManifestReader
