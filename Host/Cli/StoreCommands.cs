@@ -180,16 +180,23 @@ internal static class StoreCommands
 
     private static Command RestoreCommand(CliContext context, Option<string?> passphraseFile)
     {
-        var target = new Argument<string>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and optionally a path in it." };
+        var target = new Argument<string?>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and optionally a path in it; the latest snapshot of any source by default.", Arity = ArgumentArity.ZeroOrOne };
         var to = new Option<string?>("-to", "--to") { Description = "Where to restore: a path, a scheme://… location or @destination[:sub]; the current directory by default." };
         var command = new Command("restore", "Restore a snapshot, or part of one.") { target, to };
         command.SetAction(async (parse, ct) =>
         {
-            var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
+            // Plakar's 'restore -to DIR' without a snapshot restores the newest one, whatever its source.
+            var implicitLatest = parse.GetValue(target) is null;
+            var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target) ?? "latest");
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
+                if (implicitLatest)
+                {
+                    context.Output.WriteLine($"restoring the latest snapshot {snapshot.Id} ({snapshot.Source}, {snapshot.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC)");
+                }
+
                 var connector = await context.Catalog.CreateDestinationAsync(destination, ct);
                 await using (connector)
                 {
