@@ -301,7 +301,8 @@ internal static class StoreCommands
         return command;
     }
 
-    private static string Describe(Node node, string path)
+    /// <summary>An entry as <c>ls</c> prints it: kind and mode, owner, size, mtime, path (and a link's target).</summary>
+    internal static string Describe(Node node, string path)
     {
         var kind = node.Kind switch { Node.DirectoryKind => 'd', Node.SymlinkKind => 'l', _ => '-' };
         var mode = node.Mode is { } m ? ModeString(m) : "?????????";
