@@ -25,8 +25,11 @@ internal static class FindCommand
         {
             patterns, snapshots, wholePath, ignoreCase, newer, older, size, types,
         };
+        // find has a --path of its own (whole-path globs): the source filter is --source only.
+        var filterOptions = SnapshotFilterOptions.AddTo(command, pathAlias: false);
         command.SetAction(async (parse, ct) =>
         {
+            var filter = filterOptions.Get(parse);
             var now = context.Time.GetUtcNow();
             var query = new FindQuery
             {
@@ -59,7 +62,8 @@ internal static class FindCommand
                     searched.Add(await store.FindSnapshotAsync(reference, ct));
                 }
 
-                await foreach (var match in new SnapshotFind(store).FindAsync(chosen.Length > 0 ? searched.Distinct() : await store.ListSnapshotsAsync(ct), query, ct))
+                var selected = filter.Select(chosen.Length > 0 ? searched.Distinct() : await store.ListSnapshotsAsync(ct));
+                await foreach (var match in new SnapshotFind(store).FindAsync(selected, query, ct))
                 {
                     context.Output.WriteLine($"{match.Snapshot.ShortId}  {StoreCommands.Describe(match.Node, match.Path)}");
                 }

@@ -96,15 +96,22 @@ internal static class StoreCommands
     {
         var target = new Argument<string?>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and a path in it; none lists the snapshots.", Arity = ArgumentArity.ZeroOrOne };
         var recursive = new Option<bool>("--recursive", "-recursive", "-r") { Description = "List everything below the path." };
-        var command = new Command("ls", "List snapshots, or the content of a snapshot.") { target, recursive };
+        var command = new Command("ls", "List snapshots (all, or those --tag/--host/--source choose), or the content of a snapshot.") { target, recursive };
+        var filterOptions = SnapshotFilterOptions.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            var filter = filterOptions.Get(parse);
+            if (parse.GetValue(target) is not null && !filter.IsEmpty)
+            {
+                throw new CliFailure("--tag, --host and --source choose the snapshots to list: give them without a SNAPSHOT");
+            }
+
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 if (reference is null)
                 {
-                    foreach (var s in await store.ListSnapshotsAsync(ct))
+                    foreach (var s in filter.Select(await store.ListSnapshotsAsync(ct)))
                     {
                         var tagText = s.Tags.Count == 0 ? "" : $"  tags={string.Join(',', s.Tags)}";
                         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
