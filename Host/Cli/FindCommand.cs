@@ -56,13 +56,7 @@ internal static class FindCommand
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var chosen = parse.GetValue(snapshots) ?? [];
-                var searched = new List<Snapshot>();
-                foreach (var reference in chosen)
-                {
-                    searched.Add(await store.FindSnapshotAsync(reference, ct));
-                }
-
-                var selected = filter.Select(chosen.Length > 0 ? searched.Distinct() : await store.ListSnapshotsAsync(ct));
+                var selected = filter.Select(chosen.Length > 0 ? await store.FindSnapshotsAsync(chosen, ct) : await store.ListSnapshotsAsync(ct));
                 await foreach (var match in new SnapshotFind(store).FindAsync(selected, query, ct))
                 {
                     context.Output.WriteLine($"{match.Snapshot.ShortId}  {StoreCommands.Describe(match.Node, match.Path)}");

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Coffer.Engine.Core.Model;
 using Coffer.Engine.Operations.Tags;
 using Coffer.Engine.Repository.Locks;
 
@@ -48,20 +47,9 @@ internal static class TagCommand
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 // Every snapshot is found before any is written: a bad id changes nothing.
-                var chosen = new List<Snapshot>();
-                foreach (var reference in explicitIds)
-                {
-                    var found = await store.FindSnapshotAsync(reference, ct);
-                    if (!chosen.Contains(found))
-                    {
-                        chosen.Add(found);
-                    }
-                }
-
-                if (explicitIds.Length == 0)
-                {
-                    chosen = filter.Select(await store.ListSnapshotsAsync(ct));
-                }
+                var chosen = explicitIds.Length > 0
+                    ? await store.FindSnapshotsAsync(explicitIds, ct)
+                    : filter.Select(await store.ListSnapshotsAsync(ct));
 
                 var results = await SnapshotTags.ChangeAsync(store, chosen, change, ct);
                 foreach (var result in results)

@@ -330,9 +330,19 @@ internal sealed class CofferStore
     }
 
     /// <summary>Finds a snapshot by <c>latest</c>, its full id or a unique id prefix.</summary>
-    public async Task<Snapshot> FindSnapshotAsync(string reference, CancellationToken cancellationToken)
+    public async Task<Snapshot> FindSnapshotAsync(string reference, CancellationToken cancellationToken) =>
+        FindSnapshot(await ListSnapshotsAsync(cancellationToken).ConfigureAwait(false), reference);
+
+    /// <summary>Finds the snapshots <paramref name="references"/> name (as <see cref="FindSnapshotAsync"/>), each once, in the order first named.</summary>
+    /// <exception cref="SnapshotNotFoundException">A reference matches no snapshot, or several.</exception>
+    public async Task<List<Snapshot>> FindSnapshotsAsync(IEnumerable<string> references, CancellationToken cancellationToken)
     {
         var snapshots = await ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        return references.Select(reference => FindSnapshot(snapshots, reference)).Distinct().ToList();
+    }
+
+    private static Snapshot FindSnapshot(IReadOnlyList<Snapshot> snapshots, string reference)
+    {
         if (reference == "latest")
         {
             return snapshots.Count > 0 ? snapshots[^1] : throw new SnapshotNotFoundException("the store has no snapshot yet: run 'coffer backup' first");

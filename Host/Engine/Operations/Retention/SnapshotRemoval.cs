@@ -16,20 +16,8 @@ internal static class SnapshotRemoval
 {
     /// <summary>Plans removing the snapshots <paramref name="references"/> name (ids or id prefixes), each once.</summary>
     /// <exception cref="Core.SnapshotNotFoundException">A reference matches no snapshot, or several.</exception>
-    public static async Task<RemovalPlan> PlanAsync(CofferStore store, IReadOnlyList<string> references, CancellationToken cancellationToken)
-    {
-        var remove = new List<Snapshot>();
-        foreach (var reference in references)
-        {
-            var found = await store.FindSnapshotAsync(reference, cancellationToken).ConfigureAwait(false);
-            if (!remove.Contains(found))
-            {
-                remove.Add(found);
-            }
-        }
-
-        return new RemovalPlan([], remove);
-    }
+    public static async Task<RemovalPlan> PlanAsync(CofferStore store, IReadOnlyList<string> references, CancellationToken cancellationToken) =>
+        new([], await store.FindSnapshotsAsync(references, cancellationToken).ConfigureAwait(false));
 
     /// <summary>
     /// Plans removing by policy among the snapshots <paramref name="filter"/> lets through (the others are
