@@ -4,11 +4,12 @@ namespace Coffer.Cli.Tests;
 
 public class RestoreLatestTests
 {
-    [Test]
-    public async Task Restore_without_a_snapshot_restores_the_newest_of_any_source_and_names_it()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Restore_without_a_snapshot_restores_the_newest_of_any_source_and_names_it(bool azure)
     {
         using var temp = new TemporaryDirectory("restore-latest");
-        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        var (coffer, store) = await LifecycleCli.StoreAsync(temp, azure);
         var older = temp.Combine("older");
         var newer = temp.Combine("newer");
         TreeAssert.BuildSample(older, seed: 1);

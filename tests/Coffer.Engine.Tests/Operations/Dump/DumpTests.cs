@@ -6,11 +6,12 @@ namespace Coffer.Engine.Tests.Operations.Dump;
 
 public class DumpTests
 {
-    [Test]
-    public async Task A_directory_dumps_as_a_tar_that_gnu_tar_extracts_into_the_same_tree()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_directory_dumps_as_a_tar_that_gnu_tar_extracts_into_the_same_tree(bool azure)
     {
         using var temp = new TemporaryDirectory("dump");
-        var (coffer, store, source) = await BackedUpSampleAsync(temp);
+        var (coffer, store, source) = await BackedUpSampleAsync(temp, azure);
 
         // To a pipe, the default for a directory: a tar stream, written without seeking.
         var piped = temp.Combine("piped.tar");
@@ -118,9 +119,9 @@ public class DumpTests
         Assert.That(Directory.GetFiles(temp.Path), Is.Empty);
     }
 
-    private static async Task<(CofferProcess Coffer, string Store, string Source)> BackedUpSampleAsync(TemporaryDirectory temp)
+    private static async Task<(CofferProcess Coffer, string Store, string Source)> BackedUpSampleAsync(TemporaryDirectory temp, bool azure = false)
     {
-        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        var (coffer, store) = await LifecycleCli.StoreAsync(temp, azure);
         var source = temp.Combine("source");
         TreeAssert.BuildSample(source);
         var backup = await coffer.RunAsync("at", store, "backup", source);

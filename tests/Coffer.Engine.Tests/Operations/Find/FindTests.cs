@@ -8,11 +8,12 @@ public class FindTests
 {
     private static readonly Regex MatchLine = new(@"^([0-9a-f]{8})  [-dl][-rwx]{9}  .+?  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.*?)(?: -> .*)?$");
 
-    [Test]
-    public async Task Find_matches_names_paths_types_times_and_sizes_in_every_snapshot_or_the_ones_given()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Find_matches_names_paths_types_times_and_sizes_in_every_snapshot_or_the_ones_given(bool azure)
     {
         using var temp = new TemporaryDirectory("find");
-        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        var (coffer, store) = await LifecycleCli.StoreAsync(temp, azure);
         var source = temp.Combine("source");
         TreeAssert.BuildSample(source);
         var first = LifecycleCli.SnapshotId(await coffer.RunAsync("at", store, "backup", source));

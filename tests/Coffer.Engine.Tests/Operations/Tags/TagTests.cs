@@ -33,11 +33,12 @@ public class TagTests
         Assert.That((await coffer.RunAsync("at", store, "check")).ExitCode, Is.Zero);
     }
 
-    [Test]
-    public async Task Tag_host_and_source_filters_choose_snapshots_for_ls_find_and_rm()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Tag_host_and_source_filters_choose_snapshots_for_ls_find_and_rm(bool azure)
     {
         using var temp = new TemporaryDirectory("tag");
-        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        var (coffer, store) = await LifecycleCli.StoreAsync(temp, azure);
         var first = temp.Combine("first");
         var second = temp.Combine("second");
         TreeAssert.BuildSample(first);
@@ -58,6 +59,11 @@ public class TagTests
         var removed = await coffer.RunAsync("at", store, "rm", "--tag", "web", "--keep-last", "1");
         Assert.That(removed.ExitCode, Is.Zero, removed.ToString());
         Assert.That(await IdsAsync(coffer, store, "ls"), Is.EqualTo(new[] { firstNew, secondId }));
+
+        var tagged = await coffer.RunAsync("at", store, "tag", "--source", second, "--add", "keep");
+        Assert.That(tagged.Output, Does.Contain($"{secondId}  changed  tags=db,keep"), tagged.ToString());
+        Assert.That(await IdsAsync(coffer, store, "ls", "--tag", "keep"), Is.EqualTo(new[] { secondId }));
+        Assert.That((await coffer.RunAsync("at", store, "check")).ExitCode, Is.Zero);
     }
 
     [Test]
