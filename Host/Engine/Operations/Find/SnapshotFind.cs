@@ -20,12 +20,15 @@ internal sealed class SnapshotFind
     public async IAsyncEnumerable<FindMatch> FindAsync(IEnumerable<Snapshot> snapshots, FindQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var matches = query.CreateMatcher();
+
+        // Snapshots of one source share most of their directories: each shared tree is read once.
+        var trees = new Dictionary<string, TreeNode>(StringComparer.Ordinal);
         foreach (var snapshot in snapshots)
         {
             // A directory's root is the source itself, not an entry in it (ls and restore do not name it
             // either); a file backed up alone is its own entry, under its name.
             var rootPath = snapshot.Root.Kind == Node.DirectoryKind ? "" : snapshot.Root.Name;
-            await foreach (var (path, node) in _store.WalkAsync(snapshot.Root, rootPath, cancellationToken).ConfigureAwait(false))
+            await foreach (var (path, node) in _store.WalkAsync(snapshot.Root, rootPath, trees, cancellationToken).ConfigureAwait(false))
             {
                 if (path.Length > 0 && matches(path, node))
                 {
