@@ -192,8 +192,14 @@ internal static class StoreCommands
         var command = new Command("restore", "Restore a snapshot, or part of one.") { target, to };
         command.SetAction(async (parse, ct) =>
         {
-            // Plakar's 'restore -to DIR' without a snapshot restores the newest one, whatever its source.
+            // Plakar's 'restore -to DIR' without a snapshot restores the newest one, whatever its source. A
+            // bare 'restore' stays a refusal: it would write into the current directory without being asked to.
             var implicitLatest = parse.GetValue(target) is null;
+            if (implicitLatest && parse.GetValue(to) is null)
+            {
+                throw new CliFailure("give a snapshot to restore, or -to DESTINATION to restore the latest one", ExitCodes.Usage);
+            }
+
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target) ?? "latest");
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>

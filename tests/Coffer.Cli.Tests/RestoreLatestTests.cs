@@ -27,7 +27,7 @@ public class RestoreLatestTests
     }
 
     [Test]
-    public async Task Restore_without_a_snapshot_in_an_empty_store_is_one_line_and_writes_nothing()
+    public async Task Restore_without_a_snapshot_in_an_empty_store_or_without_a_destination_is_one_line_and_writes_nothing()
     {
         using var temp = new TemporaryDirectory("restore-latest");
         var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
@@ -36,5 +36,8 @@ public class RestoreLatestTests
 
         CofferCli.AssertOneLineFailure(restore, "no snapshot yet");
         Assert.That(Directory.Exists(temp.Combine("restored")), Is.False);
+
+        // Without -to either, nothing says where: still a refusal, as before restore could go without a snapshot.
+        CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "restore"), "-to DESTINATION");
     }
 }
