@@ -1,3 +1,4 @@
+using Coffer.Engine.Operations.Tags;
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Operations.Tags;
@@ -89,6 +90,14 @@ public class TagTests
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", "--tag", "nightly", "--keep-last", "1"), "no snapshot matches --tag nightly");
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", id, "--tag", "daily"), "not both");
         Assert.That(SnapshotBytes(store), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void A_tag_change_keeps_the_order_adds_at_the_end_and_holds_each_tag_once()
+    {
+        Assert.That(new TagChange { Add = ["b", "z", "z"], Remove = ["a"] }.ApplyTo(["a", "b", "c"]), Is.EqualTo(new[] { "b", "c", "z" }));
+        Assert.That(new TagChange { Set = ["x", "x", "y"] }.ApplyTo(["a"]), Is.EqualTo(new[] { "x", "y" }));
+        Assert.That(new TagChange { Set = [] }.ApplyTo(["a"]), Is.Empty);
     }
 
     private static string[] SnapshotObjects(string store) =>
