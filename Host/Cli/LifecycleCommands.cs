@@ -51,10 +51,17 @@ internal static class LifecycleCommands
         var weekly = new Option<int>("--keep-weekly", "-keep-weekly") { Description = "Keep the newest snapshot of each of the last N weeks that have one." };
         var monthly = new Option<int>("--keep-monthly", "-keep-monthly") { Description = "Keep the newest snapshot of each of the last N months that have one." };
         var dryRun = new Option<bool>("--dry-run", "-dry-run", "-n") { Description = "Only print what would be removed." };
-        var command = new Command("rm", "Remove snapshots, by id, by age or by a keep policy (their data is freed by 'maintenance').") { ids, olderThan, last, daily, weekly, monthly, dryRun };
+        var command = new Command("rm", "Remove snapshots, by id, by age or by a keep policy (their data is freed by 'maintenance'); --tag/--host/--source limit the policy to some snapshots.") { ids, olderThan, last, daily, weekly, monthly, dryRun };
+        var filterOptions = SnapshotFilterOptions.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var explicitIds = parse.GetValue(ids) ?? [];
+            var filter = filterOptions.Get(parse);
+            if (explicitIds.Length > 0 && !filter.IsEmpty)
+            {
+                throw new CliFailure("give snapshots to remove, or --tag/--host/--source with a policy, not both");
+            }
+
             var policy = new RetentionPolicy(parse.GetValue(last), parse.GetValue(daily), parse.GetValue(weekly), parse.GetValue(monthly));
             if (policy.Last < 0 || policy.Daily < 0 || policy.Weekly < 0 || policy.Monthly < 0)
             {
@@ -83,7 +90,7 @@ internal static class LifecycleCommands
             {
                 var plan = explicitIds.Length > 0
                     ? await SnapshotRemoval.PlanAsync(store, explicitIds, ct)
-                    : await SnapshotRemoval.PlanAsync(store, policy, age, context.Time, ct);
+                    : await SnapshotRemoval.PlanAsync(store, policy, age, filter, context.Time, ct);
                 foreach (var (s, rules) in plan.Kept)
                 {
                     context.Output.WriteLine($"keep    {Line(s)}  ({(rules.Count > 0 ? string.Join(", ", rules) : $"newer than {parse.GetValue(olderThan)}")})");

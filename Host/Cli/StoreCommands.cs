@@ -91,15 +91,22 @@ internal static class StoreCommands
     {
         var target = new Argument<string?>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and a path in it; none lists the snapshots.", Arity = ArgumentArity.ZeroOrOne };
         var recursive = new Option<bool>("--recursive", "-recursive", "-r") { Description = "List everything below the path." };
-        var command = new Command("ls", "List snapshots, or the content of a snapshot.") { target, recursive };
+        var command = new Command("ls", "List snapshots (all, or those --tag/--host/--source choose), or the content of a snapshot.") { target, recursive };
+        var filterOptions = SnapshotFilterOptions.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
+            var filter = filterOptions.Get(parse);
+            if (parse.GetValue(target) is not null && !filter.IsEmpty)
+            {
+                throw new CliFailure("--tag, --host and --source choose the snapshots to list: give them without a SNAPSHOT");
+            }
+
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 if (reference is null)
                 {
-                    foreach (var s in await store.ListSnapshotsAsync(ct))
+                    foreach (var s in filter.Select(await store.ListSnapshotsAsync(ct)))
                     {
                         var tagText = s.Tags.Count == 0 ? "" : $"  tags={string.Join(',', s.Tags)}";
                         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -175,16 +182,29 @@ internal static class StoreCommands
 
     private static Command RestoreCommand(CliContext context, Option<string?> passphraseFile)
     {
-        var target = new Argument<string>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and optionally a path in it." };
+        var target = new Argument<string?>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and optionally a path in it; the latest snapshot of any source by default.", Arity = ArgumentArity.ZeroOrOne };
         var to = new Option<string?>("-to", "--to") { Description = "Where to restore: a path, a scheme://… location or @destination[:sub]; the current directory by default." };
         var command = new Command("restore", "Restore a snapshot, or part of one.") { target, to };
         command.SetAction(async (parse, ct) =>
         {
-            var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target)!);
+            // Plakar's 'restore -to DIR' without a snapshot restores the newest one, whatever its source. A
+            // bare 'restore' stays a refusal: it would write into the current directory without being asked to.
+            var implicitLatest = parse.GetValue(target) is null;
+            if (implicitLatest && parse.GetValue(to) is null)
+            {
+                throw new CliFailure("give a snapshot to restore, or -to DESTINATION to restore the latest one", ExitCodes.Usage);
+            }
+
+            var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target) ?? "latest");
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
+                if (implicitLatest)
+                {
+                    context.Output.WriteLine($"restoring the latest snapshot {snapshot.Id} ({snapshot.Source}, {snapshot.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC)");
+                }
+
                 var connector = await context.Catalog.CreateDestinationAsync(destination, ct);
                 await using (connector)
                 {
@@ -289,7 +309,8 @@ internal static class StoreCommands
         return command;
     }
 
-    private static string Describe(Node node, string path)
+    /// <summary>An entry as <c>ls</c> prints it: kind and mode, owner, size, mtime, path (and a link's target).</summary>
+    internal static string Describe(Node node, string path)
     {
         var kind = node.Kind switch { Node.DirectoryKind => 'd', Node.SymlinkKind => 'l', _ => '-' };
         var mode = node.Mode is { } m ? ModeString(m) : "?????????";

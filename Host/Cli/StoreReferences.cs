@@ -132,6 +132,9 @@ internal static class StoreReferences
         return (new ConnectorConfiguration(location), location);
     }
 
+    /// <summary>The name a snapshot records for a source reference (<see cref="ResolveSource"/>'s), without looking the source up: <c>@name[:sub]</c> as given, a path made absolute.</summary>
+    public static string SourceName(string reference) => reference.StartsWith('@') ? reference : AbsoluteIfPath(reference);
+
     public static ConnectorConfiguration ResolveDestination(CliContext context, string reference)
     {
         if (reference.StartsWith('@'))

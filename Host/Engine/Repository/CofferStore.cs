@@ -321,9 +321,19 @@ internal sealed class CofferStore
     }
 
     /// <summary>Finds a snapshot by <c>latest</c>, its full id or a unique id prefix.</summary>
-    public async Task<Snapshot> FindSnapshotAsync(string reference, CancellationToken cancellationToken)
+    public async Task<Snapshot> FindSnapshotAsync(string reference, CancellationToken cancellationToken) =>
+        FindSnapshot(await ListSnapshotsAsync(cancellationToken).ConfigureAwait(false), reference);
+
+    /// <summary>Finds the snapshots <paramref name="references"/> name (as <see cref="FindSnapshotAsync"/>), each once, in the order first named.</summary>
+    /// <exception cref="SnapshotNotFoundException">A reference matches no snapshot, or several.</exception>
+    public async Task<List<Snapshot>> FindSnapshotsAsync(IEnumerable<string> references, CancellationToken cancellationToken)
     {
         var snapshots = await ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        return references.Select(reference => FindSnapshot(snapshots, reference)).Distinct().ToList();
+    }
+
+    private static Snapshot FindSnapshot(IReadOnlyList<Snapshot> snapshots, string reference)
+    {
         if (reference == "latest")
         {
             return snapshots.Count > 0 ? snapshots[^1] : throw new SnapshotNotFoundException("the store has no snapshot yet: run 'coffer backup' first");
@@ -382,8 +392,19 @@ internal sealed class CofferStore
     internal IAsyncEnumerable<StorageObject> ListObjectsAsync(StorageObjectClass objectClass, CancellationToken cancellationToken) =>
         _storage.ListAsync(objectClass, cancellationToken);
 
+    /// <summary>How many trees a walk's cache holds at most: a bound on memory for stores with very many directories.</summary>
+    internal const int MaxCachedTrees = 1 << 16;
+
     /// <summary>Walks a tree depth first, directories before their content; paths are relative to <paramref name="root"/>.</summary>
-    public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, CancellationToken cancellationToken) =>
+        WalkAsync(root, rootPath, trees: null, cancellationToken);
+
+    /// <summary>
+    /// Walks a tree as <see cref="WalkAsync(Node, string, CancellationToken)"/> does, taking trees from
+    /// <paramref name="trees"/> and adding those it reads (up to <see cref="MaxCachedTrees"/>): walks of
+    /// several snapshots that share one cache read each directory their snapshots share once.
+    /// </summary>
+    public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, Dictionary<string, TreeNode>? trees, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var pending = new Stack<(string Path, Node Node)>();
         pending.Push((rootPath, root));
@@ -393,7 +414,15 @@ internal sealed class CofferStore
             yield return (path, node);
             if (node.Subtree is { } subtree)
             {
-                var tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                if (trees is null || !trees.TryGetValue(subtree, out var tree))
+                {
+                    tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                    if (trees is not null && trees.Count < MaxCachedTrees)
+                    {
+                        trees[subtree] = tree;
+                    }
+                }
+
                 for (var i = tree.Entries.Count - 1; i >= 0; i--)
                 {
                     var child = tree.Entries[i];

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Coffer.Engine.Operations.Backup;
@@ -13,7 +12,7 @@ internal sealed class ExcludeMatcher
     private readonly List<(Regex Pattern, bool ByName)> _patterns;
 
     public ExcludeMatcher(IEnumerable<string> globs) =>
-        _patterns = globs.Select(g => (ToRegex(g.Trim('/')), !g.Trim('/').Contains('/'))).ToList();
+        _patterns = globs.Select(g => (Glob.ToRegex(g.Trim('/')), !g.Trim('/').Contains('/'))).ToList();
 
     public bool Matches(string path)
     {
@@ -24,30 +23,5 @@ internal sealed class ExcludeMatcher
 
         var name = path[(path.LastIndexOf('/') + 1)..];
         return _patterns.Exists(p => p.Pattern.IsMatch(p.ByName ? name : path));
-    }
-
-    private static Regex ToRegex(string glob)
-    {
-        var pattern = new StringBuilder("^");
-        for (var i = 0; i < glob.Length; i++)
-        {
-            var c = glob[i];
-            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
-            {
-                pattern.Append(".*");
-                i++;
-            }
-            else
-            {
-                pattern.Append(c switch
-                {
-                    '*' => "[^/]*",
-                    '?' => "[^/]",
-                    _ => Regex.Escape(c.ToString()),
-                });
-            }
-        }
-
-        return new Regex(pattern.Append('$').ToString(), RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
     }
 }

@@ -16,25 +16,19 @@ internal static class SnapshotRemoval
 {
     /// <summary>Plans removing the snapshots <paramref name="references"/> name (ids or id prefixes), each once.</summary>
     /// <exception cref="Core.SnapshotNotFoundException">A reference matches no snapshot, or several.</exception>
-    public static async Task<RemovalPlan> PlanAsync(CofferStore store, IReadOnlyList<string> references, CancellationToken cancellationToken)
-    {
-        var remove = new List<Snapshot>();
-        foreach (var reference in references)
-        {
-            var found = await store.FindSnapshotAsync(reference, cancellationToken).ConfigureAwait(false);
-            if (!remove.Contains(found))
-            {
-                remove.Add(found);
-            }
-        }
+    public static async Task<RemovalPlan> PlanAsync(CofferStore store, IReadOnlyList<string> references, CancellationToken cancellationToken) =>
+        new([], await store.FindSnapshotsAsync(references, cancellationToken).ConfigureAwait(false));
 
-        return new RemovalPlan([], remove);
-    }
-
-    /// <summary>Plans removing by policy: a snapshot <paramref name="policy"/> keeps stays; of the others, those older than <paramref name="olderThan"/> go (all of them when it is null).</summary>
-    public static async Task<RemovalPlan> PlanAsync(CofferStore store, RetentionPolicy policy, TimeSpan? olderThan, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Plans removing by policy among the snapshots <paramref name="filter"/> lets through (the others are
+    /// neither kept nor removed): a snapshot <paramref name="policy"/> keeps stays; of the others, those older
+    /// than <paramref name="olderThan"/> go (all of them when it is null).
+    /// </summary>
+    /// <exception cref="Core.SnapshotNotFoundException">The filter matches no snapshot.</exception>
+    public static async Task<RemovalPlan> PlanAsync(CofferStore store, RetentionPolicy policy, TimeSpan? olderThan, SnapshotFilter filter, TimeProvider time, CancellationToken cancellationToken)
     {
-        var snapshots = await store.ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        var snapshots = filter.Select(await store.ListSnapshotsAsync(cancellationToken).ConfigureAwait(false));
+
         var now = time.GetUtcNow();
         var keptByPolicy = policy.IsEmpty ? [] : policy.Keep(snapshots);
         var kept = new List<KeptSnapshot>();
