@@ -1,3 +1,4 @@
+using Coffer.Engine.Core;
 using System.Text.RegularExpressions;
 
 namespace Coffer.Engine.Operations.Backup;
