@@ -4,6 +4,7 @@ using System.Text;
 using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
 using Coffer.Engine.Repository;
+using Coffer.Plumbing;
 
 namespace Coffer.Engine.Operations.Dump;
 
@@ -200,38 +201,21 @@ internal sealed class SnapshotDump
     /// Position (all TarWriter uses); it cannot move. Content that turns out longer or shorter than the
     /// node says fails here, before a wrong size is left in an archive.
     /// </summary>
-    private sealed class SizedContentStream(Stream content, long size, string path) : Stream
+    private sealed class SizedContentStream(Stream content, long size, string path) : ReadOnlyStream
     {
         private long _position;
         private bool _disposed;
 
-        public override bool CanRead => true;
-
         public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
 
         public override long Length => size;
 
         public override long Position { get => _position; set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count) => Counted(content.Read(buffer, offset, count), count);
+        public override int Read(Span<byte> buffer) => Counted(content.Read(buffer), buffer.Length);
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             Counted(await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false), buffer.Length);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override void Flush()
-        {
-        }
 
         // Stream.DisposeAsync ends in Dispose(true): the content is disposed once, by whichever comes first.
         public override async ValueTask DisposeAsync()
