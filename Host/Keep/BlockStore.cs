@@ -153,9 +153,9 @@ internal sealed partial class BlockStore
     /// <param name="data">The content.</param>
     /// <param name="target">The one mount to use, or null for any writable one.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    /// <returns>The replication of the volume that holds the block.</returns>
+    /// <returns>The mount that holds the block (written or touched there).</returns>
     /// <exception cref="KeepFailure">500 collision or failure, 507 all full.</exception>
-    public async Task<int> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, CancellationToken cancellationToken)
+    public async Task<KeepMount> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, CancellationToken cancellationToken)
     {
 
         var writable = target is null ? _volumes.Writable : target.IsReadOnly ? [] : [target];
@@ -165,9 +165,9 @@ internal sealed partial class BlockStore
         }
 
         var existing = await CompareAndTouchAsync(hash, data, writable, cancellationToken).ConfigureAwait(false);
-        if (existing is { } replication)
+        if (existing is not null)
         {
-            return replication;
+            return existing;
         }
 
         var first = target ?? _volumes.NextWritable()!;
@@ -178,7 +178,7 @@ internal sealed partial class BlockStore
             {
                 await mount.RunAsync((v, ct) => v.WriteAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
                 _corruptCopies.TryRemove((mount.Index, hash), out _);
-                return mount.Replication;
+                return mount;
             }
             catch (StorageFullException)
             {
@@ -195,7 +195,7 @@ internal sealed partial class BlockStore
     }
 
     /// <summary>Finds an intact copy on a writable volume and touches it; a collision stops everything.</summary>
-    private async Task<int?> CompareAndTouchAsync(string hash, ReadOnlyMemory<byte> data, IReadOnlyList<KeepMount> writable, CancellationToken cancellationToken)
+    private async Task<KeepMount?> CompareAndTouchAsync(string hash, ReadOnlyMemory<byte> data, IReadOnlyList<KeepMount> writable, CancellationToken cancellationToken)
     {
         foreach (var mount in writable)
         {
@@ -229,7 +229,7 @@ internal sealed partial class BlockStore
             try
             {
                 await mount.RunAsync((v, ct) => v.TouchAsync(hash, ct), cancellationToken).ConfigureAwait(false);
-                return mount.Replication;
+                return mount;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

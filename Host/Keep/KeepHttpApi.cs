@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -45,6 +46,8 @@ internal sealed partial class KeepHttpApi
     public async Task HandleAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
+        var requestId = RequestIdOf(context.Request);
+        context.Response.Headers["X-Request-Id"] = requestId;
         try
         {
             if (Interlocked.Increment(ref _requestsInFlight) > _options.EffectiveMaxRequests)
@@ -64,7 +67,7 @@ internal sealed partial class KeepHttpApi
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogRequestFailed(context.Request.Method, RedactedPath(context), e.Message);
+            LogRequestFailed(requestId, context.Request.Method, RedactedPath(context), e.Message);
             if (context.Response.HasStarted)
             {
                 // A half-sent answer must not look complete (an index without its final blank line, say).
@@ -84,7 +87,7 @@ internal sealed partial class KeepHttpApi
             {
                 var path = RedactedPath(context);
                 var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                LogRequest(context.Request.Method, path, context.Response.StatusCode, milliseconds);
+                LogRequest(requestId, context.Request.Method, path, context.Response.StatusCode, milliseconds);
             }
         }
     }
@@ -173,45 +176,58 @@ internal sealed partial class KeepHttpApi
         }
 
         var cancellationToken = context.RequestAborted;
-        // A streamed block holds its volume until the client has read it all: on a volume that does one I/O
-        // at a time, one slow client would stall every other request, so such setups read blocks whole first.
-        if (locator.Size is { } size and >= 0 and <= BlockHash.MaxBlockSize && !_store.Volumes.AnySerialized)
+        var isHead = HttpMethods.IsHead(context.Request.Method);
+
+        // Proxies must not answer a request carrying another X-Keep-Signature with this answer (keepstore's router).
+        context.Response.Headers.Append("Vary", "X-Keep-Signature");
+        if (isHead && locator.Size is { } size and >= 0 and <= BlockHash.MaxBlockSize)
         {
-            // The size hint gives Content-Length up front, so the block streams from the volume while its MD5
-            // is checked; the sink holds back the block's last bytes until the MD5 matches.
-            var isGet = HttpMethods.IsGet(context.Request.Method);
-            using var sink = new VerifyingBlockStream(isGet ? context.Response.BodyWriter : null, locator.Hash, size);
-            context.Response.ContentLength = size;
-            context.Response.ContentType = "application/octet-stream";
-            try
+            // A HEAD sends no body, so the block passes through a discarding sink while its MD5 is checked: no
+            // block buffer, and a wrong size hint or corrupt copy is found before anything is answered.
+            using var sink = new VerifyingBlockStream(null, locator.Hash, size);
+            if (await _store.StreamAsync(locator.Hash, sink, cancellationToken).ConfigureAwait(false))
             {
-                if (await _store.StreamAsync(locator.Hash, sink, cancellationToken).ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-            catch (Exception) when (sink.BytesPassed > 0)
-            {
-                // Part of the block is in the response already, flushed or not: only a connection cut short of
-                // Content-Length tells the client this is not the block. The store has logged why.
-                context.Abort();
+                AnswerBlockHeaders(context, locator, size);
                 return;
             }
 
-            // The size hint was wrong and nothing went out: serve the block at its real length, as below.
+            // The size hint was wrong: the block is read whole below to learn its real length.
         }
 
-        // Without a (right) size hint the length is known only once the block is read: buffer it, check it, send it.
-        var (buffer, length) = await _store.ReadAsync(locator.Hash, null, cancellationToken).ConfigureAwait(false);
+        // A GET reads the block whole into a pooled buffer (of the hint's size when there is one) and checks its
+        // MD5 before the first byte goes out: a missing or corrupt copy falls back to the next volume, and a
+        // block shorter or longer than the size hint is answered at its real length, never cut short.
+        var (buffer, length) = await _store.ReadAsync(locator.Hash, locator.Size, cancellationToken).ConfigureAwait(false);
         using (buffer)
         {
-            context.Response.ContentLength = length;
-            context.Response.ContentType = "application/octet-stream";
-            if (HttpMethods.IsGet(context.Request.Method))
+            AnswerBlockHeaders(context, locator, length);
+            if (!isHead)
             {
                 await context.Response.Body.WriteAsync(buffer.Array.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The headers of a block found good: its real length, and with <c>X-Keep-Signature: local, …</c> (the Python
+    /// SDK's <c>refresh_signature</c>) the locator signed afresh for this token in <c>X-Keep-Locator</c>.
+    /// </summary>
+    private void AnswerBlockHeaders(HttpContext context, KeepLocator locator, long length)
+    {
+        context.Response.ContentLength = length;
+        context.Response.ContentType = "application/octet-stream";
+        var wanted = context.Request.Headers["X-Keep-Signature"].ToString();
+        if (string.Equals(wanted.Split(',', 2)[0].Trim(), "local", StringComparison.Ordinal))
+        {
+            context.Response.Headers["X-Keep-Locator"] = SignFor(context.Request, $"{locator.Hash}+{length}");
+        }
+    }
+
+    /// <summary>The locator signed for the request's token, or as it is when there is no key or no token.</summary>
+    private string SignFor(HttpRequest request, string locator)
+    {
+        var token = TokenOf(request);
+        return _secrets.Signer is { } signer && token.Length > 0 ? signer.Sign(locator, token) : locator;
     }
 
     private async Task PutAsync(HttpContext context, string hash)
@@ -245,7 +261,7 @@ internal sealed partial class KeepHttpApi
             throw KeepFailure.ClientDisconnected;
         }
 
-        int replication;
+        KeepMount holder;
         using (buffer)
         {
             // Hashing each piece as it arrives, while it is still in the CPU cache, saves a second pass over the block.
@@ -255,17 +271,16 @@ internal sealed partial class KeepHttpApi
                 throw KeepFailure.RequestHashMismatch;
             }
 
-            replication = await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, cancellationToken).ConfigureAwait(false);
+            holder = await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, cancellationToken).ConfigureAwait(false);
         }
 
-        var locator = $"{hash}+{length}";
-        var token = TokenOf(context.Request);
-        if (_secrets.Signer is { } signer && token.Length > 0)
-        {
-            locator = signer.Sign(locator, token);
-        }
+        var locator = SignFor(context.Request, $"{hash}+{length}");
+        var replication = holder.Replication.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers["X-Keep-Replicas-Stored"] = replication;
 
-        context.Response.Headers["X-Keep-Replicas-Stored"] = replication.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // As keepstore's router: "class=replicas" for each class the copy counts towards, comma and space between.
+        // Without it Arvados clients conclude the cluster has no storage classes and stop tracking them.
+        context.Response.Headers["X-Keep-Storage-Classes-Confirmed"] = string.Join(", ", holder.StorageClasses.Select(c => $"{c}={replication}"));
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(locator + "\n", cancellationToken).ConfigureAwait(false);
     }
@@ -420,7 +435,7 @@ internal sealed partial class KeepHttpApi
                 ReadOnly = m.IsReadOnly,
                 Replication = m.Replication,
                 Tier = 1,
-                StorageClasses = new Dictionary<string, bool> { ["default"] = true },
+                StorageClasses = m.StorageClasses.ToDictionary(c => c, _ => true),
             }),
             ReplyJson,
             context.RequestAborted);
@@ -499,6 +514,23 @@ internal sealed partial class KeepHttpApi
         await context.Response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The client's <c>X-Request-Id</c> when it is a plain token (printable ASCII, no space, at most 100
+    /// characters: it goes into the log as it is), else a new one as Arvados makes them: <c>req-</c> and 20
+    /// lower-case base-36 characters.
+    /// </summary>
+    internal static string RequestIdOf(HttpRequest request)
+    {
+        var given = request.Headers["X-Request-Id"].ToString();
+        if (given.Length is > 0 and <= 100 && given.All(c => c is > ' ' and <= '~'))
+        {
+            return given;
+        }
+
+        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+        return "req-" + RandomNumberGenerator.GetString(digits, 20);
+    }
+
     private static Task MethodNotAllowed() => throw new KeepFailure(405, "Method Not Allowed");
 
     /// <summary>The API token of <c>Authorization: OAuth2 TOKEN</c> or <c>Bearer TOKEN</c>; empty when absent.</summary>
@@ -541,11 +573,11 @@ internal sealed partial class KeepHttpApi
     [GeneratedRegex(@"\+A[^+]*", RegexOptions.CultureInvariant)]
     private static partial Regex SignatureHint();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Milliseconds:0.0}ms")]
-    private partial void LogRequest(string method, string path, int status, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{RequestId} {Method} {Path} {Status} {Milliseconds:0.0}ms")]
+    private partial void LogRequest(string requestId, string method, string path, int status, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path}: {Reason}")]
-    private partial void LogRequestFailed(string method, string path, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "{RequestId} {Method} {Path}: {Reason}")]
+    private partial void LogRequestFailed(string requestId, string method, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Volume}: status unavailable: {Reason}")]
     private partial void LogStatusFailed(string volume, string reason);

@@ -25,11 +25,18 @@ internal sealed class KeepMount : IAsyncDisposable
 
         // keepstore's mount ids look like Arvados object ids; the position on the command line keeps
         // them stable across restarts with the same run script.
-        Uuid = $"zzzzz-ivpuk-{index:x15}";
+        Uuid = spec.Uuid ?? $"zzzzz-ivpuk-{index:x15}";
+        StorageClasses = spec.StorageClasses is { Count: > 0 } classes ? classes : DefaultStorageClasses;
         _serializer = spec.Serialize ? new SemaphoreSlim(1, 1) : null;
     }
 
+    /// <summary>keepstore's storage class for a volume that names none.</summary>
+    public static IReadOnlyList<string> DefaultStorageClasses { get; } = ["default"];
+
     public int Index { get; }
+
+    /// <summary>The storage classes this volume serves (<c>default</c> unless configured).</summary>
+    public IReadOnlyList<string> StorageClasses { get; }
 
     public string Uuid { get; }
 
@@ -40,7 +47,7 @@ internal sealed class KeepMount : IAsyncDisposable
     /// <summary>Read-only by flag or by the backend's own nature (e.g. anonymous access): never written, touched or trashed.</summary>
     public bool IsReadOnly => Spec.ReadOnly || Volume.IsReadOnly;
 
-    public int Replication => Volume.Replication;
+    public int Replication => Spec.Replication ?? Volume.Replication;
 
     public string Label => Volume.Description;
 

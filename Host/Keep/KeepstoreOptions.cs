@@ -6,12 +6,19 @@ namespace Coffer.Keep;
 /// <param name="Options">The connector options; may name files but never holds a secret.</param>
 /// <param name="ReadOnly">Whether <c>-readonly</c> was in force.</param>
 /// <param name="Serialize">Whether <c>-serialize</c> was in force.</param>
+/// <param name="Uuid">The mount's id when the configuration names it (a cluster config's volume UUID); null
+/// for the flag dialect's <c>zzzzz-ivpuk-</c> and position.</param>
+/// <param name="StorageClasses">The storage classes the volume serves; null for keepstore's <c>default</c>.</param>
+/// <param name="Replication">The replication the configuration states; null for what the volume reports.</param>
 internal sealed record KeepVolumeSpec(
     string Flag,
     string Location,
     IReadOnlyDictionary<string, string> Options,
     bool ReadOnly,
-    bool Serialize);
+    bool Serialize,
+    string? Uuid = null,
+    IReadOnlyList<string>? StorageClasses = null,
+    int? Replication = null);
 
 /// <summary>Everything <c>coffer keepstore</c>'s flags say. Defaults are keepstore's.</summary>
 internal sealed class KeepstoreOptions
