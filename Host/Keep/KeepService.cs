@@ -95,7 +95,7 @@ internal sealed partial class KeepService
                 notify($"warning: {string.Join(" and ", shared.Select(m => m.Spec.Flag))} reach the same storage ({shared.Key})");
             }
 
-            if (_secrets.Signer is null)
+            if (_secrets.Signer is null && !_options.FromClusterConfig)
             {
                 notify("notice: no -permission-key-file: locators are returned unsigned and would be refused by servers that enforce permissions");
             }

@@ -3,7 +3,9 @@ namespace Coffer.Keep;
 /// <summary>One volume named on the command line, with the positional settings in force where it was named.</summary>
 /// <param name="Flag">The flag and value that named it, for messages (e.g. <c>-volume /data/disk0</c>).</param>
 /// <param name="Location">The connector location: a directory or <c>azblob://CONTAINER</c>.</param>
-/// <param name="Options">The connector options; may name files but never holds a secret.</param>
+/// <param name="Options">The connector options. From flags they name files but never hold a secret; from a cluster
+/// config they may (an Azure volume's <c>StorageAccountKey</c> becomes the connector's secret <c>account_key</c>), so
+/// they are never printed.</param>
 /// <param name="ReadOnly">Whether <c>-readonly</c> was in force.</param>
 /// <param name="Serialize">Whether <c>-serialize</c> was in force.</param>
 /// <param name="Uuid">The mount's id when the configuration names it (a cluster config's volume UUID); null
@@ -57,6 +59,18 @@ internal sealed class KeepstoreOptions
     public bool HelpRequested { get; set; }
 
     public int EffectiveMaxRequests => MaxRequests > 0 ? MaxRequests : 2 * MaxBuffers;
+
+    /// <summary>True when the options come from an Arvados cluster config (<c>-config</c>), not from flags.</summary>
+    public bool FromClusterConfig { get; set; }
+
+    /// <summary>The cluster config's <c>Collections.BlobSigningKey</c> (a secret, never printed); flags use <see cref="PermissionKeyFile"/>.</summary>
+    public string? BlobSigningKey { get; set; }
+
+    /// <summary>The cluster config's <c>SystemRootToken</c>, the data manager's token (a secret); flags use <see cref="DataManagerTokenFile"/>.</summary>
+    public string? SystemRootToken { get; set; }
+
+    /// <summary>The cluster config's <c>ManagementToken</c> (a secret), for the health and metrics endpoints.</summary>
+    public string? ManagementToken { get; set; }
 }
 
 /// <summary>The option names the <c>azblob</c> volume connector declares, as keepstore's Azure flags map onto them.</summary>

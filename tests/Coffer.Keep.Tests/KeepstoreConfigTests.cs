@@ -1,0 +1,238 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Coffer.TestSupport;
+
+namespace Coffer.Keep.Tests;
+
+/// <summary><c>coffer keepstore -config</c>: today's keepstore, configured by an Arvados cluster config file.</summary>
+[Parallelizable(ParallelScope.None)]
+public class KeepstoreConfigTests
+{
+    private const string DataManagerToken = KeepTestSecrets.DataManagerToken;
+    private const string UserToken = KeepTestSecrets.UserToken;
+    private const string PermissionKey = KeepTestSecrets.PermissionKey;
+    private const string ManagementToken = "managementtoken0123456789abcdefghijklmnopqrstuvw";
+    private const string Local = "zzzzz-nyw5e-000000000000000";
+    private const string Old = "zzzzz-nyw5e-000000000000001";
+    private const string Azure = "zzzzz-nyw5e-000000000000002";
+    private const string OnlyKeep1 = "zzzzz-nyw5e-000000000000003";
+
+    private TemporaryDirectory _root = null!;
+    private CofferProcess _coffer = null!;
+    private AzuriteServer _azurite = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _root = new TemporaryDirectory("keepcfg");
+        _coffer = KeepstoreProcess.CofferWithPlugins(_root);
+        _azurite = await AzuriteServer.GetSharedAsync();
+    }
+
+    [OneTimeTearDown]
+    public void Stop() => _root.Dispose();
+
+    private sealed record Cluster(string ConfigFile, string[] Listen, string Disk0, string Disk1, string Disk3, BlobContainerClient Container);
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private string NewDisk(string name)
+    {
+        var path = _root.Combine($"{name}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    /// <summary>
+    /// A config in the structure of Arvados' documented examples: two keepstore servers; a local directory with
+    /// two storage classes, an older directory read-only, an Azure container (Azurite, through StorageBaseURL) of
+    /// class archive, all reached by both servers; and one directory only the second server reaches.
+    /// </summary>
+    private async Task<Cluster> WriteClusterAsync(string extraCollections = "")
+    {
+        var container = await _azurite.CreateContainerAsync("cfg");
+        var (disk0, disk1, disk3) = (NewDisk("local"), NewDisk("old"), NewDisk("keep1only"));
+        string[] listen = [$"127.0.0.1:{FreePort()}", $"127.0.0.1:{FreePort()}"];
+        var yaml = $"""
+            Clusters:
+              zzzzz:
+                SystemRootToken: {DataManagerToken}
+                ManagementToken: {ManagementToken}
+                Services:
+                  Keepstore:
+                    InternalURLs:
+                      "http://{listen[0]}": {"{}"}
+                      "http://{listen[1]}": {"{}"}
+                Collections:
+                  BlobSigningKey: {PermissionKey}
+                  BlobSigningTTL: 336h
+                  BlobTrashLifetime: 0s
+            {extraCollections}
+                Containers:
+                  MaxRetryAttempts: 3
+                Volumes:
+                  {Local}:
+                    Driver: Directory
+                    DriverParameters:
+                      Root: {disk0}
+                    StorageClasses:
+                      default: true
+                      fast: true
+                  {Old}:
+                    Driver: Directory
+                    ReadOnly: true
+                    DriverParameters:
+                      Root: {disk1}
+                  {Azure}:
+                    Driver: Azure
+                    Replication: 3
+                    StorageClasses:
+                      archive: true
+                    DriverParameters:
+                      StorageAccountName: {AzuriteServer.AccountName}
+                      StorageAccountKey: {AzuriteServer.AccountKey}
+                      StorageBaseURL: http://127.0.0.1:{_azurite.Port}
+                      ContainerName: {container.Name}
+                      RequestTimeout: 30s
+                      ListBlobsRetryDelay: 10s
+                      ListBlobsMaxAttempts: 10
+                      WriteRaceInterval: 15s
+                      WriteRacePollTime: 1s
+                  {OnlyKeep1}:
+                    AccessViaHosts:
+                      "http://{listen[1]}": {"{}"}
+                    Driver: Directory
+                    DriverParameters:
+                      Root: {disk3}
+            """;
+        var file = KeepTestSecrets.WritePrivateFile(_root.Combine($"config-{Guid.NewGuid():N}.yml"), yaml);
+        return new Cluster(file, listen, disk0, disk1, disk3, container);
+    }
+
+    private static void AssertNoSecrets(string log)
+    {
+        foreach (var secret in new[] { DataManagerToken, UserToken, PermissionKey, ManagementToken, AzuriteServer.AccountKey })
+        {
+            Assert.That(log, Does.Not.Contain(secret));
+        }
+    }
+
+    private static async Task<JsonElement> MountsAsync(KeepstoreProcess keep)
+    {
+        using var reply = await keep.SendAsync(HttpMethod.Get, "mounts", DataManagerToken);
+        Assert.That((int)reply.StatusCode, Is.EqualTo(200));
+        return JsonDocument.Parse(await reply.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    private static int BlocksOn(string disk) =>
+        Directory.EnumerateFiles(disk, "*", SearchOption.AllDirectories).Count(f => Path.GetFileName(f).Length == 32);
+
+    [Test]
+    public async Task A_cluster_config_serves_its_volumes_with_signatures_storage_classes_and_the_system_root_token()
+    {
+        var cluster = await WriteClusterAsync();
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[0]);
+
+        // Writes go to the writable volumes this server reaches; each answer confirms the classes of the one written.
+        var confirmed = new List<string>();
+        var locators = new List<(string Locator, byte[] Block)>();
+        for (var i = 0; i < 4; i++)
+        {
+            var block = KeepstoreProcess.RandomBlock(5000 + i);
+            using var put = await keep.PutAsync(KeepstoreProcess.Md5(block), block, UserToken);
+            Assert.That((int)put.StatusCode, Is.EqualTo(200), keep.Log);
+            var classes = put.Headers.GetValues("X-Keep-Storage-Classes-Confirmed").Single();
+            var replicas = put.Headers.GetValues("X-Keep-Replicas-Stored").Single();
+            Assert.That((classes, replicas), Is.EqualTo(("default=1, fast=1", "1")).Or.EqualTo(("archive=3", "3")));
+            confirmed.Add(classes);
+            locators.Add(((await put.Content.ReadAsStringAsync()).TrimEnd('\n'), block));
+        }
+
+        Assert.That(confirmed, Does.Contain("archive=3").And.Contain("default=1, fast=1"), "both writable volumes took blocks");
+        Assert.That(BlocksOn(cluster.Disk0) + (await cluster.Container.GetBlobsAsync().ToListAsync()).Count, Is.EqualTo(4));
+        Assert.That(BlocksOn(cluster.Disk1), Is.Zero, "the ReadOnly volume is never written");
+        Assert.That(BlocksOn(cluster.Disk3), Is.Zero, "a volume of another server's AccessViaHosts is not served here");
+
+        // BlobSigning is on: signed locators read, unsigned ones are refused.
+        foreach (var (locator, block) in locators)
+        {
+            Assert.That(locator, Does.Match("\\+A[0-9a-f]{40}@[0-9a-f]{8}$"));
+            Assert.That(await keep.GetBlockAsync(locator, UserToken), Is.EqualTo((200, block)));
+            Assert.That((await keep.GetBlockAsync(locator.Split("+A")[0], UserToken)).Status, Is.EqualTo(403));
+        }
+
+        // The mounts are the config's volumes, by UUID, with their classes and replication.
+        var mounts = await MountsAsync(keep);
+        Assert.That(mounts.EnumerateArray().Select(m => m.GetProperty("UUID").GetString()), Is.EqualTo(new[] { Local, Old, Azure }));
+        Assert.That(mounts[1].GetProperty("ReadOnly").GetBoolean(), Is.True);
+        Assert.That(mounts[2].GetProperty("Replication").GetInt32(), Is.EqualTo(3));
+        Assert.That(mounts[0].GetProperty("StorageClasses").EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "default", "fast" }));
+        Assert.That(mounts[2].GetProperty("StorageClasses").EnumerateObject().Select(p => p.Name), Is.EquivalentTo(new[] { "archive" }));
+
+        // SystemRootToken is the data manager's token.
+        using var index = await keep.SendAsync(HttpMethod.Get, "index", DataManagerToken);
+        Assert.That((int)index.StatusCode, Is.EqualTo(200));
+        Assert.That((await index.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Length.EqualTo(4));
+        using var refused = await keep.SendAsync(HttpMethod.Get, "index", UserToken);
+        Assert.That((int)refused.StatusCode, Is.EqualTo(401));
+
+        // BlobTrash (Arvados' default true) allows DELETE by the system root token (a block this young stays).
+        var (doomed, _) = locators[0];
+        using var delete = await keep.SendAsync(HttpMethod.Delete, doomed.Split('+')[0], DataManagerToken);
+        Assert.That((int)delete.StatusCode, Is.Not.EqualTo(405).And.Not.EqualTo(403), keep.Log);
+        using var userDelete = await keep.SendAsync(HttpMethod.Delete, doomed.Split('+')[0], UserToken);
+        Assert.That((int)userDelete.StatusCode, Is.EqualTo(403));
+
+        Assert.That(keep.Log, Does.Not.Contain("unknown config entry"), "Containers is another service's section");
+        AssertNoSecrets(keep.Log);
+    }
+
+    [Test]
+    public async Task Two_servers_with_the_same_config_serve_the_volumes_their_access_via_hosts_give_them()
+    {
+        var cluster = await WriteClusterAsync();
+        await using var keep0 = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[0]);
+        await using var keep1 = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[1]);
+
+        Assert.That((await MountsAsync(keep0)).EnumerateArray().Select(m => m.GetProperty("UUID").GetString()), Is.EqualTo(new[] { Local, Old, Azure }));
+        Assert.That((await MountsAsync(keep1)).EnumerateArray().Select(m => m.GetProperty("UUID").GetString()), Is.EqualTo(new[] { Local, Old, Azure, OnlyKeep1 }));
+
+        // A block written through one server is read through the other from the volumes they share.
+        var block = KeepstoreProcess.RandomBlock(7000);
+        var locator = await keep0.PutBlockAsync(block, UserToken);
+        Assert.That(await keep1.GetBlockAsync(locator, UserToken), Is.EqualTo((200, block)));
+        AssertNoSecrets(keep0.Log + keep1.Log);
+    }
+
+    [Test]
+    public async Task Config_errors_and_unknown_keys_and_drivers_are_one_line_each()
+    {
+        var cluster = await WriteClusterAsync(extraCollections: "      BlobSigningTTTL: 1h");
+        await using (var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[0]))
+        {
+            Assert.That(keep.Log, Does.Contain("coffer: warning: deprecated or unknown config entry: Clusters.zzzzz.Collections.BlobSigningTTTL"));
+        }
+
+        var text = (await File.ReadAllTextAsync(cluster.ConfigFile)).Replace("      BlobSigningTTTL: 1h", "");
+        var badDuration = KeepTestSecrets.WritePrivateFile(_root.Combine("bad-duration.yml"), text.Replace("BlobSigningTTL: 336h", "BlobSigningTTL: two weeks"));
+        var result = await KeepstoreProcess.RunToFailureAsync(_coffer, "-config", badDuration, "-listen", cluster.Listen[0]);
+        Assert.That(result.ExitCode, Is.Not.Zero);
+        Assert.That(result.Error.TrimEnd().Split('\n'), Is.EqualTo(new[] { "coffer: Clusters.zzzzz.Collections.BlobSigningTTL: expected a duration such as 336h, 10s or 1h30m" }), result.ToString());
+        Assert.That(result.Error, Does.Not.Contain("listening"));
+
+        var s3 = KeepTestSecrets.WritePrivateFile(_root.Combine("s3.yml"), text.Replace("    Driver: Azure", "    Driver: S3"));
+        result = await KeepstoreProcess.RunToFailureAsync(_coffer, "-config", s3, "-listen", cluster.Listen[0]);
+        Assert.That(result.ExitCode, Is.Not.Zero);
+        var lines = result.Error.TrimEnd().Split('\n').Where(l => !l.Contains("unknown config entry", StringComparison.Ordinal)).ToList();
+        Assert.That(lines, Has.Count.EqualTo(1), result.ToString());
+        Assert.That(lines[0], Does.StartWith($"coffer: Clusters.zzzzz.Volumes.{Azure} (Driver: S3): no installed package provides a volume connector for 's3://'"));
+        AssertNoSecrets(result.Output + result.Error);
+    }
+}
