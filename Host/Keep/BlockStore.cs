@@ -46,7 +46,7 @@ internal sealed partial class BlockStore
         try
         {
             var failure = KeepFailure.NotFound;
-            foreach (var mount in _volumes.All)
+            foreach (var mount in _volumes.OrderFor(hash, _volumes.All))
             {
                 if (await IsKnownCorruptAsync(mount, hash, cancellationToken).ConfigureAwait(false))
                 {
@@ -102,7 +102,7 @@ internal sealed partial class BlockStore
     public async Task<bool> StreamAsync(string hash, VerifyingBlockStream sink, CancellationToken cancellationToken)
     {
         var failure = KeepFailure.NotFound;
-        foreach (var mount in _volumes.All)
+        foreach (var mount in _volumes.OrderFor(hash, _volumes.All))
         {
             if (await IsKnownCorruptAsync(mount, hash, cancellationToken).ConfigureAwait(false))
             {
@@ -192,6 +192,89 @@ internal sealed partial class BlockStore
         }
 
         throw allFull ? KeepFailure.Full : KeepFailure.Generic;
+    }
+
+    /// <summary>
+    /// Stores a block as today's keepstore does (the config dialect): the writable mounts in rendezvous order, an
+    /// intact copy touched rather than written again, until a copy is stored on a mount of each requested storage
+    /// class (or, with none requested, on one mount).
+    /// </summary>
+    /// <param name="hash">The block's hash, checked by the caller.</param>
+    /// <param name="data">The content.</param>
+    /// <param name="classes">The storage classes the client asked for (<c>X-Keep-Storage-Classes</c>); empty for any.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    /// <returns>The mounts holding the block now, in the order they were used.</returns>
+    /// <exception cref="KeepFailure">500 collision or failure, 507 all full.</exception>
+    public async Task<IReadOnlyList<KeepMount>> PutByClassAsync(string hash, ReadOnlyMemory<byte> data, IReadOnlyList<string> classes, CancellationToken cancellationToken)
+    {
+        var remaining = new HashSet<string>(classes, StringComparer.Ordinal);
+        var stored = new List<KeepMount>();
+        var allFull = true;
+        foreach (var mount in _volumes.OrderFor(hash, _volumes.Writable))
+        {
+            if (classes.Count == 0 ? stored.Count > 0 : remaining.Count == 0)
+            {
+                break;
+            }
+
+            if (classes.Count > 0 && !mount.StorageClasses.Any(remaining.Contains))
+            {
+                continue;
+            }
+
+            try
+            {
+                var comparison = await CompareAsync(mount, hash, data, cancellationToken).ConfigureAwait(false);
+                if (comparison == BlockComparison.Collision)
+                {
+                    LogCollision(mount.Label, hash);
+                    throw KeepFailure.Collision;
+                }
+
+                if (comparison == BlockComparison.Identical)
+                {
+                    await mount.RunAsync((v, ct) => v.TouchAsync(hash, ct), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await mount.RunAsync((v, ct) => v.WriteAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
+                    _corruptCopies.TryRemove((mount.Index, hash), out _);
+                }
+
+                stored.Add(mount);
+                remaining.ExceptWith(mount.StorageClasses);
+            }
+            catch (StorageFullException)
+            {
+                LogFull(mount.Label, hash);
+            }
+            catch (Exception e) when (e is not KeepFailure && (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+            {
+                allFull = false;
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "write", hash, e.Message);
+            }
+        }
+
+        return stored.Count > 0 ? stored : throw (allFull ? KeepFailure.Full : KeepFailure.Generic);
+    }
+
+    /// <summary>How the mount's copy compares with the data; <see cref="BlockComparison.Corrupt"/> stands for none too.</summary>
+    private async Task<BlockComparison> CompareAsync(KeepMount mount, string hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var comparison = await mount.RunAsync((v, ct) => v.CompareAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
+            if (comparison == BlockComparison.Corrupt)
+            {
+                await RememberCorruptAsync(mount, hash, "its MD5 differs", cancellationToken).ConfigureAwait(false);
+            }
+
+            return comparison;
+        }
+        catch (NotFoundException)
+        {
+            return BlockComparison.Corrupt;
+        }
     }
 
     /// <summary>Finds an intact copy on a writable volume and touches it; a collision stops everything.</summary>

@@ -21,6 +21,16 @@ internal sealed partial class KeepHttpApi
 {
     private static readonly string Version = typeof(KeepHttpApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
+    // Today's router (services/keepstore/router.go, corsHandler) sets these on every answer.
+    private static readonly (string Name, string Value)[] CorsHeaders =
+    [
+        ("Access-Control-Allow-Methods", "GET, HEAD, PUT, OPTIONS"),
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Allow-Headers", "Authorization, Content-Length, Content-Type, X-Keep-Desired-Replicas, X-Keep-Signature, X-Keep-Storage-Classes"),
+        ("Access-Control-Expose-Headers", "X-Keep-Locator, X-Keep-Replicas-Stored, X-Keep-Storage-Classes-Confirmed"),
+        ("Access-Control-Max-Age", "86486400"),
+    ];
+
     private static readonly JsonSerializerOptions ListJson = new() { PropertyNameCaseInsensitive = false };
 
     // keepstore's JSON keeps Go's field names (BytesFree, ReadOnly, UUID…), not ASP.NET's camelCase.
@@ -98,6 +108,26 @@ internal sealed partial class KeepHttpApi
         var path = context.Request.Path.Value ?? "/";
         var isGet = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
         var isPut = HttpMethods.IsPut(method);
+        var today = _options.FromClusterConfig;
+
+        if (today)
+        {
+            // Today's router wraps every answer in its CORS headers and answers OPTIONS on any path with them alone.
+            foreach (var (name, value) in CorsHeaders)
+            {
+                context.Response.Headers[name] = value;
+            }
+
+            if (HttpMethods.IsOptions(method))
+            {
+                return Task.CompletedTask;
+            }
+        }
+
+        if (path == "/_health/ping")
+        {
+            return HttpMethods.IsGet(method) ? HealthAsync(context) : MethodNotAllowed();
+        }
 
         if (path == "/index" || path.StartsWith("/index/", StringComparison.Ordinal))
         {
@@ -112,7 +142,10 @@ internal sealed partial class KeepHttpApi
 
         if (path == "/mounts")
         {
-            return HttpMethods.IsGet(method) ? MountsAsync(context) : MethodNotAllowed();
+            // Today's keepstore shows its mounts to the system root token only; the seed's to anyone.
+            return !HttpMethods.IsGet(method) ? MethodNotAllowed()
+                : today ? RequireDataManager(context, () => MountsAsync(context))
+                : MountsAsync(context);
         }
 
         if (MountBlocksPath().Match(path) is { Success: true } mountBlocks)
@@ -146,9 +179,15 @@ internal sealed partial class KeepHttpApi
                 return GetAsync(context, locator);
             }
 
-            if (isPut && bare)
+            // Today's router takes hints after the hash of a PUT (and ignores them); the seed's refused them.
+            if (isPut && (bare || today))
             {
                 return PutAsync(context, locator.Hash);
+            }
+
+            if (today && string.Equals(method, "TOUCH", StringComparison.Ordinal))
+            {
+                return RequireDataManager(context, () => TouchAsync(context, locator.Hash));
             }
 
             if (HttpMethods.IsDelete(method) && bare)
@@ -261,7 +300,7 @@ internal sealed partial class KeepHttpApi
             throw KeepFailure.ClientDisconnected;
         }
 
-        KeepMount holder;
+        IReadOnlyList<KeepMount> holders;
         using (buffer)
         {
             // Hashing each piece as it arrives, while it is still in the CPU cache, saves a second pass over the block.
@@ -271,16 +310,34 @@ internal sealed partial class KeepHttpApi
                 throw KeepFailure.RequestHashMismatch;
             }
 
-            holder = await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, cancellationToken).ConfigureAwait(false);
+            holders = _options.FromClusterConfig
+                ? await _store.PutByClassAsync(hash, buffer.Array.AsMemory(0, (int)length), RequestedClasses(context.Request), cancellationToken).ConfigureAwait(false)
+                : [await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, cancellationToken).ConfigureAwait(false)];
         }
 
         var locator = SignFor(context.Request, $"{hash}+{length}");
-        var replication = holder.Replication.ToString(CultureInfo.InvariantCulture);
-        context.Response.Headers["X-Keep-Replicas-Stored"] = replication;
+        context.Response.Headers["X-Keep-Replicas-Stored"] = holders.Sum(m => m.Replication).ToString(CultureInfo.InvariantCulture);
 
-        // As keepstore's router: "class=replicas" for each class the copy counts towards, comma and space between.
+        // As keepstore's router: "class=replicas" for each class the copies count towards, comma and space between.
         // Without it Arvados clients conclude the cluster has no storage classes and stop tracking them.
-        context.Response.Headers["X-Keep-Storage-Classes-Confirmed"] = string.Join(", ", holder.StorageClasses.Select(c => $"{c}={replication}"));
+        var confirmed = new List<(string Class, int Replicas)>();
+        foreach (var mount in holders)
+        {
+            foreach (var storageClass in mount.StorageClasses)
+            {
+                var at = confirmed.FindIndex(c => c.Class == storageClass);
+                if (at < 0)
+                {
+                    confirmed.Add((storageClass, mount.Replication));
+                }
+                else
+                {
+                    confirmed[at] = (storageClass, confirmed[at].Replicas + mount.Replication);
+                }
+            }
+        }
+
+        context.Response.Headers["X-Keep-Storage-Classes-Confirmed"] = string.Join(", ", confirmed.Select(c => $"{c.Class}={c.Replicas}"));
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(locator + "\n", cancellationToken).ConfigureAwait(false);
     }
@@ -529,6 +586,65 @@ internal sealed partial class KeepHttpApi
 
         const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
         return "req-" + RandomNumberGenerator.GetString(digits, 20);
+    }
+
+    /// <summary>The classes of <c>X-Keep-Storage-Classes: a, b</c>, trimmed, without empty ones.</summary>
+    private static List<string> RequestedClasses(HttpRequest request) =>
+        request.Headers["X-Keep-Storage-Classes"].ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct().ToList();
+
+    /// <summary>Runs <paramref name="handler"/> for the data manager (the system root token) only: 401 without a token, 403 with another.</summary>
+    private Task RequireDataManager(HttpContext context, Func<Task> handler)
+    {
+        var token = TokenOf(context.Request);
+        return _secrets.IsDataManager(token) ? handler()
+            : token.Length == 0 ? throw KeepFailure.Unauthorized
+            : throw KeepFailure.Forbidden;
+    }
+
+    /// <summary><c>TOUCH /HASH</c>: sets the mtime of the first writable copy in configuration order, as today's keepstore's BlockTouch.</summary>
+    private async Task TouchAsync(HttpContext context, string hash)
+    {
+        foreach (var mount in _store.Volumes.Writable)
+        {
+            try
+            {
+                await mount.RunAsync((v, ct) => v.TouchAsync(hash, ct), context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+            catch (NotFoundException)
+            {
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "touch", hash, e.Message);
+            }
+        }
+
+        throw KeepFailure.NotFound;
+    }
+
+    /// <summary><c>GET /_health/ping</c> as Arvados' health handler: 404 without a ManagementToken, else <c>Bearer</c> that token.</summary>
+    private async Task HealthAsync(HttpContext context)
+    {
+        var expected = _options.ManagementToken;
+        var given = context.Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(expected))
+        {
+            await WriteTextAsync(context, 404, "disabled").ConfigureAwait(false);
+        }
+        else if (given.Length == 0)
+        {
+            await WriteTextAsync(context, 401, "authorization required").ConfigureAwait(false);
+        }
+        else if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes("Bearer " + expected))))
+        {
+            await WriteTextAsync(context, 403, "authorization error").ConfigureAwait(false);
+        }
+        else
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"health\":\"OK\"}\n", context.RequestAborted).ConfigureAwait(false);
+        }
     }
 
     private static Task MethodNotAllowed() => throw new KeepFailure(405, "Method Not Allowed");

@@ -108,12 +108,20 @@ internal sealed class KeepVolumeSet : IAsyncDisposable
 {
     private int _nextWritable = -1;
 
-    public KeepVolumeSet(IReadOnlyList<KeepMount> mounts)
+    public KeepVolumeSet(IReadOnlyList<KeepMount> mounts, bool rendezvous = false)
     {
         All = mounts;
+        Rendezvous = rendezvous;
         Writable = mounts.Where(m => !m.IsReadOnly).ToList();
         AnySerialized = mounts.Any(m => m.Spec.Serialize);
     }
+
+    /// <summary>
+    /// True when each block's volumes are tried in rendezvous order (today's keepstore, the config dialect), so every
+    /// server with the same volumes orders them alike; false for the flag dialect's command-line order and
+    /// round-robin writes.
+    /// </summary>
+    public bool Rendezvous { get; }
 
     /// <summary>True when some volume does one I/O at a time (<c>-serialize</c>).</summary>
     public bool AnySerialized { get; }
@@ -135,6 +143,23 @@ internal sealed class KeepVolumeSet : IAsyncDisposable
     }
 
     public KeepMount? Find(string uuid) => All.FirstOrDefault(m => m.Uuid == uuid);
+
+    /// <summary>The order in which <paramref name="mounts"/> are tried for the block: as given, or by rendezvous.</summary>
+    public IReadOnlyList<KeepMount> OrderFor(string hash, IReadOnlyList<KeepMount> mounts) =>
+        Rendezvous ? RendezvousOrder(hash, mounts) : mounts;
+
+    /// <summary>
+    /// keepstore's rendezvous order: ascending lower-case hex MD5 of the block hash followed by the mount UUID
+    /// without its <c>zzzzz-nyw5e-</c> prefix (for a 27-character UUID). Storage-class priorities are not read, so
+    /// every mount has keepstore's default priority 0.
+    /// </summary>
+    public static IReadOnlyList<KeepMount> RendezvousOrder(string hash, IReadOnlyList<KeepMount> mounts)
+    {
+        var key = hash.Length > 32 ? hash[..32] : hash;
+        return mounts
+            .OrderBy(m => BlockHash.Compute(System.Text.Encoding.UTF8.GetBytes(key + (m.Uuid.Length == 27 ? m.Uuid[12..] : m.Uuid))), StringComparer.Ordinal)
+            .ToList();
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -81,7 +81,7 @@ internal sealed partial class KeepService
             throw new ArgumentException($"{volumes.Count} volumes for the {_options.Volumes.Count} the options name", nameof(volumes));
         }
 
-        var mounts = new KeepVolumeSet(volumes.Select((volume, index) => new KeepMount(index, _options.Volumes[index], volume)).ToList());
+        var mounts = new KeepVolumeSet(volumes.Select((volume, index) => new KeepMount(index, _options.Volumes[index], volume)).ToList(), rendezvous: _options.FromClusterConfig);
         await using (mounts.ConfigureAwait(false))
         {
             var logger = loggerFactory.CreateLogger("Coffer.Keep");

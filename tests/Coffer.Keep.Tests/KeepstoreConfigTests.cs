@@ -211,6 +211,162 @@ public class KeepstoreConfigTests
         AssertNoSecrets(keep0.Log + keep1.Log);
     }
 
+    /// <summary>keepstore's rendezvous order, computed here independently: ascending hex MD5 of hash + the UUID's last 15 characters.</summary>
+    private static List<string> RendezvousOrder(string hash, params string[] uuids) =>
+        uuids.OrderBy(u => KeepstoreProcess.Md5(System.Text.Encoding.UTF8.GetBytes(hash + u[12..])), StringComparer.Ordinal).ToList();
+
+    private async Task<string> WhereIsAsync(Cluster cluster, string hash)
+    {
+        var onAzure = await cluster.Container.GetBlobClient(hash).ExistsAsync();
+        var places = new List<string>();
+        if (File.Exists(Path.Combine(cluster.Disk0, hash[..3], hash)))
+        {
+            places.Add(Local);
+        }
+
+        if (onAzure.Value)
+        {
+            places.Add(Azure);
+        }
+
+        if (File.Exists(Path.Combine(cluster.Disk3, hash[..3], hash)))
+        {
+            places.Add(OnlyKeep1);
+        }
+
+        return string.Join(",", places);
+    }
+
+    [Test]
+    public async Task Both_servers_put_each_block_on_its_first_writable_volume_in_rendezvous_order()
+    {
+        var cluster = await WriteClusterAsync();
+        await using var keep0 = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[0]);
+        await using var keep1 = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[1]);
+        var seen = new HashSet<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            var (keep, writable) = i % 2 == 0 ? (keep0, new[] { Local, Azure }) : (keep1, new[] { Local, Azure, OnlyKeep1 });
+            var block = KeepstoreProcess.RandomBlock(3000 + i);
+            var hash = KeepstoreProcess.Md5(block);
+            var locator = await keep.PutBlockAsync(block, UserToken);
+
+            var expected = RendezvousOrder(hash, writable)[0];
+            Assert.That(await WhereIsAsync(cluster, hash), Is.EqualTo(expected), $"block {i}");
+            seen.Add(expected);
+
+            // keep0 reaches every volume but OnlyKeep1, so it serves every block it shares.
+            if (expected != OnlyKeep1)
+            {
+                Assert.That(await keep0.GetBlockAsync(locator, UserToken), Is.EqualTo((200, block)));
+            }
+
+            Assert.That(await keep1.GetBlockAsync(locator, UserToken), Is.EqualTo((200, block)));
+        }
+
+        Assert.That(seen, Has.Count.GreaterThan(1), "rendezvous spreads blocks over the volumes");
+    }
+
+    [Test]
+    public async Task Todays_endpoints_storage_classes_touch_admin_mounts_health_and_cors()
+    {
+        var cluster = await WriteClusterAsync();
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[0]);
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+
+        async Task<HttpResponseMessage> PutWithClassesAsync(byte[] block, string classes, string path)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(keep.BaseAddress, path)) { Content = new ByteArrayContent(block) };
+            request.Headers.Authorization = new("OAuth2", UserToken);
+            request.Headers.Add("X-Keep-Storage-Classes", classes);
+            return await http.SendAsync(request);
+        }
+
+        // X-Keep-Storage-Classes picks the volumes: archive is the Azure container, fast the local directory.
+        var archived = KeepstoreProcess.RandomBlock(4000);
+        using (var put = await PutWithClassesAsync(archived, "archive", KeepstoreProcess.Md5(archived)))
+        {
+            Assert.That((int)put.StatusCode, Is.EqualTo(200), keep.Log);
+            Assert.That(put.Headers.GetValues("X-Keep-Storage-Classes-Confirmed").Single(), Is.EqualTo("archive=3"));
+            Assert.That(put.Headers.GetValues("X-Keep-Replicas-Stored").Single(), Is.EqualTo("3"));
+        }
+
+        Assert.That(await WhereIsAsync(cluster, KeepstoreProcess.Md5(archived)), Is.EqualTo(Azure));
+        var both = KeepstoreProcess.RandomBlock(4001);
+        using (var put = await PutWithClassesAsync(both, "fast, archive", $"{KeepstoreProcess.Md5(both)}+{both.Length}"))
+        {
+            Assert.That((int)put.StatusCode, Is.EqualTo(200), "hints after the hash of a PUT are accepted");
+            Assert.That(put.Headers.GetValues("X-Keep-Storage-Classes-Confirmed").Single().Split(", "), Is.EquivalentTo(new[] { "default=1", "fast=1", "archive=3" }));
+            Assert.That(put.Headers.GetValues("X-Keep-Replicas-Stored").Single(), Is.EqualTo("4"));
+        }
+
+        Assert.That(await WhereIsAsync(cluster, KeepstoreProcess.Md5(both)), Is.EqualTo($"{Local},{Azure}"));
+
+        // TOUCH, for the system root token only: the first writable copy in config order (the local directory).
+        var hash = KeepstoreProcess.Md5(both);
+        var file = Path.Combine(cluster.Disk0, hash[..3], hash);
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddDays(-3));
+        var touch = new HttpMethod("TOUCH");
+        using (var refused = await keep.SendAsync(touch, hash, UserToken))
+        {
+            Assert.That((int)refused.StatusCode, Is.EqualTo(403));
+        }
+
+        using (var touched = await keep.SendAsync(touch, hash, DataManagerToken))
+        {
+            Assert.That((int)touched.StatusCode, Is.EqualTo(200), keep.Log);
+        }
+
+        Assert.That(File.GetLastWriteTimeUtc(file), Is.EqualTo(DateTime.UtcNow).Within(TimeSpan.FromMinutes(1)));
+        using (var missing = await keep.SendAsync(touch, "0123456789abcdef0123456789abcdef", DataManagerToken))
+        {
+            Assert.That((int)missing.StatusCode, Is.EqualTo(404));
+        }
+
+        // /mounts is for the system root token.
+        using (var anonymous = await keep.SendAsync(HttpMethod.Get, "mounts"))
+        {
+            Assert.That((int)anonymous.StatusCode, Is.EqualTo(401));
+        }
+
+        using (var user = await keep.SendAsync(HttpMethod.Get, "mounts", UserToken))
+        {
+            Assert.That((int)user.StatusCode, Is.EqualTo(403));
+        }
+
+        // /_health/ping with the ManagementToken, as Arvados' health handler.
+        using (var noAuth = await keep.SendAsync(HttpMethod.Get, "_health/ping"))
+        {
+            Assert.That((int)noAuth.StatusCode, Is.EqualTo(401));
+        }
+
+        using (var wrong = await keep.SendAsync(HttpMethod.Get, "_health/ping", UserToken, scheme: "Bearer"))
+        {
+            Assert.That((int)wrong.StatusCode, Is.EqualTo(403));
+        }
+
+        using (var ping = await keep.SendAsync(HttpMethod.Get, "_health/ping", ManagementToken, scheme: "Bearer"))
+        {
+            Assert.That((int)ping.StatusCode, Is.EqualTo(200));
+            Assert.That(await ping.Content.ReadAsStringAsync(), Is.EqualTo("{\"health\":\"OK\"}\n"));
+        }
+
+        // CORS: OPTIONS on any path, and the headers on every answer.
+        using (var options = await keep.SendAsync(HttpMethod.Options, "anything/at/all"))
+        {
+            Assert.That((int)options.StatusCode, Is.EqualTo(200));
+            Assert.That(options.Headers.GetValues("Access-Control-Allow-Methods").Single(), Is.EqualTo("GET, HEAD, PUT, OPTIONS"));
+            Assert.That(options.Headers.GetValues("Access-Control-Expose-Headers").Single(), Does.Contain("X-Keep-Storage-Classes-Confirmed"));
+        }
+
+        using (var get = await keep.SendAsync(HttpMethod.Get, "mounts", DataManagerToken))
+        {
+            Assert.That(get.Headers.GetValues("Access-Control-Allow-Origin").Single(), Is.EqualTo("*"));
+        }
+
+        AssertNoSecrets(keep.Log);
+    }
+
     [Test]
     public async Task Config_errors_and_unknown_keys_and_drivers_are_one_line_each()
     {
