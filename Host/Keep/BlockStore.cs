@@ -114,6 +114,7 @@ internal sealed partial class BlockStore
             try
             {
                 await mount.RunAsync((v, ct) => v.ReadAsync(hash, sink, ct), cancellationToken).ConfigureAwait(false);
+                mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "out", sink.Length);
                 await sink.FinishAsync(cancellationToken).ConfigureAwait(false);
                 return true;
             }
@@ -177,6 +178,7 @@ internal sealed partial class BlockStore
             try
             {
                 await mount.RunAsync((v, ct) => v.WriteAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
+                mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "in", data.Length);
                 _corruptCopies.TryRemove((mount.Index, hash), out _);
                 return mount;
             }
@@ -238,6 +240,7 @@ internal sealed partial class BlockStore
                 else
                 {
                     await mount.RunAsync((v, ct) => v.WriteAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
+                    mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "in", data.Length);
                     _corruptCopies.TryRemove((mount.Index, hash), out _);
                 }
 
@@ -333,6 +336,7 @@ internal sealed partial class BlockStore
                 await v.ReadAsync(hash, fill, ct).ConfigureAwait(false);
                 return (int)fill.Length;
             }, cancellationToken).ConfigureAwait(false);
+            mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "out", length);
             return (length, false);
         }
         catch (NotFoundException)

@@ -41,10 +41,12 @@ internal sealed partial class KeepHttpApi
     private readonly KeepstoreSecrets _secrets;
     private readonly KeepstoreOptions _options;
     private readonly ILogger _logger;
+    private readonly KeepMetrics? _metrics;
     private int _requestsInFlight;
 
-    public KeepHttpApi(BlockStore store, KeepWorkers workers, KeepstoreSecrets secrets, KeepstoreOptions options, ILogger logger)
+    public KeepHttpApi(BlockStore store, KeepWorkers workers, KeepstoreSecrets secrets, KeepstoreOptions options, ILogger logger, KeepMetrics? metrics = null)
     {
+        _metrics = metrics;
         _store = store;
         _workers = workers;
         _secrets = secrets;
@@ -91,6 +93,7 @@ internal sealed partial class KeepHttpApi
         finally
         {
             Interlocked.Decrement(ref _requestsInFlight);
+            _metrics?.Request(context.Response.StatusCode, context.Request.Method, Stopwatch.GetElapsedTime(started));
 
             // One line per request, as keepstore logs them; permission hints are cut from the path.
             if (_logger.IsEnabled(LogLevel.Information))
@@ -122,6 +125,11 @@ internal sealed partial class KeepHttpApi
             {
                 return Task.CompletedTask;
             }
+        }
+
+        if (path == "/metrics" && _metrics is not null)
+        {
+            return HttpMethods.IsGet(method) ? MetricsAsync(context) : MethodNotAllowed();
         }
 
         if (path == "/_health/ping")
@@ -621,6 +629,31 @@ internal sealed partial class KeepHttpApi
         }
 
         throw KeepFailure.NotFound;
+    }
+
+    /// <summary>
+    /// <c>GET /metrics</c>, the Prometheus text format, as Arvados' services guard it (auth.RequireLiteralToken):
+    /// open when there is no ManagementToken (always so in the flag dialect), else that token (OAuth2 or Bearer),
+    /// 401 without a token, 403 with another.
+    /// </summary>
+    private async Task MetricsAsync(HttpContext context)
+    {
+        if (_options.ManagementToken is { Length: > 0 } expected)
+        {
+            var token = TokenOf(context.Request);
+            if (token.Length == 0)
+            {
+                throw KeepFailure.Unauthorized;
+            }
+
+            if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), SHA256.HashData(Encoding.UTF8.GetBytes(expected))))
+            {
+                throw KeepFailure.Forbidden;
+            }
+        }
+
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await _metrics!.ExportAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary><c>GET /_health/ping</c> as Arvados' health handler: 404 without a ManagementToken, else <c>Bearer</c> that token.</summary>

@@ -51,32 +51,58 @@ internal sealed class KeepMount : IAsyncDisposable
 
     public string Label => Volume.Description;
 
-    /// <summary>Runs one volume operation, alone when the volume is serialized.</summary>
-    public async Task<T> RunAsync<T>(Func<IVolume, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
-    {
-        if (_serializer is null)
-        {
-            return await operation(Volume, cancellationToken).ConfigureAwait(false);
-        }
+    /// <summary>Where volume operations are counted (<c>/metrics</c>); null counts nothing.</summary>
+    public KeepMetrics? Metrics { get; set; }
 
-        await _serializer.WaitAsync(cancellationToken).ConfigureAwait(false);
+    /// <summary>Runs one volume operation, alone when the volume is serialized.</summary>
+    /// <param name="operation">The operation.</param>
+    /// <param name="cancellationToken">Cancels it.</param>
+    /// <param name="expression">The operation's source text, filled in by the compiler: names it in the metrics.</param>
+    public async Task<T> RunAsync<T>(Func<IVolume, CancellationToken, Task<T>> operation, CancellationToken cancellationToken, [CallerArgumentExpression(nameof(operation))] string expression = "")
+    {
         try
         {
-            return await operation(Volume, cancellationToken).ConfigureAwait(false);
+            T result;
+            if (_serializer is null)
+            {
+                result = await operation(Volume, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _serializer.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    result = await operation(Volume, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _serializer.Release();
+                }
+            }
+
+            Metrics?.VolumeOperation(Volume.DeviceId, expression, null);
+            return result;
         }
-        finally
+        catch (Exception e) when (Metrics is not null && e is not NotFoundException and not OperationCanceledException)
         {
-            _serializer.Release();
+            Metrics.VolumeOperation(Volume.DeviceId, expression, e);
+            throw;
+        }
+        catch (NotFoundException) when (Metrics is not null)
+        {
+            // A block this volume does not have is an answer, not an error.
+            Metrics.VolumeOperation(Volume.DeviceId, expression, null);
+            throw;
         }
     }
 
     /// <summary>Runs one volume operation that returns nothing, alone when the volume is serialized.</summary>
-    public Task RunAsync(Func<IVolume, CancellationToken, Task> operation, CancellationToken cancellationToken) =>
+    public Task RunAsync(Func<IVolume, CancellationToken, Task> operation, CancellationToken cancellationToken, [CallerArgumentExpression(nameof(operation))] string expression = "") =>
         RunAsync<bool>(async (volume, ct) =>
         {
             await operation(volume, ct).ConfigureAwait(false);
             return true;
-        }, cancellationToken);
+        }, cancellationToken, expression);
 
     /// <summary>
     /// Lists the volume's blocks, alone when the volume is serialized: the gate is held for each step of the
@@ -87,7 +113,7 @@ internal sealed class KeepMount : IAsyncDisposable
         var blocks = Volume.IndexAsync(prefix, cancellationToken).GetAsyncEnumerator(cancellationToken);
         await using (blocks.ConfigureAwait(false))
         {
-            while (await RunAsync(async (_, _) => await blocks.MoveNextAsync().ConfigureAwait(false), cancellationToken).ConfigureAwait(false))
+            while (await RunAsync(async (_, _) => await blocks.MoveNextAsync().ConfigureAwait(false), cancellationToken, "v.IndexAsync(").ConfigureAwait(false))
             {
                 yield return blocks.Current;
             }

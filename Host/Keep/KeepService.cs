@@ -103,7 +103,14 @@ internal sealed partial class KeepService
             using var buffers = new BlockBufferPool(_options.MaxBuffers);
             var store = new BlockStore(mounts, buffers, logger);
             using var workers = new KeepWorkers(store, _secrets, _options, _time, logger);
-            var api = new KeepHttpApi(store, workers, _secrets, _options, logger);
+            var metrics = new KeepMetrics();
+            metrics.Observe(buffers, workers);
+            foreach (var mount in mounts.All)
+            {
+                mount.Metrics = metrics;
+            }
+
+            var api = new KeepHttpApi(store, workers, _secrets, _options, logger, metrics);
             using var pidFile = PidFile.Create(_options.PidFile);
             await KeepServer.RunAsync(api, workers, _options.Listen, loggerFactory,
                 address => notify($"keepstore listening at {address}"), cancellationToken).ConfigureAwait(false);

@@ -141,6 +141,23 @@ public class KeepstoreArvadosClientTests
         Assert.That(keep.Log, Does.Match($"{generated} GET /{hash}\\+{block.Length} 200"));
     }
 
+    [Test]
+    public async Task Metrics_are_served_in_the_flag_dialect_too_without_a_token()
+    {
+        var disk = NewDisk();
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk, "-max-buffers", "7");
+        var block = KeepstoreProcess.RandomBlock(1234);
+        var locator = await keep.PutBlockAsync(block);
+        Assert.That(await keep.GetBlockAsync(locator), Is.EqualTo((200, block)));
+
+        var samples = await KeepstoreConfigTests.ScrapeAsync(keep, token: null);
+
+        Assert.That(samples["arvados_keepstore_bufferpool_max_buffers"], Is.EqualTo(7));
+        Assert.That(samples["request_duration_seconds_count{code=\"200\",method=\"GET\"}"], Is.EqualTo(1));
+        var read = samples.Where(s => s.Key.StartsWith("arvados_keepstore_volume_io_bytes{", StringComparison.Ordinal) && s.Key.Contains("direction=\"out\"", StringComparison.Ordinal));
+        Assert.That(read.Sum(s => s.Value), Is.EqualTo(1234));
+    }
+
     private static async Task WaitForAsync(Func<bool> condition)
     {
         for (var i = 0; i < 100 && !condition(); i++)

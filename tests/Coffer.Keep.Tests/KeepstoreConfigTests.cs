@@ -367,6 +367,66 @@ public class KeepstoreConfigTests
         AssertNoSecrets(keep.Log);
     }
 
+    /// <summary>Scrapes /metrics and parses the Prometheus text format into "name{labels}" → value.</summary>
+    internal static async Task<Dictionary<string, double>> ScrapeAsync(KeepstoreProcess keep, string? token)
+    {
+        using var reply = await keep.SendAsync(HttpMethod.Get, "metrics", token);
+        Assert.That((int)reply.StatusCode, Is.EqualTo(200), keep.Log);
+        Assert.That(reply.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/plain"));
+        var samples = new Dictionary<string, double>();
+        foreach (var line in (await reply.Content.ReadAsStringAsync()).Split('\n'))
+        {
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                continue;
+            }
+
+            var space = line.LastIndexOf(' ');
+            samples[line[..space]] = double.Parse(line[(space + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return samples;
+    }
+
+    private static double Sample(Dictionary<string, double> samples, string name) => samples.GetValueOrDefault(name);
+
+    [Test]
+    public async Task Metrics_are_scraped_with_the_management_token_and_move_with_requests()
+    {
+        var cluster = await WriteClusterAsync();
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[0]);
+        using (var anonymous = await keep.SendAsync(HttpMethod.Get, "metrics"))
+        {
+            Assert.That((int)anonymous.StatusCode, Is.EqualTo(401));
+        }
+
+        using (var user = await keep.SendAsync(HttpMethod.Get, "metrics", UserToken))
+        {
+            Assert.That((int)user.StatusCode, Is.EqualTo(403));
+        }
+
+        var before = await ScrapeAsync(keep, ManagementToken);
+        Assert.That(Sample(before, "arvados_keepstore_bufferpool_max_buffers"), Is.EqualTo(128));
+        var block = KeepstoreProcess.RandomBlock(6000);
+        using (var put = await keep.PutAsync(KeepstoreProcess.Md5(block), block, UserToken))
+        {
+            Assert.That((int)put.StatusCode, Is.EqualTo(200));
+        }
+
+        var device = (await MountsAsync(keep)).EnumerateArray()
+            .Single(m => m.GetProperty("UUID").GetString() == RendezvousOrder(KeepstoreProcess.Md5(block), Local, Azure)[0])
+            .GetProperty("DeviceID").GetString();
+        var after = await ScrapeAsync(keep, ManagementToken);
+
+        Assert.That(Sample(after, "request_duration_seconds_count{code=\"200\",method=\"PUT\"}"), Is.EqualTo(Sample(before, "request_duration_seconds_count{code=\"200\",method=\"PUT\"}") + 1));
+        Assert.That(Sample(after, "request_duration_seconds_count{code=\"401\",method=\"GET\"}"), Is.EqualTo(1), "the refused scrape");
+        Assert.That(Sample(after, "request_duration_seconds_sum{code=\"200\",method=\"PUT\"}"), Is.GreaterThan(0));
+        Assert.That(Sample(after, $"arvados_keepstore_volume_operations{{device_id=\"{device}\",operation=\"write\"}}"), Is.EqualTo(1));
+        Assert.That(Sample(after, $"arvados_keepstore_volume_io_bytes{{device_id=\"{device}\",direction=\"in\"}}"), Is.EqualTo(6000));
+        Assert.That(Sample(after, "arvados_keepstore_bufferpool_allocated_bytes"), Is.GreaterThanOrEqualTo(6000));
+        AssertNoSecrets(keep.Log);
+    }
+
     [Test]
     public async Task Config_errors_and_unknown_keys_and_drivers_are_one_line_each()
     {
