@@ -469,10 +469,23 @@ internal sealed partial class KeepHttpApi
                 LogStatusFailed(mount.Label, e.Message);
             }
 
+            // A volume that cannot tell its usage cheaply (a cloud container: -1) reports the last complete index
+            // of it instead, with the block count and when; before any, -1 as before.
+            var pass = status is { BytesUsed: < 0 } ? mount.LastIndexPass : null;
             volumes.Add(new
             {
                 Label = mount.Label,
-                Status = status is { } s ? new { MountPoint = mount.Label, DeviceNum = 0, BytesFree = s.BytesFree, BytesUsed = s.BytesUsed } : null,
+                Status = status is { } s
+                    ? new
+                    {
+                        MountPoint = mount.Label,
+                        DeviceNum = 0,
+                        BytesFree = s.BytesFree,
+                        BytesUsed = pass?.Bytes ?? s.BytesUsed,
+                        BlocksUsed = pass?.Blocks ?? -1,
+                        UsageFrom = pass is null ? (s.BytesUsed < 0 ? "unknown" : "volume") : "index " + pass.At.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                    }
+                    : null,
             });
         }
 

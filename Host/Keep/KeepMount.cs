@@ -110,15 +110,27 @@ internal sealed class KeepMount : IAsyncDisposable
     /// </summary>
     public async IAsyncEnumerable<BlockInfo> IndexAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        long count = 0, bytes = 0;
         var blocks = Volume.IndexAsync(prefix, cancellationToken).GetAsyncEnumerator(cancellationToken);
         await using (blocks.ConfigureAwait(false))
         {
             while (await RunAsync(async (_, _) => await blocks.MoveNextAsync().ConfigureAwait(false), cancellationToken, "v.IndexAsync(").ConfigureAwait(false))
             {
+                count++;
+                bytes += blocks.Current.Size;
                 yield return blocks.Current;
             }
         }
+
+        if (prefix.Length == 0)
+        {
+            // A whole index, to its end: what status reports for a volume that cannot count its blocks cheaply.
+            LastIndexPass = new IndexPass(count, bytes, DateTimeOffset.UtcNow);
+        }
     }
+
+    /// <summary>The block count and bytes of the last complete index of this volume (keep-balance asks for one regularly); null before any.</summary>
+    public IndexPass? LastIndexPass { get; private set; }
 
     public override string ToString() => Label;
 
@@ -128,6 +140,9 @@ internal sealed class KeepMount : IAsyncDisposable
         _serializer?.Dispose();
     }
 }
+
+/// <summary>What one complete index of a volume counted.</summary>
+internal sealed record IndexPass(long Blocks, long Bytes, DateTimeOffset At);
 
 /// <summary>The mounted volumes in command-line order, and the round-robin choice of where a new block goes.</summary>
 internal sealed class KeepVolumeSet : IAsyncDisposable
