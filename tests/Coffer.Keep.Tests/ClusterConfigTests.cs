@@ -154,6 +154,19 @@ public class ClusterConfigTests
         Assert.That(message, Does.Not.Contain("blobsigningkey0123").And.Not.Contain("fakeaccountkey").And.Not.Contain("systemroottoken0123"));
     }
 
+    [TestCase("67108864", "67108864")]
+    [TestCase("64MiB", "67108864")]
+    [TestCase("1GB", "1000000000")]
+    public void A_directory_volume_takes_min_free_as_a_size(string given, string bytes)
+    {
+        var (options, warnings) = Parse(Example.Replace("          Serialize: true", $"          Serialize: true\n          MinFree: {given}"), "keep0.zzzzz.example.com:25107");
+
+        Assert.That(warnings, Is.Empty);
+        Assert.That(options.Volumes[0].Options["min_free"], Is.EqualTo(bytes));
+        Assert.That(ErrorOf(Example.Replace("          Serialize: true", "          Serialize: true\n          MinFree: lots")),
+            Is.EqualTo("Clusters.zzzzz.Volumes.zzzzz-nyw5e-000000000000000.DriverParameters.MinFree: expected a size such as 67108864, 64MiB or 1GB"));
+    }
+
     [Test]
     public void Which_server_this_is_must_be_clear()
     {

@@ -443,6 +443,36 @@ public class KeepstoreConfigTests
     }
 
     [Test]
+    public async Task A_directory_volume_below_its_min_free_is_full_and_the_next_volume_takes_the_block()
+    {
+        var cluster = await WriteClusterAsync();
+        var text = await File.ReadAllTextAsync(cluster.ConfigFile);
+        var yaml = text.Replace($"          Root: {cluster.Disk0}", $"          Root: {cluster.Disk0}\n          MinFree: 1000000TiB");
+        var file = KeepTestSecrets.WritePrivateFile(_root.Combine("minfree.yml"), yaml);
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", file, "-listen", cluster.Listen[0]);
+
+        // Whichever way rendezvous orders them, the local directory is full: every block goes to Azure.
+        for (var i = 0; i < 4; i++)
+        {
+            var block = KeepstoreProcess.RandomBlock(2000 + i);
+            using var put = await keep.PutAsync(KeepstoreProcess.Md5(block), block, UserToken);
+            Assert.That((int)put.StatusCode, Is.EqualTo(200), keep.Log);
+            Assert.That(put.Headers.GetValues("X-Keep-Storage-Classes-Confirmed").Single(), Is.EqualTo("archive=3"));
+        }
+
+        Assert.That(BlocksOn(cluster.Disk0), Is.Zero);
+
+        // Asked for the class only the full volume has: nothing can be stored.
+        var only = KeepstoreProcess.RandomBlock(2100);
+        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(keep.BaseAddress, KeepstoreProcess.Md5(only))) { Content = new ByteArrayContent(only) };
+        request.Headers.Authorization = new("OAuth2", UserToken);
+        request.Headers.Add("X-Keep-Storage-Classes", "fast");
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using var full = await http.SendAsync(request);
+        Assert.That((int)full.StatusCode, Is.EqualTo(507), keep.Log);
+    }
+
+    [Test]
     public async Task Config_errors_and_unknown_keys_and_drivers_are_one_line_each()
     {
         var cluster = await WriteClusterAsync(extraCollections: "      BlobSigningTTTL: 1h");

@@ -51,7 +51,8 @@ internal static partial class ClusterConfigLoader
     private static readonly HashSet<string> VolumeKeys =
         ["AccessViaHosts", "ReadOnly", "AllowTrashWhenReadOnly", "Replication", "StorageClasses", "Driver", "DriverParameters"];
 
-    private static readonly HashSet<string> DirectoryParameters = ["Root", "Serialize"];
+    /// <summary>Arvados' Directory parameters, and coffer's <c>MinFree</c> (the posix volume's <c>min_free</c>).</summary>
+    private static readonly HashSet<string> DirectoryParameters = ["Root", "Serialize", "MinFree"];
 
     private static readonly HashSet<string> AzureParameters =
     [
@@ -311,7 +312,13 @@ internal static partial class ClusterConfigLoader
         }
 
         var serialize = Reader.OptionalBool(parameters, "Serialize", path) ?? false;
-        return new KeepVolumeSpec(flag, root, new Dictionary<string, string>(StringComparer.Ordinal), readOnly, serialize, uuid, classes, replication);
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (Reader.OptionalString(parameters, "MinFree", path) is { } minFree)
+        {
+            options["min_free"] = ByteSize(minFree, $"{path}.MinFree").ToString(CultureInfo.InvariantCulture);
+        }
+
+        return new KeepVolumeSpec(flag, root, options, readOnly, serialize, uuid, classes, replication);
     }
 
     private static KeepVolumeSpec AzureVolume(Reader reader, YamlMappingNode parameters, string path, string flag, string uuid, bool readOnly, List<string> classes, int replication)
@@ -364,6 +371,33 @@ internal static partial class ClusterConfigLoader
 
         return new KeepVolumeSpec(flag, $"{scheme}://{uuid}", options, readOnly, Serialize: false, uuid, classes, replication);
     }
+
+    /// <summary>A size as Arvados' ByteSize writes it: bytes, or a number with KB, KiB, MB, MiB, GB, GiB, TB or TiB.</summary>
+    private static long ByteSize(string text, string path)
+    {
+        var match = ByteSizeText().Match(text.Trim());
+        if (!match.Success || !long.TryParse(match.Groups["n"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+        {
+            throw new KeepConfigurationException($"{path}: expected a size such as 67108864, 64MiB or 1GB");
+        }
+
+        var unit = match.Groups["unit"].Value.ToUpperInvariant() switch
+        {
+            "" or "B" => 1L,
+            "KB" => 1000L,
+            "KIB" => 1L << 10,
+            "MB" => 1000L * 1000,
+            "MIB" => 1L << 20,
+            "GB" => 1000L * 1000 * 1000,
+            "GIB" => 1L << 30,
+            "TB" => 1000L * 1000 * 1000 * 1000,
+            _ => 1L << 40,
+        };
+        return number <= long.MaxValue / unit ? number * unit : throw new KeepConfigurationException($"{path}: too large");
+    }
+
+    [GeneratedRegex(@"^(?<n>\d+)\s*(?<unit>|B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex ByteSizeText();
 
     private static string HostPort(string url, string path)
     {
