@@ -206,6 +206,27 @@ public class KeepstoreConfigTests
         Assert.That((int)userDelete.StatusCode, Is.EqualTo(403));
 
         Assert.That(keep.Log, Does.Not.Contain("unknown config entry"), "Containers is another service's section");
+        // Today's router: GET of a bare hash is refused (the empty block excepted); pull lists need sizes and get an empty answer.
+        var (_, first) = locators[1];
+        using (var bare = await keep.SendAsync(HttpMethod.Get, KeepstoreProcess.Md5(first), UserToken))
+        {
+            Assert.That((int)bare.StatusCode, Is.EqualTo(405));
+        }
+
+        Assert.That((await keep.GetBlockAsync("d41d8cd98f00b204e9800998ecf8427e", UserToken)).Status, Is.Not.EqualTo(405));
+        var hash = KeepstoreProcess.Md5(first);
+        using (var oldPulls = await keep.SendAsync(HttpMethod.Put, "pull", DataManagerToken, new StringContent($"[{{\"locator\":\"{hash}\",\"servers\":[\"http://127.0.0.1:1\"]}}]")))
+        {
+            Assert.That((int)oldPulls.StatusCode, Is.EqualTo(400));
+            Assert.That(await oldPulls.Content.ReadAsStringAsync(), Does.StartWith("rejecting pull list containing a locator without a size hint"));
+        }
+
+        using (var trash = await keep.SendAsync(HttpMethod.Put, "trash", DataManagerToken, new StringContent("[]")))
+        {
+            Assert.That((int)trash.StatusCode, Is.EqualTo(200));
+            Assert.That(await trash.Content.ReadAsStringAsync(), Is.Empty);
+        }
+
         AssertNoSecrets(keep.Log);
     }
 
