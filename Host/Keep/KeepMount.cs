@@ -190,15 +190,16 @@ internal sealed class KeepVolumeSet : IAsyncDisposable
         Rendezvous ? RendezvousOrder(hash, mounts) : mounts;
 
     /// <summary>
-    /// keepstore's rendezvous order: ascending lower-case hex MD5 of the block hash followed by the mount UUID
-    /// without its <c>zzzzz-nyw5e-</c> prefix (for a 27-character UUID). Storage-class priorities are not read, so
-    /// every mount has keepstore's default priority 0.
+    /// keepstore's rendezvous order: descending priority (the highest <c>Priority</c> of the mount's storage
+    /// classes), then ascending lower-case hex MD5 of the block hash followed by the mount UUID without its
+    /// <c>zzzzz-nyw5e-</c> prefix (for a 27-character UUID).
     /// </summary>
     public static IReadOnlyList<KeepMount> RendezvousOrder(string hash, IReadOnlyList<KeepMount> mounts)
     {
         var key = hash.Length > 32 ? hash[..32] : hash;
         return mounts
-            .OrderBy(m => BlockHash.Compute(System.Text.Encoding.UTF8.GetBytes(key + (m.Uuid.Length == 27 ? m.Uuid[12..] : m.Uuid))), StringComparer.Ordinal)
+            .OrderByDescending(m => m.Spec.Priority)
+            .ThenBy(m => BlockHash.Compute(System.Text.Encoding.UTF8.GetBytes(key + (m.Uuid.Length == 27 ? m.Uuid[12..] : m.Uuid))), StringComparer.Ordinal)
             .ToList();
     }
 

@@ -12,6 +12,8 @@ namespace Coffer.Keep;
 /// for the flag dialect's <c>zzzzz-ivpuk-</c> and position.</param>
 /// <param name="StorageClasses">The storage classes the volume serves; null for keepstore's <c>default</c>.</param>
 /// <param name="Replication">The replication the configuration states; null for what the volume reports.</param>
+/// <param name="Priority">The highest <c>StorageClasses.CLASS.Priority</c> of the volume's classes (cluster config);
+/// mounts of higher priority come first in rendezvous order.</param>
 internal sealed record KeepVolumeSpec(
     string Flag,
     string Location,
@@ -20,7 +22,8 @@ internal sealed record KeepVolumeSpec(
     bool Serialize,
     string? Uuid = null,
     IReadOnlyList<string>? StorageClasses = null,
-    int? Replication = null);
+    int? Replication = null,
+    int Priority = 0);
 
 /// <summary>Everything <c>coffer keepstore</c>'s flags say. Defaults are keepstore's.</summary>
 internal sealed class KeepstoreOptions

@@ -494,6 +494,26 @@ public class KeepstoreConfigTests
     }
 
     [Test]
+    public async Task A_storage_class_of_higher_priority_puts_its_volumes_first()
+    {
+        var cluster = await WriteClusterAsync();
+        var text = await File.ReadAllTextAsync(cluster.ConfigFile);
+        var file = KeepTestSecrets.WritePrivateFile(_root.Combine($"priority-{Guid.NewGuid():N}.yml"),
+            text.Replace("    Containers:", "    StorageClasses:\n      archive:\n        Priority: 100\n      fast:\n        Priority: 5\n        Default: true\n    Containers:"));
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", file, "-listen", cluster.Listen[0]);
+
+        for (var i = 0; i < 4; i++)
+        {
+            var block = KeepstoreProcess.RandomBlock(2500 + i);
+            using var put = await keep.PutAsync(KeepstoreProcess.Md5(block), block, UserToken);
+            Assert.That(put.Headers.GetValues("X-Keep-Storage-Classes-Confirmed").Single(), Is.EqualTo("archive=3"), $"block {i}: the archive volume comes first");
+        }
+
+        Assert.That(BlocksOn(cluster.Disk0), Is.Zero);
+        Assert.That(keep.Log, Does.Not.Contain("unknown config entry"));
+    }
+
+    [Test]
     public async Task Config_errors_and_unknown_keys_and_drivers_are_one_line_each()
     {
         var cluster = await WriteClusterAsync(extraCollections: "      BlobSigningTTTL: 1h");

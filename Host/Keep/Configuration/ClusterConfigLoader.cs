@@ -131,13 +131,26 @@ internal static partial class ClusterConfigLoader
 
         ReadCollections(reader, cluster, at, options);
 
+        // The cluster's storage classes: a volume's priority is the highest of its classes' (keepstore's mount priority).
+        var priorities = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (classNode, classEntry) in Entries(Reader.OptionalMapping(cluster, "StorageClasses", at)))
+        {
+            var name = ((YamlScalarNode)classNode).Value ?? "";
+            var classPath = $"{at}.StorageClasses.{name}";
+            var entry = Reader.Mapping(classEntry, classPath);
+            reader.CheckKeys(entry, classPath, ["Priority", "Default", "Description"]);
+            Reader.OptionalBool(entry, "Default", classPath);
+            priorities[name] = Reader.OptionalInt(entry, "Priority", classPath, min: int.MinValue) ?? 0;
+        }
+
         var volumes = Reader.OptionalMapping(cluster, "Volumes", at);
         foreach (var (uuidNode, volumeNode) in Entries(volumes))
         {
             var uuid = ((YamlScalarNode)uuidNode).Value ?? "";
             if (ReadVolume(reader, volumeNode, $"{at}.Volumes.{uuid}", uuid, thisUrl) is { } spec)
             {
-                options.Volumes.Add(spec);
+                var priority = (spec.StorageClasses ?? []).Select(c => priorities.GetValueOrDefault(c)).DefaultIfEmpty(0).Max();
+                options.Volumes.Add(spec with { Priority = Math.Max(0, priority) });
             }
         }
 
