@@ -73,7 +73,7 @@ internal sealed partial class KeepHttpApi
         }
         catch (KeepFailure failure)
         {
-            await WriteFailureAsync(context, failure).ConfigureAwait(false);
+            await WriteFailureAsync(context, _options.FromClusterConfig ? AsToday(failure) : failure).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -632,6 +632,20 @@ internal sealed partial class KeepHttpApi
         const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
         return "req-" + RandomNumberGenerator.GetString(digits, 20);
     }
+
+    /// <summary>
+    /// The status and words today's keepstore answers where they differ from the seed's (keepstore.go's errors): a
+    /// corrupt stored copy is 502, a body that does not match its hash 400, a collision and a full cluster in
+    /// today's words.
+    /// </summary>
+    private static KeepFailure AsToday(KeepFailure failure) => (failure.Status, failure.Message) switch
+    {
+        (500, "Hash mismatch in stored data") => new KeepFailure(502, "checksum mismatch in stored data"),
+        (422, "Hash mismatch in request") => new KeepFailure(400, "content hash did not match specified locator"),
+        (500, "Collision") => new KeepFailure(500, "hash collision"),
+        (507, "Full") => new KeepFailure(507, "insufficient storage"),
+        _ => failure,
+    };
 
     /// <summary>The classes of <c>X-Keep-Storage-Classes: a, b</c>, trimmed, without empty ones.</summary>
     private static List<string> RequestedClasses(HttpRequest request) =>
