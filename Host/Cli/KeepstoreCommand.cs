@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Coffer.Abstractions;
 using Coffer.Keep;
+using Coffer.Keep.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
@@ -9,7 +10,8 @@ namespace Coffer.Cli;
 
 /// <summary>
 /// <c>coffer keepstore</c>: the Arvados Keep block server. Its flags are keepstore's Go-style ones
-/// with positional meaning, so they bypass System.CommandLine and reach <see cref="KeepstoreFlagParser"/> as given.
+/// with positional meaning, so they bypass System.CommandLine and reach <see cref="KeepstoreArguments"/> as given,
+/// which reads them as the seed's flags or, with <c>-config FILE</c>, reads the Arvados cluster config.
 /// This command only turns them into options, creates the volumes through the connector catalog and runs
 /// <see cref="KeepService"/>.
 /// </summary>
@@ -29,7 +31,9 @@ internal static class KeepstoreCommand
 
     public static async Task<int> RunAsync(CliContext context, IReadOnlyList<string> args, CancellationToken cancellationToken)
     {
-        var options = KeepstoreFlagParser.Parse(args, line => context.Error.WriteLine($"coffer: {line}"));
+        // -config FILE (or ARVADOS_CONFIG, or /etc/arvados/config.yml when no volume flag is given) selects today's
+        // cluster-config dialect; anything else is the seed's flags.
+        var options = KeepstoreArguments.Parse(args, Environment.GetEnvironmentVariable("ARVADOS_CONFIG"), File.Exists, line => context.Error.WriteLine($"coffer: {line}"));
         if (options.HelpRequested)
         {
             await context.Output.WriteLineAsync("usage: coffer keepstore [flags]   (flags apply in order: -readonly and the Azure account flags affect the volumes named after them)");

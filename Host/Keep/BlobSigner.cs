@@ -22,9 +22,10 @@ internal enum SignatureCheck
 /// <summary>
 /// Keep permission signatures, computed as Arvados computes them: the hint is
 /// <c>+A&lt;sig&gt;@&lt;expiry&gt;</c> where expiry is the Unix time in lower-case hex (<c>%08x</c>) and sig is
-/// the lower-case hex HMAC-SHA1, keyed with the permission key, of <c>hash@token@expiry</c>. Arvados
-/// releases after the flag-configured keepstore append <c>@ttl</c> (the signature TTL in seconds, hex)
-/// to the message; both forms are accepted, signatures are made in the first.
+/// the lower-case hex HMAC-SHA1, keyed with the permission key, of <c>hash@token@expiry@ttl</c>, ttl being the
+/// signing TTL in seconds as lower-case hex without padding (Arvados' <c>SignLocator</c> since #8936, 2016: the
+/// API server's <c>Blob.verify_signature</c> accepts only this form). Signatures are made in that form;
+/// the older <c>hash@token@expiry</c> of the flag-configured keepstore era is still accepted.
 /// </summary>
 internal sealed class BlobSigner
 {
@@ -54,7 +55,7 @@ internal sealed class BlobSigner
     {
         var hash = locator.Split('+', 2)[0];
         var expiryHex = expiry.ToUnixTimeSeconds().ToString("x8", CultureInfo.InvariantCulture);
-        return $"{locator}+A{Compute(_key, hash, token, expiryHex, ttlHex: null)}@{expiryHex}";
+        return $"{locator}+A{Compute(_key, hash, token, expiryHex, TtlHex)}@{expiryHex}";
     }
 
     /// <summary>Checks the permission hint of a locator against a token.</summary>
@@ -77,15 +78,17 @@ internal sealed class BlobSigner
         }
 
         var given = Encoding.ASCII.GetBytes(hint[1..41]);
-        var ttlHex = ((long)_ttl.TotalSeconds).ToString("x", CultureInfo.InvariantCulture);
         var legacy = Encoding.ASCII.GetBytes(Compute(_key, locator.Hash, token, expiryHex, ttlHex: null));
-        var current = Encoding.ASCII.GetBytes(Compute(_key, locator.Hash, token, expiryHex, ttlHex));
+        var current = Encoding.ASCII.GetBytes(Compute(_key, locator.Hash, token, expiryHex, TtlHex));
 
         // Both comparisons always run, in constant time, so timing tells nothing about either.
         var matchesLegacy = CryptographicOperations.FixedTimeEquals(given, legacy);
         var matchesCurrent = CryptographicOperations.FixedTimeEquals(given, current);
         return matchesLegacy | matchesCurrent ? SignatureCheck.Valid : SignatureCheck.Invalid;
     }
+
+    /// <summary>The signing TTL in whole seconds, lower-case hex without padding, as Go's <c>strconv.FormatInt(s, 16)</c>.</summary>
+    private string TtlHex => ((long)_ttl.TotalSeconds).ToString("x", CultureInfo.InvariantCulture);
 
     private static string Compute(byte[] key, string hash, string token, string expiryHex, string? ttlHex)
     {

@@ -46,7 +46,7 @@ internal sealed partial class BlockStore
         try
         {
             var failure = KeepFailure.NotFound;
-            foreach (var mount in _volumes.All)
+            foreach (var mount in _volumes.OrderFor(hash, _volumes.All))
             {
                 if (await IsKnownCorruptAsync(mount, hash, cancellationToken).ConfigureAwait(false))
                 {
@@ -102,7 +102,7 @@ internal sealed partial class BlockStore
     public async Task<bool> StreamAsync(string hash, VerifyingBlockStream sink, CancellationToken cancellationToken)
     {
         var failure = KeepFailure.NotFound;
-        foreach (var mount in _volumes.All)
+        foreach (var mount in _volumes.OrderFor(hash, _volumes.All))
         {
             if (await IsKnownCorruptAsync(mount, hash, cancellationToken).ConfigureAwait(false))
             {
@@ -114,6 +114,7 @@ internal sealed partial class BlockStore
             try
             {
                 await mount.RunAsync((v, ct) => v.ReadAsync(hash, sink, ct), cancellationToken).ConfigureAwait(false);
+                mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "out", sink.Length);
                 await sink.FinishAsync(cancellationToken).ConfigureAwait(false);
                 return true;
             }
@@ -153,9 +154,9 @@ internal sealed partial class BlockStore
     /// <param name="data">The content.</param>
     /// <param name="target">The one mount to use, or null for any writable one.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    /// <returns>The replication of the volume that holds the block.</returns>
+    /// <returns>The mount that holds the block (written or touched there).</returns>
     /// <exception cref="KeepFailure">500 collision or failure, 507 all full.</exception>
-    public async Task<int> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, CancellationToken cancellationToken)
+    public async Task<KeepMount> PutAsync(string hash, ReadOnlyMemory<byte> data, KeepMount? target, CancellationToken cancellationToken)
     {
 
         var writable = target is null ? _volumes.Writable : target.IsReadOnly ? [] : [target];
@@ -165,9 +166,9 @@ internal sealed partial class BlockStore
         }
 
         var existing = await CompareAndTouchAsync(hash, data, writable, cancellationToken).ConfigureAwait(false);
-        if (existing is { } replication)
+        if (existing is not null)
         {
-            return replication;
+            return existing;
         }
 
         var first = target ?? _volumes.NextWritable()!;
@@ -177,8 +178,9 @@ internal sealed partial class BlockStore
             try
             {
                 await mount.RunAsync((v, ct) => v.WriteAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
+                mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "in", data.Length);
                 _corruptCopies.TryRemove((mount.Index, hash), out _);
-                return mount.Replication;
+                return mount;
             }
             catch (StorageFullException)
             {
@@ -194,8 +196,92 @@ internal sealed partial class BlockStore
         throw allFull ? KeepFailure.Full : KeepFailure.Generic;
     }
 
+    /// <summary>
+    /// Stores a block as today's keepstore does (the config dialect): the writable mounts in rendezvous order, an
+    /// intact copy touched rather than written again, until a copy is stored on a mount of each requested storage
+    /// class (or, with none requested, on one mount).
+    /// </summary>
+    /// <param name="hash">The block's hash, checked by the caller.</param>
+    /// <param name="data">The content.</param>
+    /// <param name="classes">The storage classes the client asked for (<c>X-Keep-Storage-Classes</c>); empty for any.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    /// <returns>The mounts holding the block now, in the order they were used.</returns>
+    /// <exception cref="KeepFailure">500 collision or failure, 507 all full.</exception>
+    public async Task<IReadOnlyList<KeepMount>> PutByClassAsync(string hash, ReadOnlyMemory<byte> data, IReadOnlyList<string> classes, CancellationToken cancellationToken)
+    {
+        var remaining = new HashSet<string>(classes, StringComparer.Ordinal);
+        var stored = new List<KeepMount>();
+        var allFull = true;
+        foreach (var mount in _volumes.OrderFor(hash, _volumes.Writable))
+        {
+            if (classes.Count == 0 ? stored.Count > 0 : remaining.Count == 0)
+            {
+                break;
+            }
+
+            if (classes.Count > 0 && !mount.StorageClasses.Any(remaining.Contains))
+            {
+                continue;
+            }
+
+            try
+            {
+                var comparison = await CompareAsync(mount, hash, data, cancellationToken).ConfigureAwait(false);
+                if (comparison == BlockComparison.Collision)
+                {
+                    LogCollision(mount.Label, hash);
+                    throw KeepFailure.Collision;
+                }
+
+                if (comparison == BlockComparison.Identical)
+                {
+                    await mount.RunAsync((v, ct) => v.TouchAsync(hash, ct), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await mount.RunAsync((v, ct) => v.WriteAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
+                    mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "in", data.Length);
+                    _corruptCopies.TryRemove((mount.Index, hash), out _);
+                }
+
+                stored.Add(mount);
+                remaining.ExceptWith(mount.StorageClasses);
+            }
+            catch (StorageFullException)
+            {
+                LogFull(mount.Label, hash);
+            }
+            catch (Exception e) when (e is not KeepFailure && (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+            {
+                allFull = false;
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "write", hash, e.Message);
+            }
+        }
+
+        return stored.Count > 0 ? stored : throw (allFull ? KeepFailure.Full : KeepFailure.Generic);
+    }
+
+    /// <summary>How the mount's copy compares with the data; <see cref="BlockComparison.Corrupt"/> stands for none too.</summary>
+    private async Task<BlockComparison> CompareAsync(KeepMount mount, string hash, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var comparison = await mount.RunAsync((v, ct) => v.CompareAsync(hash, data, ct), cancellationToken).ConfigureAwait(false);
+            if (comparison == BlockComparison.Corrupt)
+            {
+                await RememberCorruptAsync(mount, hash, "its MD5 differs", cancellationToken).ConfigureAwait(false);
+            }
+
+            return comparison;
+        }
+        catch (NotFoundException)
+        {
+            return BlockComparison.Corrupt;
+        }
+    }
+
     /// <summary>Finds an intact copy on a writable volume and touches it; a collision stops everything.</summary>
-    private async Task<int?> CompareAndTouchAsync(string hash, ReadOnlyMemory<byte> data, IReadOnlyList<KeepMount> writable, CancellationToken cancellationToken)
+    private async Task<KeepMount?> CompareAndTouchAsync(string hash, ReadOnlyMemory<byte> data, IReadOnlyList<KeepMount> writable, CancellationToken cancellationToken)
     {
         foreach (var mount in writable)
         {
@@ -229,7 +315,7 @@ internal sealed partial class BlockStore
             try
             {
                 await mount.RunAsync((v, ct) => v.TouchAsync(hash, ct), cancellationToken).ConfigureAwait(false);
-                return mount.Replication;
+                return mount;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -250,6 +336,7 @@ internal sealed partial class BlockStore
                 await v.ReadAsync(hash, fill, ct).ConfigureAwait(false);
                 return (int)fill.Length;
             }, cancellationToken).ConfigureAwait(false);
+            mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "out", length);
             return (length, false);
         }
         catch (NotFoundException)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -20,6 +21,18 @@ internal sealed partial class KeepHttpApi
 {
     private static readonly string Version = typeof(KeepHttpApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
+    // Today's router (services/keepstore/router.go, corsHandler) sets these on every answer.
+    private static readonly (string Name, string Value)[] CorsHeaders =
+    [
+        ("Access-Control-Allow-Methods", "GET, HEAD, PUT, OPTIONS"),
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Allow-Headers", "Authorization, Content-Length, Content-Type, X-Keep-Desired-Replicas, X-Keep-Signature, X-Keep-Storage-Classes"),
+        ("Access-Control-Expose-Headers", "X-Keep-Locator, X-Keep-Replicas-Stored, X-Keep-Storage-Classes-Confirmed"),
+        ("Access-Control-Max-Age", "86486400"),
+    ];
+
+    private const string EmptyBlockHash = "d41d8cd98f00b204e9800998ecf8427e";
+
     private static readonly JsonSerializerOptions ListJson = new() { PropertyNameCaseInsensitive = false };
 
     // keepstore's JSON keeps Go's field names (BytesFree, ReadOnly, UUID…), not ASP.NET's camelCase.
@@ -30,10 +43,12 @@ internal sealed partial class KeepHttpApi
     private readonly KeepstoreSecrets _secrets;
     private readonly KeepstoreOptions _options;
     private readonly ILogger _logger;
+    private readonly KeepMetrics? _metrics;
     private int _requestsInFlight;
 
-    public KeepHttpApi(BlockStore store, KeepWorkers workers, KeepstoreSecrets secrets, KeepstoreOptions options, ILogger logger)
+    public KeepHttpApi(BlockStore store, KeepWorkers workers, KeepstoreSecrets secrets, KeepstoreOptions options, ILogger logger, KeepMetrics? metrics = null)
     {
+        _metrics = metrics;
         _store = store;
         _workers = workers;
         _secrets = secrets;
@@ -45,6 +60,8 @@ internal sealed partial class KeepHttpApi
     public async Task HandleAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
+        var requestId = RequestIdOf(context.Request);
+        context.Response.Headers["X-Request-Id"] = requestId;
         try
         {
             if (Interlocked.Increment(ref _requestsInFlight) > _options.EffectiveMaxRequests)
@@ -56,15 +73,19 @@ internal sealed partial class KeepHttpApi
         }
         catch (KeepFailure failure)
         {
-            await WriteFailureAsync(context, failure).ConfigureAwait(false);
+            await WriteFailureAsync(context, _options.FromClusterConfig ? AsToday(failure) : failure).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            // The client went away; nobody is left to answer.
+            // The client went away; nobody is left to answer. Today's keepstore logs such a request as 499.
+            if (_options.FromClusterConfig && !context.Response.HasStarted)
+            {
+                context.Response.StatusCode = 499;
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogRequestFailed(context.Request.Method, RedactedPath(context), e.Message);
+            LogRequestFailed(requestId, context.Request.Method, RedactedPath(context), e.Message);
             if (context.Response.HasStarted)
             {
                 // A half-sent answer must not look complete (an index without its final blank line, say).
@@ -78,13 +99,14 @@ internal sealed partial class KeepHttpApi
         finally
         {
             Interlocked.Decrement(ref _requestsInFlight);
+            _metrics?.Request(context.Response.StatusCode, context.Request.Method, Stopwatch.GetElapsedTime(started));
 
             // One line per request, as keepstore logs them; permission hints are cut from the path.
             if (_logger.IsEnabled(LogLevel.Information))
             {
                 var path = RedactedPath(context);
                 var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                LogRequest(context.Request.Method, path, context.Response.StatusCode, milliseconds);
+                LogRequest(requestId, context.Request.Method, path, context.Response.StatusCode, milliseconds);
             }
         }
     }
@@ -95,6 +117,31 @@ internal sealed partial class KeepHttpApi
         var path = context.Request.Path.Value ?? "/";
         var isGet = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
         var isPut = HttpMethods.IsPut(method);
+        var today = _options.FromClusterConfig;
+
+        if (today)
+        {
+            // Today's router wraps every answer in its CORS headers and answers OPTIONS on any path with them alone.
+            foreach (var (name, value) in CorsHeaders)
+            {
+                context.Response.Headers[name] = value;
+            }
+
+            if (HttpMethods.IsOptions(method))
+            {
+                return Task.CompletedTask;
+            }
+        }
+
+        if (path == "/metrics" && _metrics is not null)
+        {
+            return HttpMethods.IsGet(method) ? MetricsAsync(context) : MethodNotAllowed();
+        }
+
+        if (path == "/_health/ping")
+        {
+            return HttpMethods.IsGet(method) ? HealthAsync(context) : MethodNotAllowed();
+        }
 
         if (path == "/index" || path.StartsWith("/index/", StringComparison.Ordinal))
         {
@@ -109,7 +156,10 @@ internal sealed partial class KeepHttpApi
 
         if (path == "/mounts")
         {
-            return HttpMethods.IsGet(method) ? MountsAsync(context) : MethodNotAllowed();
+            // Today's keepstore shows its mounts to the system root token only; the seed's to anyone.
+            return !HttpMethods.IsGet(method) ? MethodNotAllowed()
+                : today ? RequireDataManager(context, () => MountsAsync(context))
+                : MountsAsync(context);
         }
 
         if (MountBlocksPath().Match(path) is { Success: true } mountBlocks)
@@ -143,9 +193,15 @@ internal sealed partial class KeepHttpApi
                 return GetAsync(context, locator);
             }
 
-            if (isPut && bare)
+            // Today's router takes hints after the hash of a PUT (and ignores them); the seed's refused them.
+            if (isPut && (bare || today))
             {
                 return PutAsync(context, locator.Hash);
+            }
+
+            if (today && string.Equals(method, "TOUCH", StringComparison.Ordinal))
+            {
+                return RequireDataManager(context, () => TouchAsync(context, locator.Hash));
             }
 
             if (HttpMethods.IsDelete(method) && bare)
@@ -161,6 +217,13 @@ internal sealed partial class KeepHttpApi
 
     private async Task GetAsync(HttpContext context, KeepLocator locator)
     {
+        // Today's router refuses GET of a bare hash (but the empty block's): without a size it could not report an
+        // MD5 mismatch after the body started. The seed's served it.
+        if (_options.FromClusterConfig && HttpMethods.IsGet(context.Request.Method) && locator.Size is null && locator.Hash != EmptyBlockHash)
+        {
+            throw new KeepFailure(405, "Method Not Allowed");
+        }
+
         if (_options.EnforcePermissions)
         {
             switch (_secrets.Signer!.Verify(locator, TokenOf(context.Request)))
@@ -173,45 +236,58 @@ internal sealed partial class KeepHttpApi
         }
 
         var cancellationToken = context.RequestAborted;
-        // A streamed block holds its volume until the client has read it all: on a volume that does one I/O
-        // at a time, one slow client would stall every other request, so such setups read blocks whole first.
-        if (locator.Size is { } size and >= 0 and <= BlockHash.MaxBlockSize && !_store.Volumes.AnySerialized)
+        var isHead = HttpMethods.IsHead(context.Request.Method);
+
+        // Proxies must not answer a request carrying another X-Keep-Signature with this answer (keepstore's router).
+        context.Response.Headers.Append("Vary", "X-Keep-Signature");
+        if (isHead && locator.Size is { } size and >= 0 and <= BlockHash.MaxBlockSize)
         {
-            // The size hint gives Content-Length up front, so the block streams from the volume while its MD5
-            // is checked; the sink holds back the block's last bytes until the MD5 matches.
-            var isGet = HttpMethods.IsGet(context.Request.Method);
-            using var sink = new VerifyingBlockStream(isGet ? context.Response.BodyWriter : null, locator.Hash, size);
-            context.Response.ContentLength = size;
-            context.Response.ContentType = "application/octet-stream";
-            try
+            // A HEAD sends no body, so the block passes through a discarding sink while its MD5 is checked: no
+            // block buffer, and a wrong size hint or corrupt copy is found before anything is answered.
+            using var sink = new VerifyingBlockStream(null, locator.Hash, size);
+            if (await _store.StreamAsync(locator.Hash, sink, cancellationToken).ConfigureAwait(false))
             {
-                if (await _store.StreamAsync(locator.Hash, sink, cancellationToken).ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-            catch (Exception) when (sink.BytesPassed > 0)
-            {
-                // Part of the block is in the response already, flushed or not: only a connection cut short of
-                // Content-Length tells the client this is not the block. The store has logged why.
-                context.Abort();
+                AnswerBlockHeaders(context, locator, size);
                 return;
             }
 
-            // The size hint was wrong and nothing went out: serve the block at its real length, as below.
+            // The size hint was wrong: the block is read whole below to learn its real length.
         }
 
-        // Without a (right) size hint the length is known only once the block is read: buffer it, check it, send it.
-        var (buffer, length) = await _store.ReadAsync(locator.Hash, null, cancellationToken).ConfigureAwait(false);
+        // A GET reads the block whole into a pooled buffer (of the hint's size when there is one) and checks its
+        // MD5 before the first byte goes out: a missing or corrupt copy falls back to the next volume, and a
+        // block shorter or longer than the size hint is answered at its real length, never cut short.
+        var (buffer, length) = await _store.ReadAsync(locator.Hash, locator.Size, cancellationToken).ConfigureAwait(false);
         using (buffer)
         {
-            context.Response.ContentLength = length;
-            context.Response.ContentType = "application/octet-stream";
-            if (HttpMethods.IsGet(context.Request.Method))
+            AnswerBlockHeaders(context, locator, length);
+            if (!isHead)
             {
                 await context.Response.Body.WriteAsync(buffer.Array.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The headers of a block found good: its real length, and with <c>X-Keep-Signature: local, …</c> (the Python
+    /// SDK's <c>refresh_signature</c>) the locator signed afresh for this token in <c>X-Keep-Locator</c>.
+    /// </summary>
+    private void AnswerBlockHeaders(HttpContext context, KeepLocator locator, long length)
+    {
+        context.Response.ContentLength = length;
+        context.Response.ContentType = "application/octet-stream";
+        var wanted = context.Request.Headers["X-Keep-Signature"].ToString();
+        if (string.Equals(wanted.Split(',', 2)[0].Trim(), "local", StringComparison.Ordinal))
+        {
+            context.Response.Headers["X-Keep-Locator"] = SignFor(context.Request, $"{locator.Hash}+{length}");
+        }
+    }
+
+    /// <summary>The locator signed for the request's token, or as it is when there is no key or no token.</summary>
+    private string SignFor(HttpRequest request, string locator)
+    {
+        var token = TokenOf(request);
+        return _secrets.Signer is { } signer && token.Length > 0 ? signer.Sign(locator, token) : locator;
     }
 
     private async Task PutAsync(HttpContext context, string hash)
@@ -245,7 +321,7 @@ internal sealed partial class KeepHttpApi
             throw KeepFailure.ClientDisconnected;
         }
 
-        int replication;
+        IReadOnlyList<KeepMount> holders;
         using (buffer)
         {
             // Hashing each piece as it arrives, while it is still in the CPU cache, saves a second pass over the block.
@@ -255,17 +331,34 @@ internal sealed partial class KeepHttpApi
                 throw KeepFailure.RequestHashMismatch;
             }
 
-            replication = await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, cancellationToken).ConfigureAwait(false);
+            holders = _options.FromClusterConfig
+                ? await _store.PutByClassAsync(hash, buffer.Array.AsMemory(0, (int)length), RequestedClasses(context.Request), cancellationToken).ConfigureAwait(false)
+                : [await _store.PutAsync(hash, buffer.Array.AsMemory(0, (int)length), null, cancellationToken).ConfigureAwait(false)];
         }
 
-        var locator = $"{hash}+{length}";
-        var token = TokenOf(context.Request);
-        if (_secrets.Signer is { } signer && token.Length > 0)
+        var locator = SignFor(context.Request, $"{hash}+{length}");
+        context.Response.Headers["X-Keep-Replicas-Stored"] = holders.Sum(m => m.Replication).ToString(CultureInfo.InvariantCulture);
+
+        // As keepstore's router: "class=replicas" for each class the copies count towards, comma and space between.
+        // Without it Arvados clients conclude the cluster has no storage classes and stop tracking them.
+        var confirmed = new List<(string Class, int Replicas)>();
+        foreach (var mount in holders)
         {
-            locator = signer.Sign(locator, token);
+            foreach (var storageClass in mount.StorageClasses)
+            {
+                var at = confirmed.FindIndex(c => c.Class == storageClass);
+                if (at < 0)
+                {
+                    confirmed.Add((storageClass, mount.Replication));
+                }
+                else
+                {
+                    confirmed[at] = (storageClass, confirmed[at].Replicas + mount.Replication);
+                }
+            }
         }
 
-        context.Response.Headers["X-Keep-Replicas-Stored"] = replication.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers["X-Keep-Storage-Classes-Confirmed"] = string.Join(", ", confirmed.Select(c => $"{c.Class}={c.Replicas}"));
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(locator + "\n", cancellationToken).ConfigureAwait(false);
     }
@@ -389,10 +482,23 @@ internal sealed partial class KeepHttpApi
                 LogStatusFailed(mount.Label, e.Message);
             }
 
+            // A volume that cannot tell its usage cheaply (a cloud container: -1) reports the last complete index
+            // of it instead, with the block count and when; before any, -1 as before.
+            var pass = status is { BytesUsed: < 0 } ? mount.LastIndexPass : null;
             volumes.Add(new
             {
                 Label = mount.Label,
-                Status = status is { } s ? new { MountPoint = mount.Label, DeviceNum = 0, BytesFree = s.BytesFree, BytesUsed = s.BytesUsed } : null,
+                Status = status is { } s
+                    ? new
+                    {
+                        MountPoint = mount.Label,
+                        DeviceNum = 0,
+                        BytesFree = s.BytesFree,
+                        BytesUsed = pass?.Bytes ?? s.BytesUsed,
+                        BlocksUsed = pass?.Blocks ?? -1,
+                        UsageFrom = pass is null ? (s.BytesUsed < 0 ? "unknown" : "volume") : "index " + pass.At.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                    }
+                    : null,
             });
         }
 
@@ -420,7 +526,7 @@ internal sealed partial class KeepHttpApi
                 ReadOnly = m.IsReadOnly,
                 Replication = m.Replication,
                 Tier = 1,
-                StorageClasses = new Dictionary<string, bool> { ["default"] = true },
+                StorageClasses = m.StorageClasses.ToDictionary(c => c, _ => true),
             }),
             ReplyJson,
             context.RequestAborted);
@@ -442,8 +548,19 @@ internal sealed partial class KeepHttpApi
             throw new KeepFailure(400, $"the {kind} list is not valid JSON: {e.Message}");
         }
 
+        if (_options.FromClusterConfig && list is List<PullRequest> { Count: > 0 } pulls && pulls[0].Locator.Length == 32)
+        {
+            // Today's keepstore refuses a pull list from a keep-balance too old to send sizes, in these words.
+            throw new KeepFailure(400, "rejecting pull list containing a locator without a size hint -- this probably means keep-balance needs to be upgraded");
+        }
+
         queue.ReplaceAll(list);
-        await context.Response.WriteAsync($"Received {list.Count} {kind} requests\n", context.RequestAborted).ConfigureAwait(false);
+
+        // Today's keepstore answers an accepted list with an empty 200; the seed's counted it.
+        if (!_options.FromClusterConfig)
+        {
+            await context.Response.WriteAsync($"Received {list.Count} {kind} requests\n", context.RequestAborted).ConfigureAwait(false);
+        }
     }
 
     private async Task UntrashAsync(HttpContext context, string hash)
@@ -499,6 +616,121 @@ internal sealed partial class KeepHttpApi
         await context.Response.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The client's <c>X-Request-Id</c> when it is a plain token (printable ASCII, no space, at most 100
+    /// characters: it goes into the log as it is), else a new one as Arvados makes them: <c>req-</c> and 20
+    /// lower-case base-36 characters.
+    /// </summary>
+    internal static string RequestIdOf(HttpRequest request)
+    {
+        var given = request.Headers["X-Request-Id"].ToString();
+        if (given.Length is > 0 and <= 100 && given.All(c => c is > ' ' and <= '~'))
+        {
+            return given;
+        }
+
+        const string digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+        return "req-" + RandomNumberGenerator.GetString(digits, 20);
+    }
+
+    /// <summary>
+    /// The status and words today's keepstore answers where they differ from the seed's (keepstore.go's errors): a
+    /// corrupt stored copy is 502, a body that does not match its hash 400, a collision and a full cluster in
+    /// today's words.
+    /// </summary>
+    private static KeepFailure AsToday(KeepFailure failure) => (failure.Status, failure.Message) switch
+    {
+        (500, "Hash mismatch in stored data") => new KeepFailure(502, "checksum mismatch in stored data"),
+        (422, "Hash mismatch in request") => new KeepFailure(400, "content hash did not match specified locator"),
+        (500, "Collision") => new KeepFailure(500, "hash collision"),
+        (507, "Full") => new KeepFailure(507, "insufficient storage"),
+        _ => failure,
+    };
+
+    /// <summary>The classes of <c>X-Keep-Storage-Classes: a, b</c>, trimmed, without empty ones.</summary>
+    private static List<string> RequestedClasses(HttpRequest request) =>
+        request.Headers["X-Keep-Storage-Classes"].ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct().ToList();
+
+    /// <summary>Runs <paramref name="handler"/> for the data manager (the system root token) only: 401 without a token, 403 with another.</summary>
+    private Task RequireDataManager(HttpContext context, Func<Task> handler)
+    {
+        var token = TokenOf(context.Request);
+        return _secrets.IsDataManager(token) ? handler()
+            : token.Length == 0 ? throw KeepFailure.Unauthorized
+            : throw KeepFailure.Forbidden;
+    }
+
+    /// <summary><c>TOUCH /HASH</c>: sets the mtime of the first writable copy in configuration order, as today's keepstore's BlockTouch.</summary>
+    private async Task TouchAsync(HttpContext context, string hash)
+    {
+        foreach (var mount in _store.Volumes.Writable)
+        {
+            try
+            {
+                await mount.RunAsync((v, ct) => v.TouchAsync(hash, ct), context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+            catch (NotFoundException)
+            {
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                KeepLog.VolumeOperationFailed(_logger, mount.Label, "touch", hash, e.Message);
+            }
+        }
+
+        throw KeepFailure.NotFound;
+    }
+
+    /// <summary>
+    /// <c>GET /metrics</c>, the Prometheus text format, as Arvados' services guard it (auth.RequireLiteralToken):
+    /// open when there is no ManagementToken (always so in the flag dialect), else that token (OAuth2 or Bearer),
+    /// 401 without a token, 403 with another.
+    /// </summary>
+    private async Task MetricsAsync(HttpContext context)
+    {
+        if (_options.ManagementToken is { Length: > 0 } expected)
+        {
+            var token = TokenOf(context.Request);
+            if (token.Length == 0)
+            {
+                throw KeepFailure.Unauthorized;
+            }
+
+            if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), SHA256.HashData(Encoding.UTF8.GetBytes(expected))))
+            {
+                throw KeepFailure.Forbidden;
+            }
+        }
+
+        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        await _metrics!.ExportAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary><c>GET /_health/ping</c> as Arvados' health handler: 404 without a ManagementToken, else <c>Bearer</c> that token.</summary>
+    private async Task HealthAsync(HttpContext context)
+    {
+        var expected = _options.ManagementToken;
+        var given = context.Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(expected))
+        {
+            await WriteTextAsync(context, 404, "disabled").ConfigureAwait(false);
+        }
+        else if (given.Length == 0)
+        {
+            await WriteTextAsync(context, 401, "authorization required").ConfigureAwait(false);
+        }
+        else if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes("Bearer " + expected))))
+        {
+            await WriteTextAsync(context, 403, "authorization error").ConfigureAwait(false);
+        }
+        else
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"health\":\"OK\"}\n", context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
     private static Task MethodNotAllowed() => throw new KeepFailure(405, "Method Not Allowed");
 
     /// <summary>The API token of <c>Authorization: OAuth2 TOKEN</c> or <c>Bearer TOKEN</c>; empty when absent.</summary>
@@ -541,11 +773,11 @@ internal sealed partial class KeepHttpApi
     [GeneratedRegex(@"\+A[^+]*", RegexOptions.CultureInvariant)]
     private static partial Regex SignatureHint();
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Milliseconds:0.0}ms")]
-    private partial void LogRequest(string method, string path, int status, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{RequestId} {Method} {Path} {Status} {Milliseconds:0.0}ms")]
+    private partial void LogRequest(string requestId, string method, string path, int status, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path}: {Reason}")]
-    private partial void LogRequestFailed(string method, string path, string reason);
+    [LoggerMessage(Level = LogLevel.Error, Message = "{RequestId} {Method} {Path}: {Reason}")]
+    private partial void LogRequestFailed(string requestId, string method, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Volume}: status unavailable: {Reason}")]
     private partial void LogStatusFailed(string volume, string reason);

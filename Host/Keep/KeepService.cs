@@ -81,7 +81,7 @@ internal sealed partial class KeepService
             throw new ArgumentException($"{volumes.Count} volumes for the {_options.Volumes.Count} the options name", nameof(volumes));
         }
 
-        var mounts = new KeepVolumeSet(volumes.Select((volume, index) => new KeepMount(index, _options.Volumes[index], volume)).ToList());
+        var mounts = new KeepVolumeSet(volumes.Select((volume, index) => new KeepMount(index, _options.Volumes[index], volume)).ToList(), rendezvous: _options.FromClusterConfig);
         await using (mounts.ConfigureAwait(false))
         {
             var logger = loggerFactory.CreateLogger("Coffer.Keep");
@@ -95,7 +95,7 @@ internal sealed partial class KeepService
                 notify($"warning: {string.Join(" and ", shared.Select(m => m.Spec.Flag))} reach the same storage ({shared.Key})");
             }
 
-            if (_secrets.Signer is null)
+            if (_secrets.Signer is null && !_options.FromClusterConfig)
             {
                 notify("notice: no -permission-key-file: locators are returned unsigned and would be refused by servers that enforce permissions");
             }
@@ -103,7 +103,14 @@ internal sealed partial class KeepService
             using var buffers = new BlockBufferPool(_options.MaxBuffers);
             var store = new BlockStore(mounts, buffers, logger);
             using var workers = new KeepWorkers(store, _secrets, _options, _time, logger);
-            var api = new KeepHttpApi(store, workers, _secrets, _options, logger);
+            var metrics = new KeepMetrics();
+            metrics.Observe(buffers, workers);
+            foreach (var mount in mounts.All)
+            {
+                mount.Metrics = metrics;
+            }
+
+            var api = new KeepHttpApi(store, workers, _secrets, _options, logger, metrics);
             using var pidFile = PidFile.Create(_options.PidFile);
             await KeepServer.RunAsync(api, workers, _options.Listen, loggerFactory,
                 address => notify($"keepstore listening at {address}"), cancellationToken).ConfigureAwait(false);

@@ -23,7 +23,11 @@ internal sealed class KeepstoreSecrets
     public static KeepstoreSecrets Load(KeepstoreOptions options, TimeProvider time)
     {
         BlobSigner? signer = null;
-        if (options.PermissionKeyFile is { } keyFile)
+        if (options.BlobSigningKey is { Length: > 0 } inlineKey)
+        {
+            signer = new BlobSigner(Encoding.UTF8.GetBytes(inlineKey), options.BlobSignatureTtl, time);
+        }
+        else if (options.PermissionKeyFile is { } keyFile)
         {
             // keepstore trims surrounding white space from both files.
             var key = Encoding.UTF8.GetBytes(ReadTrimmed(keyFile, "-permission-key-file"));
@@ -35,8 +39,8 @@ internal sealed class KeepstoreSecrets
             signer = new BlobSigner(key, options.BlobSignatureTtl, time);
         }
 
-        string? token = null;
-        if (options.DataManagerTokenFile is { } tokenFile)
+        string? token = options.SystemRootToken is { Length: > 0 } root ? root : null;
+        if (token is null && options.DataManagerTokenFile is { } tokenFile)
         {
             token = ReadTrimmed(tokenFile, "-data-manager-token-file");
             if (token.Length == 0)

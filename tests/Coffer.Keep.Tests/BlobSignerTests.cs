@@ -35,14 +35,36 @@ public class BlobSignerTests
     }
 
     [Test]
-    public void A_signed_locator_is_what_arvados_computes()
+    public void A_signed_locator_is_what_arvados_computes_with_the_ttl_in_the_message()
     {
         var expiry = Now.AddDays(14);
 
         var signed = Signer().Sign($"{Hash}+3", Token, expiry);
 
-        Assert.That(signed, Is.EqualTo($"{Hash}+3{ArvadosSignature(Hash, Token, expiry.ToUnixTimeSeconds())}"));
+        // hash@token@expiryhex@ttlhex, as Arvados' SignLocator and the API server's Blob.sign_locator: 14 days is 0x127500 s.
+        Assert.That(signed, Is.EqualTo($"{Hash}+3{ArvadosSignature(Hash, Token, expiry.ToUnixTimeSeconds(), 14 * 86400)}"));
+        Assert.That(signed, Is.Not.EqualTo($"{Hash}+3{ArvadosSignature(Hash, Token, expiry.ToUnixTimeSeconds())}"), "not the pre-2016 form");
         Assert.That(signed, Does.Match("^[0-9a-f]{32}\\+3\\+A[0-9a-f]{40}@[0-9a-f]{8}$"));
+    }
+
+    [Test]
+    public void The_signature_of_arvados_own_known_answer_test_is_reproduced()
+    {
+        // The key, token, TTL (1209600 s) and expected signature of sdk/go/arvados/blob_signature_test.go.
+        var key = Encoding.ASCII.GetBytes(
+            "13u9fkuccnboeewr0ne3mvapk28epf68a3bhj9q8sb4l6e4e5mkk" +
+            "p6nhj2mmpscgu1zze5h5enydxfe3j215024u16ij4hjaiqs5u4pzsl3nczmaoxnc" +
+            "ljkm4875xqn4xv058koz3vkptmzhyheiy6wzevzjmdvxhvcqsvr5abhl15c2d4o4" +
+            "jhl0s91lojy1mtrzqqvprqcverls0xvy9vai9t1l1lvvazpuadafm71jl4mrwq2y" +
+            "gokee3eamvjy8qq1fvy238838enjmy5wzy2md7yvsitp5vztft6j4q866efym7e6" +
+            "vu5wm9fpnwjyxfldw3vbo01mgjs75rgo7qioh8z8ij7jpyp8508okhgbbex3ceei" +
+            "786u5rw2a9gx743dj3fgq2irk");
+        const string token = "hocfupkn2pjhrpgp2vxv8rsku7tvtx49arbc9s4bvu7p7wxqvk";
+        const string expected = "acbd18db4cc2f85cedef654fccc4a4d8+3+A89118b78732c33104a4d6231e8b5a5fa1e4301e3@7fffffff";
+        var signer = new BlobSigner(key, TimeSpan.FromSeconds(1209600), new FakeTimeProvider(Now));
+
+        Assert.That(signer.Sign("acbd18db4cc2f85cedef654fccc4a4d8+3", token, DateTimeOffset.FromUnixTimeSeconds(0x7fffffff)), Is.EqualTo(expected));
+        Assert.That(signer.Verify(Locator(expected), token), Is.EqualTo(SignatureCheck.Valid));
     }
 
     [Test]

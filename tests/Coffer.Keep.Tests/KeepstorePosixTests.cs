@@ -144,7 +144,7 @@ public class KeepstorePosixTests
     }
 
     [Test]
-    public async Task A_wrong_size_hint_never_gets_a_body_of_the_wrong_length_and_leaves_the_copy_in_good_standing()
+    public async Task A_wrong_size_hint_gets_the_block_at_its_real_length_and_leaves_the_copy_in_good_standing()
     {
         var disk = NewDisk("disk");
         await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk);
@@ -152,12 +152,16 @@ public class KeepstorePosixTests
         var hash = KeepstoreProcess.Md5(block);
         await keep.PutBlockAsync(block);
 
-        // Found out before a byte went out (the first read is past the hint): the block at its real length.
-        Assert.That(await keep.GetBlockAsync($"{hash}+1000"), Is.EqualTo((200, block)));
-
-        // Found out at the end: cut short, as nothing else can be said once the body has started.
-        Assert.That(await keep.GetBlockOrCutOffAsync($"{hash}+{block.Length + 1}"), Is.Null);
-        Assert.That(await keep.GetBlockOrCutOffAsync($"{hash}+{block.Length - 1}"), Is.Null);
+        // A hint smaller or larger than the block: the whole block, with its real Content-Length, never a reset.
+        foreach (var hint in new[] { 1000, block.Length - 1, block.Length + 1, block.Length + (2 * 1024 * 1024) })
+        {
+            using var response = await keep.SendAsync(HttpMethod.Get, $"{hash}+{hint}");
+            Assert.That((int)response.StatusCode, Is.EqualTo(200), $"hint {hint}");
+            Assert.That(response.Content.Headers.ContentLength, Is.EqualTo(block.Length), $"hint {hint}");
+            Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(block), $"hint {hint}");
+            using var head = await keep.SendAsync(HttpMethod.Head, $"{hash}+{hint}");
+            Assert.That(head.Content.Headers.ContentLength, Is.EqualTo(block.Length), $"HEAD, hint {hint}");
+        }
 
         // The copy is fine: it was the locators that were wrong.
         Assert.That(await keep.GetBlockAsync($"{hash}+{block.Length}"), Is.EqualTo((200, block)));
@@ -165,7 +169,7 @@ public class KeepstorePosixTests
     }
 
     [Test]
-    public async Task A_corrupt_copy_is_cut_short_never_sent_whole_and_refused_until_written_again()
+    public async Task A_corrupt_copy_is_never_sent_and_refused_until_written_again()
     {
         var disk = NewDisk("disk");
         await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-volume", disk);
@@ -184,9 +188,9 @@ public class KeepstorePosixTests
             Assert.That((int)head.StatusCode, Is.EqualTo(500));
         }
 
-        // A copy whose mtime changed is read afresh; a GET finds the flaw only at the end, after most of it went out.
+        // A copy whose mtime changed is read afresh; a GET checks the whole block before its first byte goes out.
         File.SetLastWriteTimeUtc(BlockFile(disk, hash), DateTime.UtcNow.AddMinutes(-5));
-        Assert.That(await keep.GetBlockOrCutOffAsync(locator), Is.Null, "the body stops short of its Content-Length");
+        Assert.That((await keep.GetBlockOrCutOffAsync(locator))?.Status, Is.EqualTo(500), "refused, never sent whole");
 
         // Now known corrupt: refused before a byte is sent, with keepstore's status and message.
         var (status, content) = await keep.GetBlockAsync(locator);
@@ -197,9 +201,9 @@ public class KeepstorePosixTests
             Assert.That((int)head.StatusCode, Is.EqualTo(500));
         }
 
-        // A copy longer than the block is cut short too.
+        // A copy longer than the block is refused too.
         File.WriteAllBytes(BlockFile(disk, hash), [.. block, 0]);
-        Assert.That(await keep.GetBlockOrCutOffAsync(locator), Is.Null);
+        Assert.That((await keep.GetBlockOrCutOffAsync(locator))?.Status, Is.EqualTo(500));
 
         // A PUT of the good block replaces the corrupt copy, which is then served again.
         await keep.PutBlockAsync(block);

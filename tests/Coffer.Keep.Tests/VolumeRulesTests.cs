@@ -30,7 +30,7 @@ public class VolumeRulesTests
         using var workers = new KeepWorkers(store, new KeepstoreSecrets(null, null), options, TimeProvider.System, NullLogger.Instance);
 
         // A block the read-only volume holds is written to the writable one, not touched where it is.
-        Assert.That(await store.PutAsync(Hash, Data, null, CancellationToken.None), Is.EqualTo(1));
+        Assert.That(await store.PutAsync(Hash, Data, null, CancellationToken.None), Is.SameAs(volumes.All[1]), "written to the writable mount");
         Assert.That(writable.Blocks.ContainsKey(Hash), Is.True);
         var full = Assert.ThrowsAsync<KeepFailure>(() => store.PutAsync(Hash, Data, volumes.All[0], CancellationToken.None));
         Assert.That(full!.Status, Is.EqualTo(507), "a put aimed at the read-only mount has nowhere to go");
