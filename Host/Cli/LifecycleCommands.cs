@@ -72,14 +72,14 @@ internal static class LifecycleCommands
             var groupText = parse.GetValue(groupBy) ?? "";
             if (!RetentionPolicy.TryParseGrouping(groupText, out var grouping))
             {
-                throw new CliFailure($"--group-by '{groupText}' is not a grouping: give host, paths and/or tags, comma-separated", ExitCodes.Usage);
+                throw new CliFailure($"--group-by '{groupText}' is not a grouping: give host, paths and/or tags, comma-separated");
             }
 
             TimeSpan? keepWithin = null;
             if (parse.GetValue(within) is { } withinText)
             {
                 keepWithin = RetentionPolicy.TryParseDuration(withinText, out var w) ? w
-                    : throw new CliFailure($"--keep-within '{withinText}' is not a duration: give a number and a unit, e.g. 7d, 12h, 2w, 1y", ExitCodes.Usage);
+                    : throw new CliFailure($"--keep-within '{withinText}' is not a duration: give a number and a unit, e.g. 7d, 12h, 2w, 1y");
             }
 
             var policy = new RetentionPolicy(parse.GetValue(last), parse.GetValue(daily), parse.GetValue(weekly), parse.GetValue(monthly))
@@ -135,6 +135,7 @@ internal static class LifecycleCommands
 
                 context.Output.WriteLine(dry
                     ? $"dry run: {plan.Removed.Count} snapshots would be removed"
+                    : parse.GetValue(prune) ? $"{plan.Removed.Count} snapshots removed; maintenance follows"
                     : $"{plan.Removed.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
                 return ExitCodes.Success;
             }, ct, dry ? null : LockKind.Remove);

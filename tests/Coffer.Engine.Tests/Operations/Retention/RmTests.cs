@@ -75,7 +75,7 @@ public class RmTests
         // Grouping by tags makes the release snapshot its own group, so --keep-last 1 keeps it too.
         var grouped = await coffer.RunAsync("at", store, "rm", "--keep-last", "1", "--group-by", "host,paths,tags", "--prune");
         Assert.That(grouped.ExitCode, Is.Zero, grouped.ToString());
-        Assert.That(grouped.Output, Does.Contain($"remove  {ids[1]}").And.Contain("1 snapshots removed").And.Contain("snapshots use").And.Contain("deleted"), grouped.ToString());
+        Assert.That(grouped.Output, Does.Contain($"remove  {ids[1]}").And.Contain("1 snapshots removed; maintenance follows").And.Contain("snapshots use").And.Contain("deleted"), grouped.ToString());
         var left = (await coffer.RunAsync("at", store, "ls")).Output;
         Assert.That(left, Does.Contain(ids[0]).And.Contain(ids[2]).And.Not.Contain(ids[1]), left);
         Assert.That((await coffer.RunAsync("at", store, "check")).ExitCode, Is.Zero);
