@@ -5,6 +5,7 @@ using Coffer.Engine.Operations.Diff;
 using Coffer.Engine.Operations.Export;
 using Coffer.Engine.Operations.Maintenance;
 using Coffer.Engine.Operations.Retention;
+using Coffer.Engine.Repository;
 using Coffer.Engine.Repository.Locks;
 
 namespace Coffer.Cli;
@@ -50,8 +51,14 @@ internal static class LifecycleCommands
         var daily = new Option<int>("--keep-daily", "-keep-daily") { Description = "Keep the newest snapshot of each of the last N days that have one." };
         var weekly = new Option<int>("--keep-weekly", "-keep-weekly") { Description = "Keep the newest snapshot of each of the last N weeks that have one." };
         var monthly = new Option<int>("--keep-monthly", "-keep-monthly") { Description = "Keep the newest snapshot of each of the last N months that have one." };
+        var hourly = new Option<int>("--keep-hourly", "-keep-hourly") { Description = "Keep the newest snapshot of each of the last N hours that have one." };
+        var yearly = new Option<int>("--keep-yearly", "-keep-yearly") { Description = "Keep the newest snapshot of each of the last N years that have one." };
+        var within = new Option<string?>("--keep-within", "-keep-within") { Description = "Keep every snapshot newer than the group's newest one minus a duration: 7d, 12h, 2w, 1y." };
+        var keepTags = new Option<string[]>("--keep-tag", "-keep-tag") { Description = "Keep every snapshot that has this tag (or all tags of a list t1,t2); repeatable.", AllowMultipleArgumentsPerToken = false };
+        var groupBy = new Option<string>("--group-by", "-group-by") { Description = "Apply the policy per group of snapshots with the same host, paths and/or tags (default host,paths; '' for one group).", DefaultValueFactory = _ => "host,paths" };
+        var prune = new Option<bool>("--prune", "-prune") { Description = "Run 'maintenance' afterwards to free the removed snapshots' data." };
         var dryRun = new Option<bool>("--dry-run", "-dry-run", "-n") { Description = "Only print what would be removed." };
-        var command = new Command("rm", "Remove snapshots, by id, by age or by a keep policy (their data is freed by 'maintenance'); --tag/--host/--source limit the policy to some snapshots.") { ids, olderThan, last, daily, weekly, monthly, dryRun };
+        var command = new Command("rm", "Remove snapshots, by id, by age or by a keep policy (their data is freed by 'maintenance' or --prune); --tag/--host/--source limit the policy to some snapshots.") { ids, olderThan, last, hourly, daily, weekly, monthly, yearly, within, keepTags, groupBy, prune, dryRun };
         var filterOptions = SnapshotFilterOptions.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -62,8 +69,29 @@ internal static class LifecycleCommands
                 throw new CliFailure("give snapshots to remove, or --tag/--host/--source with a policy, not both");
             }
 
-            var policy = new RetentionPolicy(parse.GetValue(last), parse.GetValue(daily), parse.GetValue(weekly), parse.GetValue(monthly));
-            if (policy.Last < 0 || policy.Daily < 0 || policy.Weekly < 0 || policy.Monthly < 0)
+            var groupText = parse.GetValue(groupBy) ?? "";
+            if (!RetentionPolicy.TryParseGrouping(groupText, out var grouping))
+            {
+                throw new CliFailure($"--group-by '{groupText}' is not a grouping: give host, paths and/or tags, comma-separated");
+            }
+
+            TimeSpan? keepWithin = null;
+            if (parse.GetValue(within) is { } withinText)
+            {
+                keepWithin = RetentionPolicy.TryParseDuration(withinText, out var w) ? w
+                    : throw new CliFailure($"--keep-within '{withinText}' is not a duration: give a number and a unit, e.g. 7d, 12h, 2w, 1y");
+            }
+
+            var policy = new RetentionPolicy(parse.GetValue(last), parse.GetValue(daily), parse.GetValue(weekly), parse.GetValue(monthly))
+            {
+                Hourly = parse.GetValue(hourly),
+                Yearly = parse.GetValue(yearly),
+                Within = keepWithin,
+                WithinText = parse.GetValue(within),
+                KeepTags = parse.GetValue(keepTags) ?? [],
+                GroupBy = grouping,
+            };
+            if (policy.HasNegativeCount)
             {
                 throw new CliFailure("a --keep-* count cannot be negative");
             }
@@ -86,7 +114,7 @@ internal static class LifecycleCommands
             }
 
             var dry = parse.GetValue(dryRun);
-            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            var removal = await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var plan = explicitIds.Length > 0
                     ? await SnapshotRemoval.PlanAsync(store, explicitIds, ct)
@@ -107,12 +135,30 @@ internal static class LifecycleCommands
 
                 context.Output.WriteLine(dry
                     ? $"dry run: {plan.Removed.Count} snapshots would be removed"
+                    : parse.GetValue(prune) ? $"{plan.Removed.Count} snapshots removed; maintenance follows"
                     : $"{plan.Removed.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
                 return ExitCodes.Success;
             }, ct, dry ? null : LockKind.Remove);
+            if (removal != ExitCodes.Success || !parse.GetValue(prune))
+            {
+                return removal;
+            }
+
+            if (dry)
+            {
+                // A maintenance dry run now would count the snapshots still there, so it would not tell what the prune frees.
+                context.Output.WriteLine("dry run: maintenance not run");
+                return removal;
+            }
+
+            // Maintenance takes its own, exclusive lock, as 'coffer maintenance' would.
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile),
+                store => RunMaintenanceAsync(context, store, dryRun: false, DefaultClockSkew, ct), ct, LockKind.Maintenance);
         });
         return command;
     }
+
+    private static readonly TimeSpan DefaultClockSkew = TimeSpan.FromMinutes(10);
 
     private static Command MaintenanceCommand(CliContext context, Option<string?> passphraseFile)
     {
@@ -124,34 +170,38 @@ internal static class LifecycleCommands
             var text = parse.GetValue(skew)!;
             var allowance = RetentionPolicy.TryParseDuration(text, out var d) ? d
                 : throw new CliFailure($"--clock-skew '{text}' is not a duration: give a number and a unit, e.g. 10m, 1h");
-            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
-            {
-                var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, Environment.MachineName, allowance);
-                var r = await maintenance.RunAsync(parse.GetValue(dryRun), ct);
-                var o = context.Output;
-                o.WriteLine($"{r.Snapshots} snapshots use {r.BlobsInUse} blobs");
-                if (r.OrphansIndexed > 0)
-                {
-                    o.WriteLine($"indexed {r.OrphansIndexed} packs an interrupted backup left");
-                }
-
-                if (parse.GetValue(dryRun))
-                {
-                    o.WriteLine($"dry run: {r.Marked} unused packs would be deleted, {r.Repacked} sparse packs repacked");
-                    return ExitCodes.Success;
-                }
-
-                o.WriteLine($"repacked {r.Repacked} sparse packs ({Size.Format(r.RepackedBytes)} copied)");
-                o.WriteLine($"marked {r.Marked} packs unused; deleted {r.Deleted} packs ({Size.Format(r.DeletedBytes)} freed)");
-                if (r.Deferred > 0)
-                {
-                    o.WriteLine($"kept {r.Deferred} marked packs for a later run: {r.DeferredBecause}");
-                }
-
-                return ExitCodes.Success;
-            }, ct, LockKind.Maintenance);
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile),
+                store => RunMaintenanceAsync(context, store, parse.GetValue(dryRun), allowance, ct), ct, LockKind.Maintenance);
         });
         return command;
+    }
+
+    /// <summary>Runs maintenance and prints its report: 'coffer maintenance' and 'coffer rm --prune'.</summary>
+    private static async Task<int> RunMaintenanceAsync(CliContext context, CofferStore store, bool dryRun, TimeSpan clockSkew, CancellationToken ct)
+    {
+        var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, Environment.MachineName, clockSkew);
+        var r = await maintenance.RunAsync(dryRun, ct);
+        var o = context.Output;
+        o.WriteLine($"{r.Snapshots} snapshots use {r.BlobsInUse} blobs");
+        if (r.OrphansIndexed > 0)
+        {
+            o.WriteLine($"indexed {r.OrphansIndexed} packs an interrupted backup left");
+        }
+
+        if (dryRun)
+        {
+            o.WriteLine($"dry run: {r.Marked} unused packs would be deleted, {r.Repacked} sparse packs repacked");
+            return ExitCodes.Success;
+        }
+
+        o.WriteLine($"repacked {r.Repacked} sparse packs ({Size.Format(r.RepackedBytes)} copied)");
+        o.WriteLine($"marked {r.Marked} packs unused; deleted {r.Deleted} packs ({Size.Format(r.DeletedBytes)} freed)");
+        if (r.Deferred > 0)
+        {
+            o.WriteLine($"kept {r.Deferred} marked packs for a later run: {r.DeferredBecause}");
+        }
+
+        return ExitCodes.Success;
     }
 
     private static Command DiffCommand(CliContext context, Option<string?> passphraseFile)

@@ -223,16 +223,28 @@ internal static class StoreCommands
     {
         var target = new Argument<string?>("SNAPSHOT") { Description = "The snapshot to check; all by default.", Arity = ArgumentArity.ZeroOrOne };
         var fast = new Option<bool>("--fast", "-fast") { Description = "Only check that every blob is indexed and its pack exists; read no content." };
-        var command = new Command("check", "Verify snapshots and the data they need.") { target, fast };
+        var readSubset = new Option<string?>("--read-data-subset", "-read-data-subset") { Description = "Read only part of the packs: K/N (group K of N, by pack id; K=1..N reads all once) or P% (at random)." };
+        var command = new Command("check", "Verify snapshots and the data they need.") { target, fast, readSubset };
         command.SetAction(async (parse, ct) =>
         {
+            PackSubset? subset = null;
+            if (parse.GetValue(readSubset) is { } subsetText && !PackSubset.TryParse(subsetText, out subset, out var subsetError))
+            {
+                throw new CliFailure(subsetError, ExitCodes.Usage);
+            }
+
+            if (subset is not null && parse.GetValue(fast))
+            {
+                throw new CliFailure("give --fast or --read-data-subset, not both", ExitCodes.Usage);
+            }
+
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
                 var snapshots = reference is null
                     ? await store.ListSnapshotsAsync(ct)
                     : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct)];
-                var result = await new Checker(store).RunAsync(snapshots, parse.GetValue(fast), ct);
+                var result = await new Checker(store).RunAsync(snapshots, parse.GetValue(fast), subset, Random.Shared, ct);
                 foreach (var problem in result.Problems)
                 {
                     context.Output.WriteLine(problem.ToString());
@@ -246,7 +258,9 @@ internal static class StoreCommands
                         : $"check failed: {result.Problems.Count} problems in the store's packs, no snapshot affected");
                 }
 
-                context.Output.WriteLine($"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}");
+                context.Output.WriteLine(subset is null
+                    ? $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}"
+                    : $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files, {result.PacksRead.Count} of {result.PacksIndexed} packs read (subset {subset.Text}), {result.BlobsChecked} blobs verified");
                 return ExitCodes.Success;
             }, ct, LockKind.Read);
         });

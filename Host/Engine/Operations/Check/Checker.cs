@@ -22,7 +22,14 @@ internal sealed record CheckProblem(string? Snapshot, string? Path, string Reaso
 /// <param name="Problems">Every problem, as lines for the user; none when the check passed.</param>
 /// <param name="FilesChecked">How many files of the snapshots were checked.</param>
 /// <param name="BlobsChecked">How many blobs were read and verified (none in a fast check).</param>
-internal sealed record CheckResult(IReadOnlyList<CheckProblem> Problems, long FilesChecked, long BlobsChecked);
+internal sealed record CheckResult(IReadOnlyList<CheckProblem> Problems, long FilesChecked, long BlobsChecked)
+{
+    /// <summary>The packs read and verified, in id order.</summary>
+    public IReadOnlyList<string> PacksRead { get; init; } = [];
+
+    /// <summary>How many packs the index names (of which <see cref="PacksRead"/> were read).</summary>
+    public int PacksIndexed { get; init; }
+}
 
 /// <summary>
 /// Verifies snapshots. Fast: every tree is readable and every blob a file needs is indexed and inside a
@@ -41,29 +48,39 @@ internal sealed class Checker
 
     public Checker(CofferStore store) => _store = store;
 
-    public async Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, CancellationToken cancellationToken)
+    public Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, CancellationToken cancellationToken) =>
+        RunAsync(snapshots, fast, null, Random.Shared, cancellationToken);
+
+    /// <summary>
+    /// With <paramref name="subset"/>, the snapshots get the fast check and only the packs the subset selects
+    /// are read (a damaged blob there still marks the files that need it as damaged).
+    /// </summary>
+    public async Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, PackSubset? subset, Random random, CancellationToken cancellationToken)
     {
         var packs = await _store.ListPacksAsync(cancellationToken).ConfigureAwait(false);
+        var byPack = _store.Index.Blobs.GroupBy(b => b.Value.Pack, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var packsRead = new List<string>();
 
-        if (!fast)
+        if (!fast || subset is not null)
         {
             // Packs first: then a file's check knows which of its blobs are damaged without reading them twice.
-            var byPack = _store.Index.Blobs.GroupBy(b => b.Value.Pack, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal);
-            foreach (var blobs in byPack)
+            var toRead = subset is null ? byPack.Keys.Order(StringComparer.Ordinal).ToList() : subset.Select(byPack.Keys, random);
+            foreach (var pack in toRead)
             {
-                if (packs.ContainsKey(blobs.Key))
+                if (packs.ContainsKey(pack))
                 {
-                    await CheckPackAsync(blobs.Key, blobs.ToList(), cancellationToken).ConfigureAwait(false);
+                    await CheckPackAsync(pack, byPack[pack], cancellationToken).ConfigureAwait(false);
+                    packsRead.Add(pack);
                 }
             }
         }
 
         foreach (var snapshot in snapshots)
         {
-            await CheckSnapshotAsync(snapshot, packs, fast, cancellationToken).ConfigureAwait(false);
+            await CheckSnapshotAsync(snapshot, packs, fast || subset is not null, cancellationToken).ConfigureAwait(false);
         }
 
-        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count);
+        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count) { PacksRead = packsRead, PacksIndexed = byPack.Count };
     }
 
     private async Task CheckPackAsync(string pack, List<KeyValuePair<BlobId, BlobLocation>> entries, CancellationToken cancellationToken)

@@ -5,7 +5,7 @@ namespace Coffer.Engine.Operations.Retention;
 
 /// <summary>A snapshot an rm keeps, and why.</summary>
 /// <param name="Snapshot">The snapshot.</param>
-/// <param name="Rules">The keep rules that keep it (last, daily, weekly, monthly); empty when it is kept only for being newer than the age limit.</param>
+/// <param name="Rules">The keep rules that keep it (last, hourly, daily, weekly, monthly, yearly, within D, tag T); empty when it is kept only for being newer than the age limit.</param>
 internal sealed record KeptSnapshot(Snapshot Snapshot, IReadOnlyList<string> Rules);
 
 /// <summary>What an rm keeps and removes, in the store's snapshot order (removals by id in the order given).</summary>

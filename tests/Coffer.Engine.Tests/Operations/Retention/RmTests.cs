@@ -41,4 +41,51 @@ public class RmTests
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", "--keep-last", "1", ids[2]), "not both");
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", "ffffffff"), "no snapshot 'ffffffff'");
     }
+
+    [Test]
+    public async Task Rm_with_restic_rules_keeps_tagged_and_recent_snapshots_says_why_and_prunes()
+    {
+        using var temp = new TemporaryDirectory("rm-restic");
+        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        var source = temp.Combine("source");
+        TreeAssert.BuildSample(source);
+        string[][] tags = [["release"], [], []];
+        for (var i = 0; i < 3; i++)
+        {
+            File.WriteAllText(Path.Combine(source, "counter.txt"), new string('x', 10_000 * (i + 1)));
+            string[] args = ["at", store, "backup", source, .. tags[i].SelectMany(t => new[] { "--tag", t })];
+            Assert.That((await coffer.RunAsync(args)).ExitCode, Is.Zero);
+        }
+
+        var ids = (await coffer.RunAsync("at", store, "ls")).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..8]).ToList();
+        Assert.That(ids, Has.Count.EqualTo(3));
+
+        // All three are within the hour before the newest one.
+        var within = await coffer.RunAsync("at", store, "rm", "--keep-within", "1h", "--dry-run");
+        Assert.That(within.ExitCode, Is.Zero, within.ToString());
+        Assert.That(within.Output, Does.Contain($"keep    {ids[0]}").And.Contain("(within 1h)").And.Contain("dry run: 0 snapshots would be removed"), within.ToString());
+
+        var dry = await coffer.RunAsync("at", store, "rm", "--keep-tag", "release", "--keep-hourly", "1", "--dry-run", "--prune");
+        Assert.That(dry.ExitCode, Is.Zero, dry.ToString());
+        Assert.That(dry.Output, Does.Contain($"keep    {ids[0]}").And.Contain("(tag release)")
+            .And.Contain($"keep    {ids[2]}").And.Contain("(hourly)")
+            .And.Contain($"would remove  {ids[1]}").And.Contain("maintenance not run"), dry.ToString());
+        Assert.That(Directory.GetFiles(Path.Combine(store, "snapshots")), Has.Length.EqualTo(3));
+
+        // Grouping by tags makes the release snapshot its own group, so --keep-last 1 keeps it too.
+        var grouped = await coffer.RunAsync("at", store, "rm", "--keep-last", "1", "--group-by", "host,paths,tags", "--prune");
+        Assert.That(grouped.ExitCode, Is.Zero, grouped.ToString());
+        Assert.That(grouped.Output, Does.Contain($"remove  {ids[1]}").And.Contain("1 snapshots removed; maintenance follows").And.Contain("snapshots use").And.Contain("deleted"), grouped.ToString());
+        var left = (await coffer.RunAsync("at", store, "ls")).Output;
+        Assert.That(left, Does.Contain(ids[0]).And.Contain(ids[2]).And.Not.Contain(ids[1]), left);
+        Assert.That((await coffer.RunAsync("at", store, "check")).ExitCode, Is.Zero);
+
+        // One group per host: the newest snapshot of the year alone stays.
+        var byHost = await coffer.RunAsync("at", store, "rm", "--keep-yearly", "1", "--group-by", "host");
+        Assert.That(byHost.Output, Does.Contain($"remove  {ids[0]}").And.Contain("(yearly)"), byHost.ToString());
+        Assert.That((await coffer.RunAsync("at", store, "ls")).Output.Trim(), Does.StartWith(ids[2]).And.Not.Contain(ids[0]));
+
+        CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", "--keep-within", "a week"), "is not a duration");
+        CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", "--keep-last", "1", "--group-by", "user"), "is not a grouping");
+    }
 }
