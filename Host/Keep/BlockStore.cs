@@ -88,17 +88,15 @@ internal sealed partial class BlockStore
     }
 
     /// <summary>
-    /// Streams a good copy of a block of known size into <paramref name="sink"/>, which checks its MD5 on the
-    /// way. A missing or corrupt copy falls back to the next volume as long as nothing was sent yet; after
-    /// that, a corrupt copy fails the request, and the sink has held back the end of the block.
+    /// Reads a good copy of a block of known size through <paramref name="sink"/>, which discards it and checks
+    /// its MD5 (a HEAD's check without a block buffer). A missing or corrupt copy falls back to the next volume.
     /// </summary>
     /// <param name="hash">The block's MD5 hex.</param>
-    /// <param name="sink">Where the content goes, verified.</param>
+    /// <param name="sink">Counts and verifies the content.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>True when the whole, verified block is in the sink; false when the block's length is not the
-    /// sink's (the size hint was wrong) and nothing was sent yet.</returns>
-    /// <exception cref="KeepFailure">404 when no volume has it, 500 when the copies found are corrupt or the
-    /// size hint was wrong after bytes went out.</exception>
+    /// <returns>True when a whole, verified copy went through the sink; false when the block's length is not the
+    /// sink's (the size hint was wrong).</returns>
+    /// <exception cref="KeepFailure">404 when no volume has it, 500 when the copies found are corrupt.</exception>
     public async Task<bool> StreamAsync(string hash, VerifyingBlockStream sink, CancellationToken cancellationToken)
     {
         var failure = KeepFailure.NotFound;
@@ -115,34 +113,26 @@ internal sealed partial class BlockStore
             {
                 await mount.RunAsync((v, ct) => v.ReadAsync(hash, sink, ct), cancellationToken).ConfigureAwait(false);
                 mount.Metrics?.VolumeBytes(mount.Volume.DeviceId, "out", sink.Length);
-                await sink.FinishAsync(cancellationToken).ConfigureAwait(false);
+                sink.Finish();
                 return true;
             }
-            catch (NotFoundException) when (sink.BytesPassed == 0)
+            catch (NotFoundException)
             {
             }
             catch (Exception e) when (sink.SizeMismatch)
             {
                 // The copy is the block and the client's locator is wrong: nothing to remember about the copy.
                 LogSizeHintWrong(mount.Label, hash, e.Message);
-                return sink.BytesPassed == 0 ? false : throw new KeepFailure(e.Message, e);
+                return false;
             }
-            catch (Exception e) when (sink.Corruption is { } reason)
+            catch (Exception) when (sink.Corruption is { } reason)
             {
                 await RememberCorruptAsync(mount, hash, reason, cancellationToken).ConfigureAwait(false);
                 failure = KeepFailure.DiskHashMismatch;
-                if (sink.BytesPassed > 0)
-                {
-                    throw new KeepFailure(failure.Message, e);
-                }
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 KeepLog.VolumeOperationFailed(_logger, mount.Label, "read", hash, e.Message);
-                if (sink.BytesPassed > 0)
-                {
-                    throw new KeepFailure("the volume failed while the block was being sent", e);
-                }
             }
         }
 

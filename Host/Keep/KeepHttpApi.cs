@@ -244,7 +244,7 @@ internal sealed partial class KeepHttpApi
         {
             // A HEAD sends no body, so the block passes through a discarding sink while its MD5 is checked: no
             // block buffer, and a wrong size hint or corrupt copy is found before anything is answered.
-            using var sink = new VerifyingBlockStream(null, locator.Hash, size);
+            using var sink = new VerifyingBlockStream(locator.Hash, size);
             if (await _store.StreamAsync(locator.Hash, sink, cancellationToken).ConfigureAwait(false))
             {
                 AnswerBlockHeaders(context, locator, size);
