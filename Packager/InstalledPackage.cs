@@ -12,6 +12,14 @@ public sealed record InstalledPackage(PackageManifest Manifest, string Directory
     /// <summary>The full path of the entry assembly.</summary>
     public string EntryAssemblyPath => Path.Combine(Directory, Manifest.Entry);
 
+    /// <summary>Who signed the package, as recorded when it was installed; null for a package installed unsigned.</summary>
+    /// <returns>The signature, or null.</returns>
+    public Signing.PackageSignature? ReadSignature()
+    {
+        var path = Path.Combine(Directory, Signing.PackageSignature.InstalledFileName);
+        return File.Exists(path) ? Signing.PackageSignature.FromLine(File.ReadAllText(path)) : null;
+    }
+
     /// <summary>Writes packages as the JSON array <c>coffer pkg list --json</c> prints: each manifest without its file list, plus its directory.</summary>
     /// <param name="packages">The packages.</param>
     /// <returns>Indented UTF-8 JSON.</returns>

@@ -31,8 +31,10 @@ public static class PackageArchive
     /// manifest), verifying as it goes. Files are flushed to disk before this returns. The caller owns
     /// <paramref name="extractTo"/> and deletes it when this throws.
     /// </summary>
+    /// <remarks><paramref name="vouch"/>, when given, sees the parsed manifest and its exact bytes before anything else
+    /// is checked against them (the signature and the repository's entry) and throws to refuse the package.</remarks>
     internal static async Task<(PackageManifest Manifest, byte[] ManifestJson)> ReadAsync(
-        string path, PackageLimits limits, string? extractTo, CancellationToken cancellationToken)
+        string path, PackageLimits limits, string? extractTo, CancellationToken cancellationToken, Action<PackageManifest, byte[]>? vouch = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         var display = Path.GetFileName(path);
@@ -55,7 +57,7 @@ public static class PackageArchive
         {
             try
             {
-                return await ReadAsync(file, display, fileName!, limits, extractTo, cancellationToken).ConfigureAwait(false);
+                return await ReadAsync(file, display, fileName!, limits, extractTo, vouch, cancellationToken).ConfigureAwait(false);
             }
             catch (TarFormatException e)
             {
@@ -74,7 +76,7 @@ public static class PackageArchive
     }
 
     private static async Task<(PackageManifest, byte[])> ReadAsync(
-        FileStream file, string display, PackageFileName fileName, PackageLimits limits, string? extractTo, CancellationToken cancellationToken)
+        FileStream file, string display, PackageFileName fileName, PackageLimits limits, string? extractTo, Action<PackageManifest, byte[]>? vouch, CancellationToken cancellationToken)
     {
         var magic = new byte[2];
         var got = await file.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
@@ -111,6 +113,7 @@ public static class PackageArchive
         }
 
         manifest.Validate(display);
+        vouch?.Invoke(manifest, manifestJson);
         CheckFileName(display, fileName, manifest);
 
         var listed = manifest.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);

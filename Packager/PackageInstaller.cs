@@ -1,10 +1,11 @@
 using Coffer.Abstractions;
 using Coffer.Packager.Internal;
+using Coffer.Packager.Signing;
 using Coffer.Plumbing;
 
 namespace Coffer.Packager;
 
-/// <summary>What <see cref="PackageInstaller.AddAsync"/> did.</summary>
+/// <summary>What <c>PackageInstaller.AddAsync</c> did.</summary>
 /// <param name="Package">The package now installed.</param>
 /// <param name="Replaced">The manifest of the package it replaced, or null for a fresh install.</param>
 public sealed record InstallResult(InstalledPackage Package, PackageManifest? Replaced);
@@ -61,16 +62,30 @@ public sealed class PackageInstaller
     /// <param name="cancellationToken">Cancels the installation; nothing is switched in after cancellation.</param>
     /// <returns>What was installed and what it replaced.</returns>
     /// <exception cref="PackageException">The package is refused; the install directory is unchanged.</exception>
-    public async Task<InstallResult> AddAsync(string packagePath, bool upgrade = false, CancellationToken cancellationToken = default)
+    public Task<InstallResult> AddAsync(string packagePath, bool upgrade = false, CancellationToken cancellationToken = default) =>
+        AddAsync(packagePath, new PackageAddOptions { Upgrade = upgrade }, cancellationToken);
+
+    /// <summary>
+    /// Installs a package file as <see cref="AddAsync(string, bool, CancellationToken)"/> does, with a
+    /// caller's check of the manifest (a signature, a repository's entry) before anything is installed, and
+    /// the package's signature recorded next to its manifest (<see cref="PackageSignature.InstalledFileName"/>).
+    /// </summary>
+    /// <param name="packagePath">The <c>.ptar</c> file.</param>
+    /// <param name="options">Upgrade, the check and the signature to record.</param>
+    /// <param name="cancellationToken">Cancels the installation; nothing is switched in after cancellation.</param>
+    /// <returns>What was installed and what it replaced.</returns>
+    /// <exception cref="PackageException">The package is refused; the install directory is unchanged.</exception>
+    public async Task<InstallResult> AddAsync(string packagePath, PackageAddOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(packagePath);
+        ArgumentNullException.ThrowIfNull(options);
         var display = Path.GetFileName(packagePath);
-        var (manifest, json) = await PackageArchive.ReadAsync(packagePath, _options.Limits, null, cancellationToken).ConfigureAwait(false);
+        var (manifest, json) = await PackageArchive.ReadAsync(packagePath, _options.Limits, null, cancellationToken, options.Vouch).ConfigureAwait(false);
         CheckRunsHere(display, manifest);
-        CheckAgainstInstalled(display, manifest, upgrade);
+        CheckAgainstInstalled(display, manifest, options.Upgrade);
         try
         {
-            return await InstallAsync(packagePath, display, manifest, json, upgrade, cancellationToken).ConfigureAwait(false);
+            return await InstallAsync(packagePath, display, manifest, json, options, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -79,8 +94,9 @@ public sealed class PackageInstaller
         }
     }
 
-    private async Task<InstallResult> InstallAsync(string packagePath, string display, PackageManifest manifest, byte[] json, bool upgrade, CancellationToken cancellationToken)
+    private async Task<InstallResult> InstallAsync(string packagePath, string display, PackageManifest manifest, byte[] json, PackageAddOptions options, CancellationToken cancellationToken)
     {
+        var upgrade = options.Upgrade;
         Directory.CreateDirectory(PluginsDirectory);
         using var installLock = await LockAsync(cancellationToken).ConfigureAwait(false);
 
@@ -94,10 +110,19 @@ public sealed class PackageInstaller
             Directory.CreateDirectory(staging);
 
             // The second read unpacks and verifies again: the file may have changed since the first.
-            var (_, again) = await PackageArchive.ReadAsync(packagePath, _options.Limits, staging, cancellationToken).ConfigureAwait(false);
+            var (_, again) = await PackageArchive.ReadAsync(packagePath, _options.Limits, staging, cancellationToken, options.Vouch).ConfigureAwait(false);
             if (!again.AsSpan().SequenceEqual(json))
             {
                 throw new PackageException($"{display} changed while it was being installed: try again");
+            }
+
+            if (options.Signature is { } signature)
+            {
+                await DurableFile.WriteAsync(
+                    Path.Combine(staging, PackageSignature.InstalledFileName),
+                    (stream, ct) => stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(signature.ToLine() + "\n"), ct).AsTask(),
+                    DurableFile.Readable,
+                    cancellationToken).ConfigureAwait(false);
             }
 
             FsyncTree(staging);

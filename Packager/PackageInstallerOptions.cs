@@ -18,3 +18,19 @@ public sealed class PackageInstallerOptions
     /// <summary>The clock retirement is measured with.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }
+
+/// <summary>How one package is added by <see cref="PackageInstaller.AddAsync(string, PackageAddOptions, CancellationToken)"/>.</summary>
+public sealed class PackageAddOptions
+{
+    /// <summary>Replace an installed version of the package (newer or older).</summary>
+    public bool Upgrade { get; init; }
+
+    /// <summary>
+    /// Sees the verified manifest and its exact bytes as each read of the package finds them, before the file
+    /// name is checked and before anything is written; throws a <see cref="PackageException"/> to refuse.
+    /// </summary>
+    public Action<PackageManifest, byte[]>? Vouch { get; init; }
+
+    /// <summary>The package's signature, recorded with the installed package (<c>pkg list --long</c> shows the signer).</summary>
+    public Signing.PackageSignature? Signature { get; init; }
+}
