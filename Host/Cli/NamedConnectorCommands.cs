@@ -135,7 +135,7 @@ internal static class NamedConnectorCommands
         return command;
     }
 
-    private static Dictionary<string, string> ParsePairs(IEnumerable<string> pairs)
+    internal static Dictionary<string, string> ParsePairs(IEnumerable<string> pairs)
     {
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var pair in pairs)

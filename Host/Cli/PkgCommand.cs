@@ -2,11 +2,15 @@ using System.CommandLine;
 using System.Runtime.CompilerServices;
 using Coffer.Connectors;
 using Coffer.Packager;
+using Coffer.Packager.Signing;
 using Spectre.Console;
 
 namespace Coffer.Cli;
 
-/// <summary><c>coffer pkg build|add|list|remove|show</c>: packages and the install directory.</summary>
+/// <summary>
+/// <c>coffer pkg build|add|list|remove|show</c>: packages and the install directory; the repository commands
+/// are in <see cref="PkgRepositoryCommands"/>.
+/// </summary>
 internal static class PkgCommand
 {
     public static Command Create(CliContext context)
@@ -17,12 +21,17 @@ internal static class PkgCommand
         command.Subcommands.Add(List(context));
         command.Subcommands.Add(Remove(context));
         command.Subcommands.Add(Show(context));
+        foreach (var repositoryCommand in PkgRepositoryCommands.Create(context))
+        {
+            command.Subcommands.Add(repositoryCommand);
+        }
+
         return command;
     }
 
     private static Command Build(CliContext context)
     {
-        var project = new Argument<string>("PROJECT_DIR") { Description = "The plugin's project directory (or project file)." };
+        var project = new Argument<string>("PROJECT_DIR|NAME") { Description = "The plugin's project directory (or project file), or a bundled plugin's name (posix, azblob) in a checkout." };
         var output = new Option<string>("--output", "-o") { Description = "Where to write the .ptar (default: the current directory).", DefaultValueFactory = _ => "." };
         var command = new Command("build", "Publish a plugin project and write its .ptar package.") { project, output };
         command.SetAction((parsed, cancellationToken) => Refusing(async () =>
@@ -30,7 +39,7 @@ internal static class PkgCommand
             // Progress only on a terminal: in a pipe the one line on stdout (the package's path) is all.
             var log = Console.IsErrorRedirected || !ReferenceEquals(context.Error, Console.Error) ? null : context.Error;
             var options = new PackageBuildOptions(DescribeConnectorsAsync) { OutputDirectory = parsed.GetValue(output)!, Log = log };
-            var path = await PackageBuilder.BuildAsync(parsed.GetValue(project)!, options, cancellationToken);
+            var path = await PackageBuilder.BuildAsync(BundledProject(parsed.GetValue(project)!), options, cancellationToken);
             await context.Output.WriteLineAsync(path);
             return ExitCodes.Success;
         }));
@@ -39,20 +48,74 @@ internal static class PkgCommand
 
     private static Command Add(CliContext context)
     {
-        var file = new Argument<string>("FILE") { Description = "The .ptar package." };
+        var target = new Argument<string>("NAME[@VERSION]|FILE") { Description = "A package name to install from the repositories, or a .ptar file." };
         var upgrade = new Option<bool>("--upgrade", "-u") { Description = "Replace an installed version of the package (upgrade or downgrade)." };
-        var command = new Command("add", "Verify and install a .ptar package.") { file, upgrade };
+        var allowUnsigned = new Option<bool>("--allow-unsigned") { Description = "Install a package file that has no signature (FILE.sig) by a trusted key." };
+        var command = new Command("add", "Install a package by name from the repositories, or verify and install a .ptar file.") { target, upgrade, allowUnsigned };
         command.SetAction((parsed, cancellationToken) => Refusing(async () =>
         {
-            var result = await Installer(context).AddAsync(parsed.GetValue(file)!, parsed.GetValue(upgrade), cancellationToken);
-            var m = result.Package.Manifest;
-            var verb = result.Replaced is null ? "installed"
-                : result.Replaced.Version == m.Version ? "reinstalled"
-                : $"replaced {m.Name} {result.Replaced.Version} with";
-            await context.Output.WriteLineAsync($"{verb} {m.Name} {m.Version}: {Schemes(m)}");
+            var what = parsed.GetValue(target)!;
+            if (!what.EndsWith(PackageFileName.Extension, StringComparison.Ordinal) && !File.Exists(what))
+            {
+                await PkgRepositoryCommands.AddByNameAsync(context, what, parsed.GetValue(upgrade), cancellationToken);
+                return ExitCodes.Success;
+            }
+
+            var signature = LocalSignature(context, what, parsed.GetValue(allowUnsigned));
+            var result = await Installer(context).AddAsync(what, new PackageAddOptions
+            {
+                Upgrade = parsed.GetValue(upgrade),
+                Signature = signature,
+                Vouch = signature is null ? null : (manifest, json) =>
+                {
+                    if (!signature.Covers(json))
+                    {
+                        throw new PackageException($"{Path.GetFileName(what)} is refused: {Path.GetFileName(what)}{SignatureSuffix} does not verify (tampered package or signature)");
+                    }
+                },
+            }, cancellationToken);
+            await WriteInstalledAsync(context, result);
             return ExitCodes.Success;
         }));
         return command;
+    }
+
+    /// <summary>The detached signature of a package file: <c>FILE.ptar.sig</c>, one line as an installed package records it.</summary>
+    public const string SignatureSuffix = ".sig";
+
+    // A local file is either signed (FILE.sig, by a trusted key) or explicitly allowed unsigned, with a warning.
+    private static PackageSignature? LocalSignature(CliContext context, string file, bool allowUnsigned)
+    {
+        var sidecar = file + SignatureSuffix;
+        if (!File.Exists(sidecar))
+        {
+            if (!allowUnsigned)
+            {
+                throw new CliFailure($"{Path.GetFileName(file)} is not signed (no {Path.GetFileName(sidecar)}): install it by name from a repository, or, if you trust where the file came from, add --allow-unsigned");
+            }
+
+            context.Error.WriteLine($"coffer: warning: {Path.GetFileName(file)} is unsigned; installing it because of --allow-unsigned");
+            return null;
+        }
+
+        var signature = PackageSignature.FromLine(File.ReadAllText(sidecar))
+            ?? throw new CliFailure($"{sidecar} is not a package signature: remove it, or get the right one from the package's publisher");
+        if (!new TrustedKeys(context.Paths).Contains(signature.Key))
+        {
+            throw new CliFailure($"{Path.GetFileName(file)} is signed by {signature.Key.Text}, a key you do not trust: refused; if it is the publisher's key, run 'coffer pkg trust add {signature.Key.Text}'");
+        }
+
+        return signature;
+    }
+
+    /// <summary>The line <c>pkg add</c> prints for what it installed.</summary>
+    public static Task WriteInstalledAsync(CliContext context, InstallResult result)
+    {
+        var m = result.Package.Manifest;
+        var verb = result.Replaced is null ? "installed"
+            : result.Replaced.Version == m.Version ? "reinstalled"
+            : $"replaced {m.Name} {result.Replaced.Version} with";
+        return context.Output.WriteLineAsync($"{verb} {m.Name} {m.Version}: {Schemes(m)}");
     }
 
     private static Command List(CliContext context)
@@ -78,6 +141,8 @@ internal static class PkgCommand
                 foreach (var package in packages)
                 {
                     WriteLong(context.Output, package.Manifest, package.Directory);
+                    var signature = package.ReadSignature();
+                    context.Output.WriteLine($"  signed by    {(signature is null ? "nobody (installed with --allow-unsigned)" : signature.Key.Text)}");
                 }
             }
             else if (!Console.IsOutputRedirected && ReferenceEquals(context.Output, Console.Out))
@@ -152,7 +217,7 @@ internal static class PkgCommand
     private static PackageInstaller Installer(CliContext context) => new(context.Paths);
 
     // Every package refusal is one line on stderr and exit code 1.
-    private static async Task<int> Refusing(Func<Task<int>> action)
+    internal static async Task<int> Refusing(Func<Task<int>> action)
     {
         try
         {
@@ -162,6 +227,31 @@ internal static class PkgCommand
         {
             throw new CliFailure(e.Message, e);
         }
+    }
+
+    // "posix" or "azblob": the bundled plugin's project in the checkout this coffer runs from (or the current directory is in).
+    private static string BundledProject(string nameOrPath)
+    {
+        if (nameOrPath.Contains('/', StringComparison.Ordinal) || Directory.Exists(nameOrPath) || File.Exists(nameOrPath) || !PackageManifest.IsValidName(nameOrPath))
+        {
+            return nameOrPath;
+        }
+
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                var project = directory.Exists
+                    ? directory.EnumerateDirectories("Plugins.*").FirstOrDefault(d => string.Equals(d.Name, "Plugins." + nameOrPath, StringComparison.OrdinalIgnoreCase))
+                    : null;
+                if (project is not null)
+                {
+                    return project.FullName;
+                }
+            }
+        }
+
+        throw new CliFailure($"'{nameOrPath}' is neither a project directory nor a bundled plugin of a coffer checkout (Plugins.*): run it inside a checkout, or give the project's path");
     }
 
     // pkg build loads the freshly published plugin the way the host will, so the manifest lists exactly
