@@ -75,6 +75,12 @@ internal static class PkgCommand
                 },
             }, cancellationToken);
             await WriteInstalledAsync(context, result);
+            if (signature is null)
+            {
+                // After the install, so a refusal stays one line.
+                await context.Error.WriteLineAsync($"coffer: warning: {Path.GetFileName(what)} is unsigned; installed only because of --allow-unsigned");
+            }
+
             return ExitCodes.Success;
         }));
         return command;
@@ -94,7 +100,6 @@ internal static class PkgCommand
                 throw new CliFailure($"{Path.GetFileName(file)} is not signed (no {Path.GetFileName(sidecar)}): install it by name from a repository, or, if you trust where the file came from, add --allow-unsigned");
             }
 
-            context.Error.WriteLine($"coffer: warning: {Path.GetFileName(file)} is unsigned; installing it because of --allow-unsigned");
             return null;
         }
 

@@ -30,8 +30,8 @@ public class PackageBuilderTests
         Assert.That(Path.GetFileName(posix), Is.EqualTo("posix_v1.0.0_linux_any.ptar"));
         Assert.That(Path.GetFileName(azblob), Is.EqualTo("azblob_v1.0.0_any_any.ptar"));
 
-        var addPosix = _coffer.Run("pkg", "add", posix);
-        var addAzblob = _coffer.Run("pkg", "add", azblob);
+        var addPosix = _coffer.Run("pkg", "add", "--allow-unsigned", posix);
+        var addAzblob = _coffer.Run("pkg", "add", "--allow-unsigned", azblob);
         Assert.That(addPosix.ExitCode, Is.EqualTo(0), addPosix.ToString());
         Assert.That(addAzblob.ExitCode, Is.EqualTo(0), addAzblob.ToString());
 
@@ -127,7 +127,7 @@ public class PackageBuilderTests
         var posix = await BuiltPackages.PosixAsync();
 
         var file = _coffer.Run("pkg", "show", posix);
-        _coffer.Run("pkg", "add", posix);
+        _coffer.Run("pkg", "add", "--allow-unsigned", posix);
         var installed = _coffer.Run("pkg", "show", "posix");
         var missing = _coffer.Run("pkg", "show", "nosuch");
 
@@ -140,7 +140,7 @@ public class PackageBuilderTests
     [Test]
     public async Task List_prints_one_line_per_package_and_more_with_long()
     {
-        _coffer.Run("pkg", "add", await BuiltPackages.PosixAsync());
+        _coffer.Run("pkg", "add", "--allow-unsigned", await BuiltPackages.PosixAsync());
 
         var plain = _coffer.Run("pkg", "list");
         var longer = _coffer.Run("pkg", "list", "--long");

@@ -12,7 +12,7 @@ public class PackageInstallerTests : PackageTestBase
     [Test]
     public void Another_version_installed_is_refused_without_upgrade()
     {
-        Assert.That(Coffer.Run("pkg", "add", Good.Write(Work)).ExitCode, Is.EqualTo(0));
+        Assert.That(Coffer.Run("pkg", "add", "--allow-unsigned", Good.Write(Work)).ExitCode, Is.EqualTo(0));
 
         AssertRefused(WriteWith(m => m with { Version = "1.1.0" }), "probe 1.0.0 is already installed: to replace it with 1.1.0, run 'coffer pkg add -u probe_v1.1.0_any_any.ptar'");
     }
@@ -21,7 +21,7 @@ public class PackageInstallerTests : PackageTestBase
     public void The_same_version_installed_is_refused_without_upgrade()
     {
         var path = Good.Write(Work);
-        Assert.That(Coffer.Run("pkg", "add", path).ExitCode, Is.EqualTo(0));
+        Assert.That(Coffer.Run("pkg", "add", "--allow-unsigned", path).ExitCode, Is.EqualTo(0));
 
         AssertRefused(path, "probe 1.0.0 is already installed: to reinstall it, run 'coffer pkg add -u");
     }
@@ -49,7 +49,7 @@ public class PackageInstallerTests : PackageTestBase
         var manifest = Good.Renamed("probe2", scheme: "baseline").Manifest;
         manifest = manifest with { Connectors = manifest.Connectors.Select(c => c with { Kind = ConnectorKind.Storage }).ToList() };
 
-        var result = Coffer.Run("pkg", "add", Good.Write(Work, manifest));
+        var result = Coffer.Run("pkg", "add", "--allow-unsigned", Good.Write(Work, manifest));
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
     }
@@ -62,7 +62,7 @@ public class PackageInstallerTests : PackageTestBase
     [Test]
     public void A_package_for_this_platform_is_accepted()
     {
-        var result = Coffer.Run("pkg", "add", WriteWith(m => m with { Os = PackagePlatform.CurrentOs, Arch = PackagePlatform.CurrentArch }));
+        var result = Coffer.Run("pkg", "add", "--allow-unsigned", WriteWith(m => m with { Os = PackagePlatform.CurrentOs, Arch = PackagePlatform.CurrentArch }));
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
     }
@@ -84,11 +84,11 @@ public class PackageInstallerTests : PackageTestBase
     [Test]
     public void Upgrade_and_downgrade_with_u_switch_versions()
     {
-        Assert.That(Coffer.Run("pkg", "add", Good.Write(Work)).ExitCode, Is.EqualTo(0));
+        Assert.That(Coffer.Run("pkg", "add", "--allow-unsigned", Good.Write(Work)).ExitCode, Is.EqualTo(0));
 
-        var up = Coffer.Run("pkg", "add", "-u", WriteWith(m => m with { Version = "1.1.0" }));
+        var up = Coffer.Run("pkg", "add", "--allow-unsigned", "-u", WriteWith(m => m with { Version = "1.1.0" }));
         var listedUp = Installed("probe");
-        var down = Coffer.Run("pkg", "add", "--upgrade", Good.Write(Work));
+        var down = Coffer.Run("pkg", "add", "--allow-unsigned", "--upgrade", Good.Write(Work));
         var listedDown = Installed("probe");
 
         Assert.That(up.Output.Trim(), Is.EqualTo("replaced probe 1.0.0 with probe 1.1.0: probe (source)"), up.ToString());
@@ -101,7 +101,7 @@ public class PackageInstallerTests : PackageTestBase
     [Test]
     public void Remove_takes_the_package_out_of_the_list_and_keeps_its_files_for_a_while()
     {
-        Assert.That(Coffer.Run("pkg", "add", Good.Write(Work)).ExitCode, Is.EqualTo(0));
+        Assert.That(Coffer.Run("pkg", "add", "--allow-unsigned", Good.Write(Work)).ExitCode, Is.EqualTo(0));
         var directory = Installed("probe")!.Directory;
 
         var result = Coffer.Run("pkg", "remove", "probe");
@@ -184,12 +184,12 @@ public class PackageInstallerTests : PackageTestBase
         // baseline, which shares its code, goes first). Humanizer.dll is loaded lazily, only when the source scans.
         await new PackageInstaller(Paths).RemoveAsync("baseline");
         var honest = Good.Renamed("probe", scheme: "humanizer-old");
-        Assert.That(Coffer.Run("pkg", "add", honest.Write(Work)).ExitCode, Is.EqualTo(0));
+        Assert.That(Coffer.Run("pkg", "add", "--allow-unsigned", honest.Write(Work)).ExitCode, Is.EqualTo(0));
         using var removedUnderneath = ConnectorCatalog.LoadInstalled(Paths);
         using var replacedUnderneath = ConnectorCatalog.LoadInstalled(Paths);
         Assert.That(removedUnderneath.Errors, Is.Empty);
 
-        var replaced = Coffer.Run("pkg", "add", "-u", honest.Write(Work, honest.Manifest with { Version = "1.1.0" }));
+        var replaced = Coffer.Run("pkg", "add", "--allow-unsigned", "-u", honest.Write(Work, honest.Manifest with { Version = "1.1.0" }));
         Assert.That(replaced.ExitCode, Is.EqualTo(0), replaced.ToString());
         Assert.That(await ProbeAsync(replacedUnderneath), Is.EqualTo("probe entry 2.14"));
 

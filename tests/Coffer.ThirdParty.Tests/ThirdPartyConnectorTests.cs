@@ -81,12 +81,12 @@ public sealed partial class ThirdPartyConnectorTests
         var packages = _work.Combine("packages");
 
         _package = (await Coffer("pkg build", "pkg", "build", Path.Combine(source, Name, Name), "-o", packages)).Output.Trim();
-        await Coffer("pkg add", stopOnFailure: false, "pkg", "add", _package);
+        await Coffer("pkg add", stopOnFailure: false, "pkg", "add", "--allow-unsigned", _package);
         await Coffer("connectors", stopOnFailure: false, "connectors");
         await BackUpAndRestore("tinystore", Name.ToLowerInvariant());
 
         _oldPackage = (await Coffer("pkg build old", "pkg", "build", Path.Combine(source, OldName, OldName), "-o", packages)).Output.Trim();
-        await Coffer("pkg add old", stopOnFailure: false, "pkg", "add", _oldPackage);
+        await Coffer("pkg add old", stopOnFailure: false, "pkg", "add", "--allow-unsigned", _oldPackage);
         await BackUpAndRestore("oldstore", OldName.ToLowerInvariant());
 
         // This coffer rightly cannot load a 2.0 plugin, so `pkg build` refuses it too; a third party
@@ -94,7 +94,7 @@ public sealed partial class ThirdPartyConnectorTests
         // connectors described by the test instead of by loading the plugin.
         await Coffer("pkg build new", stopOnFailure: false, "pkg", "build", Path.Combine(source, NewName, NewName), "-o", packages);
         _newPackage = await PackageBuilder.BuildAsync(Path.Combine(source, NewName, NewName), new PackageBuildOptions(DescribeNewStore) { OutputDirectory = packages });
-        await Coffer("pkg add new", stopOnFailure: false, "pkg", "add", _newPackage);
+        await Coffer("pkg add new", stopOnFailure: false, "pkg", "add", "--allow-unsigned", _newPackage);
         await Coffer("pkg list", stopOnFailure: false, "pkg", "list");
     }
 

@@ -41,7 +41,7 @@ public abstract class PackageTestBase
     {
         var before = InstallTree.Hash(Paths.PluginsDirectory);
 
-        var result = Coffer.Run(["pkg", "add", .. options, package]);
+        var result = Coffer.Run(["pkg", "add", "--allow-unsigned", .. options, package]);
 
         Assert.Multiple(() =>
         {
