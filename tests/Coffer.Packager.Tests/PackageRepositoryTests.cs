@@ -59,6 +59,14 @@ public class PackageRepositoryTests
         return result;
     }
 
+    private static void AssertOneLineFailure(CofferResult result, string expected)
+    {
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), result.ToString());
+        Assert.That(lines[0], Does.StartWith("coffer: ").And.Contain(expected), result.ToString());
+    }
+
     [Test]
     public void A_directory_repository_publishes_both_bundled_plugins_installs_by_name_and_upgrades()
     {
@@ -89,7 +97,7 @@ public class PackageRepositoryTests
         Ok(coffer, "pkg", "publish", _azblob, "--to", "local", "--key", key);
         var other = CraftedPackage.Open(_posix);
         var changed = CraftedPackage.Write(_root.Combine("changed", Path.GetFileName(_posix)), [new(PackageManifest.FileName, (other.Manifest with { Description = "changed" }).ToJson()), .. other.Files.Select(f => new CraftedEntry(f.Path, f.Data))]);
-        CofferCli.AssertOneLineFailure(coffer.Run("pkg", "publish", changed, "--to", "local", "--key", key), "already published");
+        AssertOneLineFailure(coffer.Run("pkg", "publish", changed, "--to", "local", "--key", key), "already published");
 
         Ok(coffer, "pkg", "repo", "remove", "local");
         Assert.That(Ok(coffer, "pkg", "repo", "list").Output, Is.Empty);
@@ -113,7 +121,7 @@ public class PackageRepositoryTests
 
         Ok(publisher, "pkg", "publish", _azblobNewer, "--to", "files", "--key", key);
         Assert.That(Ok(user, "pkg", "upgrade", "azblob").Output, Does.StartWith("replaced azblob 1.0.0 with azblob 1.0.1"));
-        CofferCli.AssertOneLineFailure(user.Run("pkg", "publish", _posix, "--to", "web", "--key", key), "only reads");
+        AssertOneLineFailure(user.Run("pkg", "publish", _posix, "--to", "web", "--key", key), "only reads");
     }
 
     [Test]
@@ -151,7 +159,7 @@ public class PackageRepositoryTests
         void Refused(string expected, params string[] args)
         {
             var before = InstallTree.Hash(plugins);
-            CofferCli.AssertOneLineFailure(coffer.Run(args.Length == 0 ? ["pkg", "add", "azblob"] : args), expected);
+            AssertOneLineFailure(coffer.Run(args.Length == 0 ? ["pkg", "add", "azblob"] : args), expected);
             Assert.That(InstallTree.Hash(plugins), Is.EqualTo(before), $"{expected}: the install directory changed");
         }
 
