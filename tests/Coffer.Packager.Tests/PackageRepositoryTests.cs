@@ -132,7 +132,9 @@ public class PackageRepositoryTests
 
         // Reaching a repository in Azure needs the azblob plugin: the first one comes from a file.
         Ok(coffer, "pkg", "add", "--allow-unsigned", _azblob);
-        Ok(coffer, "pkg", "repo", "add", "az", $"azblob://packages-{Guid.NewGuid():N}/coffer", $"connection_string={azurite.ConnectionString}");
+        // The container exists before the repository, as a web server's directory would.
+        var container = await azurite.CreateContainerAsync("packages");
+        Ok(coffer, "pkg", "repo", "add", "az", $"azblob://{container.Name}/coffer", $"connection_string={azurite.ConnectionString}");
         Assert.That(Ok(coffer, "pkg", "repo", "list").Output, Does.Not.Contain(AzuriteServer.AccountKey), "no secret in the listing");
         Ok(coffer, "pkg", "publish", _posix, "--to", "az", "--key", key);
         Ok(coffer, "pkg", "publish", _azblob, "--to", "az", "--key", key);
