@@ -10,7 +10,7 @@ internal sealed record UiSettings
     public required CofferStore Store { get; init; }
 
     /// <summary>Opens what the user typed as a restore target (a directory, a location, <c>@name[:sub]</c>), as <c>restore -to</c> does.</summary>
-    public required Func<string, CancellationToken, Task<IDestinationConnector>> OpenDestination { get; init; }
+    public required Func<string, CancellationToken, ValueTask<IDestinationConnector>> OpenDestination { get; init; }
 
     /// <summary>The clock for locks and the timeline.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
