@@ -128,12 +128,13 @@ public class UiBrowserTests
     {
         Browser.Navigate().GoToUrl(UiFixture.Url("/compare"));
         Browser.FindElement(By.CssSelector("#compare button")).Click();
-        Assert.That(Browser.FindElement(By.Id("diff-summary")).Text, Does.Contain("1 added, 1 removed, 1 modified"));
+        Assert.That(Browser.FindElement(By.Id("diff-summary")).Text, Does.Contain("2 added, 1 removed, 1 modified"));
         var tree = Browser.FindElement(By.Id("diff"));
         Assert.That(tree.FindElement(By.CssSelector(".added")).Text, Is.EqualTo("+ added.txt"));
         Assert.That(tree.FindElement(By.CssSelector(".removed")).Text, Is.EqualTo("− run.sh"));
         Assert.That(tree.FindElement(By.CssSelector(".modified")).Text, Is.EqualTo("M readme.txt"));
         Assert.That(tree.Text, Does.Contain("(content, mtime)"));
+        Assert.That(tree.FindElement(By.CssSelector("details details details .added")).Text, Is.EqualTo("+ note.txt"), "docs/deep/er/note.txt sits three directories down");
         Shoot("compare");
     }
 
@@ -149,7 +150,7 @@ public class UiBrowserTests
         Browser.FindElement(By.Id("to")).Submit();
         var outcome = await WaitForOutcomeAsync();
         Assert.That(outcome.GetAttribute("id"), Is.EqualTo("job-done"), outcome.Text);
-        Assert.That(outcome.Text, Does.StartWith("restored 3 files"));
+        Assert.That(outcome.Text, Does.StartWith("restored 4 files"));
         Shoot("restore-done");
         TreeAssert.AreEqual(Path.Combine(UiFixture.Source, "docs"), target);
 

@@ -75,8 +75,9 @@ public sealed class UiFixture
         File.WriteAllBytes(Path.Combine(Source, "pixel.png"), Convert.FromBase64String(OnePixelPng));
         FirstSnapshot = SnapshotId(Expect(await Coffer.RunAsync("at", Store, "backup", Source, "--tag", "first")));
 
-        // The second snapshot: one file added, one removed, one changed; docs/ stays as it was.
+        // The second snapshot: two files added (one deep down), one removed, one changed.
         File.WriteAllText(Path.Combine(Source, "added.txt"), "new in the second snapshot\n");
+        File.WriteAllText(Path.Combine(Source, "docs", "deep", "er", "note.txt"), "added deep down\n");
         File.Delete(Path.Combine(Source, "run.sh"));
         File.WriteAllText(Path.Combine(Source, "readme.txt"), "hello coffer, changed\n");
         SecondSnapshot = SnapshotId(Expect(await Coffer.RunAsync("at", Store, "backup", Source, "--tag", "second")));
