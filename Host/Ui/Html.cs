@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Encodings.Web;
+using System.Text.Unicode;
 
 namespace Coffer.Ui;
 
@@ -24,6 +25,9 @@ internal readonly record struct Html(string Markup)
 [InterpolatedStringHandler]
 internal ref struct HtmlInterpolation
 {
+    // Every script's letters as they are (names read as names in the page source); markup characters always encoded.
+    private static readonly HtmlEncoder Encoder = HtmlEncoder.Create(UnicodeRanges.All);
+
     private readonly StringBuilder _builder;
 
     public HtmlInterpolation(int literalLength, int formattedCount) => _builder = new StringBuilder(literalLength + (formattedCount * 16));
@@ -32,7 +36,7 @@ internal ref struct HtmlInterpolation
 
     public readonly void AppendFormatted(Html markup) => _builder.Append(markup.Markup);
 
-    public readonly void AppendFormatted(string? text) => _builder.Append(HtmlEncoder.Default.Encode(text ?? ""));
+    public readonly void AppendFormatted(string? text) => _builder.Append(Encoder.Encode(text ?? ""));
 
     public readonly void AppendFormatted<T>(T value, string? format = null)
         where T : IFormattable => AppendFormatted(value.ToString(format, CultureInfo.InvariantCulture));
