@@ -327,38 +327,14 @@ internal static class StoreCommands
     internal static string Describe(Node node, string path)
     {
         var kind = node.Kind switch { Node.DirectoryKind => 'd', Node.SymlinkKind => 'l', _ => '-' };
-        var mode = node.Mode is { } m ? ModeString(m) : "?????????";
+        var mode = DisplayText.Mode(node.Mode);
         var target = node.Target is null ? "" : $" -> {node.Target}";
         return string.Create(CultureInfo.InvariantCulture, $"{kind}{mode}  {node.Uid?.ToString(CultureInfo.InvariantCulture) ?? "-",5} {node.Gid?.ToString(CultureInfo.InvariantCulture) ?? "-",5}  {Size.Format(node.Size),10}  {node.Mtime.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {path}{target}");
-    }
-
-    private static string ModeString(int mode)
-    {
-        var chars = new char[9];
-        const string letters = "rwxrwxrwx";
-        for (var i = 0; i < 9; i++)
-        {
-            chars[i] = (mode & (1 << (8 - i))) != 0 ? letters[i] : '-';
-        }
-
-        return new string(chars);
     }
 }
 
 /// <summary>Sizes for people: binary units, one decimal.</summary>
 internal static class Size
 {
-    public static string Format(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        double value = bytes;
-        var unit = 0;
-        while (value >= 1024 && unit < units.Length - 1)
-        {
-            value /= 1024;
-            unit++;
-        }
-
-        return unit == 0 ? $"{bytes} B" : string.Create(CultureInfo.InvariantCulture, $"{value:0.0} {units[unit]}");
-    }
+    public static string Format(long bytes) => DisplayText.Size(bytes);
 }

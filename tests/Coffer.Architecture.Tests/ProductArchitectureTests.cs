@@ -11,6 +11,7 @@ public class ProductArchitectureTests
     private const string Executable = "coffer";
     private const string Engine = "Coffer.Engine";
     private const string Keep = "Coffer.Keep";
+    private const string Ui = "Coffer.Ui";
     private const string Connectors = "Coffer.Connectors";
     private const string Plumbing = "Coffer.Plumbing";
 
@@ -58,6 +59,7 @@ public class ProductArchitectureTests
     [TestCase(Engine)]
     [TestCase(Keep)]
     [TestCase(Connectors)]
+    [TestCase(Ui)]
     public void Libraries_do_not_reference_the_command_line(string library) =>
         AssertNoViolations(library, new ForbiddenAssemblyReferences(Executable, "System.CommandLine", "Spectre.Console"));
 
@@ -70,6 +72,20 @@ public class ProductArchitectureTests
 
     [Test]
     public void Keep_does_not_reference_the_engine() => AssertNoViolations(Keep, new ForbiddenAssemblyReferences(Engine));
+
+    [TestCase(Engine)]
+    [TestCase(Keep)]
+    [TestCase(Connectors)]
+    public void Nothing_below_the_command_line_references_the_web_interface(string library) =>
+        AssertNoViolations(library, new ForbiddenAssemblyReferences(Ui));
+
+    [Test]
+    public void Web_interface_does_not_reference_Keep_or_the_connectors() =>
+        AssertNoViolations(Ui, new ForbiddenAssemblyReferences(Keep, Connectors, "Coffer.Packager"));
+
+    [Test]
+    public void Web_interface_does_not_use_storage_connectors() =>
+        AssertNoViolations(Ui, new RestrictedTypeRule(StorageConnector, [], []));
 
     [Test]
     public void Engine_core_uses_neither_repository_nor_operations() =>

@@ -48,6 +48,9 @@ internal sealed class Checker
 
     public Checker(CofferStore store) => _store = store;
 
+    /// <summary>How many files have been checked so far: a running check's progress, readable from any thread.</summary>
+    public long FilesChecked => Interlocked.Read(ref _filesChecked);
+
     public Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, CancellationToken cancellationToken) =>
         RunAsync(snapshots, fast, null, Random.Shared, cancellationToken);
 
@@ -151,7 +154,7 @@ internal sealed class Checker
             }
             else if (node.Kind == Node.FileKind)
             {
-                _filesChecked++;
+                Interlocked.Increment(ref _filesChecked);
                 var problem = (node.Content ?? []).Select(c => BlobProblem(BlobId.Parse(c), packs)).FirstOrDefault(p => p is not null);
                 if (problem is not null)
                 {

@@ -4,6 +4,13 @@ using Coffer.Engine.Repository;
 
 namespace Coffer.Engine.Operations.Diff;
 
+/// <summary>One difference: <c>+</c> added, <c>-</c> removed or <c>M</c> modified (with what changed), at a path.</summary>
+internal sealed record DiffChange(char Marker, string Path, IReadOnlyList<string> What)
+{
+    /// <summary>The change as <c>diff</c> prints it: <c>+ path</c>, <c>- path</c>, <c>M path (what)</c>.</summary>
+    public override string ToString() => What.Count == 0 ? $"{Marker} {Path}" : $"{Marker} {Path} ({string.Join(", ", What)})";
+}
+
 /// <summary>
 /// Compares two trees entry by entry: <c>+ path</c> added, <c>- path</c> removed, <c>M path (what)</c>
 /// changed (content, mode, mtime, owner, symlink target, kind). Identical subtrees (same tree blob) are
@@ -17,10 +24,19 @@ internal sealed class SnapshotDiff
 
     public async IAsyncEnumerable<string> CompareAsync(Node before, Node after, string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await foreach (var change in ChangesAsync(before, after, path, cancellationToken).ConfigureAwait(false))
+        {
+            yield return change.ToString();
+        }
+    }
+
+    /// <summary>The differences as <see cref="CompareAsync"/> prints them, each as a <see cref="DiffChange"/>, in walk order.</summary>
+    public async IAsyncEnumerable<DiffChange> ChangesAsync(Node before, Node after, string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var changes = Changes(before, after);
         if (changes.Count > 0 && path.Length > 0)
         {
-            yield return $"M {path} ({string.Join(", ", changes)})";
+            yield return new DiffChange('M', path, changes);
         }
 
         if (before.Subtree == after.Subtree)
@@ -51,7 +67,7 @@ internal sealed class SnapshotDiff
             else
             {
                 var child = Join(path, left[i].Name);
-                await foreach (var line in CompareAsync(left[i++], right[j++], child, cancellationToken).ConfigureAwait(false))
+                await foreach (var line in ChangesAsync(left[i++], right[j++], child, cancellationToken).ConfigureAwait(false))
                 {
                     yield return line;
                 }
@@ -59,11 +75,11 @@ internal sealed class SnapshotDiff
         }
     }
 
-    private async IAsyncEnumerable<string> AllAsync(char marker, Node node, string parent, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<DiffChange> AllAsync(char marker, Node node, string parent, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var (path, _) in _store.WalkAsync(node, Join(parent, node.Name), cancellationToken).ConfigureAwait(false))
         {
-            yield return $"{marker} {path}";
+            yield return new DiffChange(marker, path, []);
         }
     }
 
