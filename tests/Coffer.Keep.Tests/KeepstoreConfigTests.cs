@@ -573,4 +573,85 @@ public class KeepstoreConfigTests
         Assert.That(lines[0], Does.StartWith($"coffer: Clusters.zzzzz.Volumes.{Azure} (Driver: S3): no installed package provides a volume connector for 's3://'"));
         AssertNoSecrets(result.Output + result.Error);
     }
+
+    [Test]
+    public async Task Help_names_both_dialects_and_where_the_config_file_is_found()
+    {
+        var cluster = await WriteClusterAsync();
+        foreach (var args in new[] { new[] { "keepstore", "-help" }, ["keepstore", "-config", cluster.ConfigFile, "-help"] })
+        {
+            var help = await _coffer.RunAsync(args, TimeSpan.FromSeconds(60));
+            Assert.That(help.ExitCode, Is.Zero, help.ToString());
+            Assert.That(help.Output, Does.Contain("-config FILE"), "the config dialect's flag");
+            Assert.That(help.Output, Does.Contain("ARVADOS_CONFIG").And.Contain("/etc/arvados/config.yml"), "the rule for finding the config without -config");
+            Assert.That(help.Output, Does.Contain("-azure-storage-container-volume").And.Contain("-max-buffers N"), "the flag dialect's flags");
+            Assert.That(help.Error, Is.Empty, "help reads no config and starts nothing");
+        }
+    }
+
+    [Test]
+    public async Task Without_a_system_root_token_the_admin_endpoints_refuse_everyone_and_a_warning_says_so()
+    {
+        var cluster = await WriteClusterAsync();
+        var text = await File.ReadAllTextAsync(cluster.ConfigFile);
+        var file = KeepTestSecrets.WritePrivateFile(_root.Combine("no-root-token.yml"), text.Replace($"    SystemRootToken: {DataManagerToken}\n", "    SystemRootToken: \"\"\n"));
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", file, "-listen", cluster.Listen[0]);
+        var block = KeepstoreProcess.RandomBlock(1500);
+        var locator = await keep.PutBlockAsync(block, UserToken);
+        var hash = locator[..32];
+
+        Assert.That(keep.Log, Does.Contain("warning: Clusters.zzzzz.SystemRootToken: secret token is not set"));
+        var touch = new HttpMethod("TOUCH");
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "mounts"), (HttpMethod.Get, "index"), (HttpMethod.Get, $"mounts/{Local}/blocks"), (touch, hash), (HttpMethod.Delete, hash), (HttpMethod.Put, "trash") })
+        {
+            // Today's router (auth.RequireLiteralToken with "") would let every one of these through; coffer refuses them
+            // as if the configured token matched nobody.
+            using var anonymous = await keep.SendAsync(method, path, content: method == HttpMethod.Put ? new StringContent("[]") : null);
+            using var user = await keep.SendAsync(method, path, UserToken, method == HttpMethod.Put ? new StringContent("[]") : null);
+            Assert.That((int)anonymous.StatusCode, Is.AnyOf(401, 403), $"{method} /{path} without a token");
+            Assert.That((int)user.StatusCode, Is.AnyOf(401, 403), $"{method} /{path} with a user's token");
+        }
+
+        using (var mounts = await keep.SendAsync(HttpMethod.Get, "mounts", UserToken))
+        {
+            Assert.That((int)mounts.StatusCode, Is.EqualTo(403), "as today's router answers a token that is not the configured one");
+        }
+        Assert.That(await keep.GetBlockAsync(locator, UserToken), Is.EqualTo((200, block)), "blocks are served as usual");
+        AssertNoSecrets(keep.Log);
+    }
+
+    [Test]
+    public async Task A_client_gone_mid_body_is_logged_as_499()
+    {
+        var cluster = await WriteClusterAsync();
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[0]);
+        var hash = KeepstoreProcess.Md5(KeepstoreProcess.RandomBlock(1000));
+
+        // A PUT whose client hangs up (RST, as a killed client) after a tenth of its body.
+        using (var put = await ConnectAsync(keep, $"PUT /{hash} HTTP/1.1\r\nHost: keep\r\nAuthorization: OAuth2 {UserToken}\r\nContent-Length: 1000\r\n\r\n"))
+        {
+            await put.GetStream().WriteAsync(new byte[100]);
+            await Task.Delay(200);
+        }
+
+        // The line comes when the server has noticed; a generous bound, not a speed assertion.
+        for (var waited = 0; waited < 300 && !keep.Log.Contains($"PUT /{hash} 499 ", StringComparison.Ordinal); waited++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.That(keep.Log, Does.Contain($"PUT /{hash} 499 "), "the PUT whose client went away");
+        Assert.That(keep.Log, Does.Not.Contain("fail:"), "a client going away is not the server's failure");
+        Assert.That(Directory.EnumerateFiles(cluster.Disk0, hash + "*", SearchOption.AllDirectories), Is.Empty, "nothing was stored");
+        AssertNoSecrets(keep.Log);
+    }
+
+    /// <summary>Connects, sends <paramref name="head"/>, and makes disposing the client reset the connection (as a killed client does).</summary>
+    private static async Task<TcpClient> ConnectAsync(KeepstoreProcess keep, string head)
+    {
+        var client = new TcpClient { LingerState = new LingerOption(true, 0) };
+        await client.ConnectAsync(keep.BaseAddress.Host, keep.BaseAddress.Port);
+        await client.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        return client;
+    }
 }

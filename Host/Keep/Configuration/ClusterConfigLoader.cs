@@ -119,6 +119,12 @@ internal static partial class ClusterConfigLoader
         var options = new KeepstoreOptions { FromClusterConfig = true };
         options.SystemRootToken = Reader.OptionalString(cluster, "SystemRootToken", at);
         options.ManagementToken = Reader.OptionalString(cluster, "ManagementToken", at);
+        if (string.IsNullOrEmpty(options.SystemRootToken))
+        {
+            // Arvados' loader warns in these words and starts. Its router would then leave the admin endpoints open to
+            // anyone (auth.RequireLiteralToken with ""); coffer keeps them closed instead (docs/keep-api.md).
+            warn($"warning: {at}.SystemRootToken: secret token is not set (use 32+ random characters from a-z, A-Z, 0-9); the admin endpoints refuse every request");
+        }
 
         var (thisUrl, listenAddress) = ThisService(reader, cluster, at, listen);
         options.Listen = listenAddress;
