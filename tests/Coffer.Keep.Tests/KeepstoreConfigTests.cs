@@ -646,6 +646,152 @@ public class KeepstoreConfigTests
         AssertNoSecrets(keep.Log);
     }
 
+    [Test]
+    public async Task The_azure_driver_parameters_are_applied_to_the_volume()
+    {
+        var container = await _azurite.CreateContainerAsync("tuned");
+        await using var proxy = FaultProxy.Start(_azurite.Port);
+        var listen = $"127.0.0.1:{FreePort()}";
+        var yaml = $"""
+            Clusters:
+              zzzzz:
+                SystemRootToken: {DataManagerToken}
+                Services:
+                  Keepstore:
+                    InternalURLs:
+                      "http://{listen}": {"{}"}
+                Collections:
+                  BlobSigning: false
+                Volumes:
+                  {Azure}:
+                    Driver: Azure
+                    DriverParameters:
+                      StorageAccountName: {AzuriteServer.AccountName}
+                      StorageAccountKey: {AzuriteServer.AccountKey}
+                      StorageBaseURL: http://127.0.0.1:{proxy.Port}
+                      ContainerName: {container.Name}
+                      RequestTimeout: 1s
+                      ListBlobsRetryDelay: 100ms
+                      ListBlobsMaxAttempts: 2
+                      WriteRaceInterval: 2s
+                      WriteRacePollTime: 200ms
+            """;
+        var file = KeepTestSecrets.WritePrivateFile(_root.Combine("tuned.yml"), yaml);
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", file, "-listen", listen);
+
+        // WriteRaceInterval: an empty blob under a block's name is waited for until 2 s after its Last-Modified (not 15 s).
+        var racing = KeepstoreProcess.Md5([1, 2, 3, 4]);
+        var empty = container.GetBlobClient(racing);
+        await empty.UploadAsync(BinaryData.FromBytes([]));
+        var lastModified = (await empty.GetPropertiesAsync()).Value.LastModified;
+        var (status, _) = await keep.GetBlockAsync($"{racing}+4");
+        Assert.That(status, Is.EqualTo(404), keep.Log);
+        Assert.That(keep.Log, Does.Contain($"polling until {lastModified + TimeSpan.FromSeconds(2):O}"));
+
+        // ListBlobsMaxAttempts: a listing that keeps failing with 503 is tried twice (each try with the SDK's own 4 retries).
+        var listings = 0;
+        proxy.Decide = request =>
+        {
+            if (!request.Target.Contains("comp=list", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            Interlocked.Increment(ref listings);
+            return new Fault.Status(503);
+        };
+        try
+        {
+            using var index = await keep.SendAsync(HttpMethod.Get, "index", DataManagerToken);
+            Assert.That((int)index.StatusCode, Is.GreaterThanOrEqualTo(500), "an index that could not be listed is not answered as complete");
+        }
+        catch (HttpRequestException)
+        {
+            // Cut off once the answer had begun: visibly incomplete, as an index must be.
+        }
+
+        Assert.That(listings, Is.EqualTo(2 * 5), keep.Log);
+        Assert.That(keep.Log.Split('\n').Count(l => l.Contains("retrying in 00:00:00.1000000", StringComparison.Ordinal)), Is.EqualTo(1), "one retry, after ListBlobsRetryDelay");
+
+        // RequestTimeout: an Azure answer that takes 30 s is given up after 1 s, each of the SDK's 5 tries.
+        var block = KeepstoreProcess.RandomBlock(2000);
+        var hash = KeepstoreProcess.Md5(block);
+        await container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(block));
+        var reads = 0;
+        proxy.Decide = request =>
+        {
+            if (request.Method != "GET" || !request.Target.Contains(hash, StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            Interlocked.Increment(ref reads);
+            return new Fault.Delay(TimeSpan.FromSeconds(30));
+        };
+        var (slowStatus, _) = await keep.GetBlockAsync($"{hash}+2000");
+        Assert.That(slowStatus, Is.Not.EqualTo(200), keep.Log);
+        Assert.That(reads, Is.EqualTo(5), "every try timed out (with the 2-minute default the first would have waited for the answer)");
+        AssertNoSecrets(keep.Log);
+    }
+
+    [Test]
+    public async Task A_directory_volume_that_was_full_takes_blocks_again_as_soon_as_space_is_freed()
+    {
+        // An 80 MiB tmpfs of its own (the suite runs as root, as the disk fault tests), kept above 64 MiB free.
+        var disk = NewDisk("freed");
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=80m,mode=0755", "tmpfs", disk);
+        try
+        {
+            var listen = $"127.0.0.1:{FreePort()}";
+            var yaml = $"""
+                Clusters:
+                  zzzzz:
+                    SystemRootToken: {DataManagerToken}
+                    Services:
+                      Keepstore:
+                        InternalURLs:
+                          "http://{listen}": {"{}"}
+                    Collections:
+                      BlobSigning: false
+                    Volumes:
+                      {Local}:
+                        Driver: Directory
+                        DriverParameters:
+                          Root: {disk}
+                          MinFree: 64MiB
+                """;
+            var file = KeepTestSecrets.WritePrivateFile(_root.Combine("freed.yml"), yaml);
+            await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", file, "-listen", listen);
+            var filler = Path.Combine(disk, "filler");
+            await File.WriteAllBytesAsync(filler, new byte[20 << 20]);
+
+            var block = KeepstoreProcess.RandomBlock(100_000);
+            for (var i = 0; i < 2; i++)
+            {
+                using var full = await keep.PutAsync(KeepstoreProcess.Md5(block), block);
+                Assert.That((int)full.StatusCode, Is.EqualTo(507), keep.Log);
+                Assert.That(await full.Content.ReadAsStringAsync(), Is.EqualTo("insufficient storage\n"));
+            }
+
+            // Space freed: the very next PUT is stored (it used to keep answering 507 for a minute).
+            File.Delete(filler);
+            await keep.PutBlockAsync(block);
+            Assert.That(BlocksOn(disk), Is.EqualTo(1));
+        }
+        finally
+        {
+            await RunAsync("umount", "-l", disk);
+        }
+    }
+
+    private static async Task RunAsync(params string[] command)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(command[0], command[1..]) { RedirectStandardError = true })!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.That(process.ExitCode, Is.Zero, $"'{string.Join(' ', command)}' failed (this test mounts a tmpfs and needs root): {error}");
+    }
+
     /// <summary>Connects, sends <paramref name="head"/>, and makes disposing the client reset the connection (as a killed client does).</summary>
     private static async Task<TcpClient> ConnectAsync(KeepstoreProcess keep, string head)
     {
