@@ -32,12 +32,18 @@ public sealed class AzBlobVolume : IVolume
     /// <summary>The metadata key a touch rewrites so the blob's Last-Modified moves to now.</summary>
     public const string TouchKey = "touch";
 
-    /// <summary>How long after its Last-Modified an empty blob may still be an upload in progress.</summary>
+    /// <summary>How long after its Last-Modified an empty blob may still be an upload in progress, unless configured (keepstore's default).</summary>
     public static readonly TimeSpan WriteRaceInterval = TimeSpan.FromSeconds(15);
+
+    /// <summary>How often such a blob is looked at again, unless configured (keepstore's default).</summary>
+    internal static readonly TimeSpan DefaultWriteRacePoll = TimeSpan.FromSeconds(1);
 
     private const string EmptyBlockHash = "d41d8cd98f00b204e9800998ecf8427e";
     private const int ConditionAttempts = 8;
-    private static readonly TimeSpan WriteRacePollInterval = TimeSpan.FromSeconds(1);
+
+    private readonly TimeSpan _writeRaceInterval;
+    private readonly TimeSpan _writeRacePoll;
+    private readonly ListRetry? _listRetry;
 
     private readonly AzureConnection _connection;
     private readonly VolumeSettings _settings;
@@ -45,8 +51,11 @@ public sealed class AzBlobVolume : IVolume
     private readonly ILogger _logger;
     private readonly string _name;
 
-    internal AzBlobVolume(AzureConnection connection, VolumeSettings settings, int replication, TimeProvider time, ILogger logger)
+    internal AzBlobVolume(AzureConnection connection, VolumeSettings settings, int replication, TimeProvider time, ILogger logger, AzBlobVolumeTuning? tuning = null)
     {
+        _writeRaceInterval = tuning?.WriteRaceInterval ?? WriteRaceInterval;
+        _writeRacePoll = tuning?.WriteRacePoll ?? DefaultWriteRacePoll;
+        _listRetry = tuning?.ListRetry;
         _connection = connection;
         _settings = settings;
         _time = time;
@@ -110,11 +119,11 @@ public sealed class AzBlobVolume : IVolume
                 continue;
             }
 
-            if (existing.ContentLength == 0 && data.Length > 0 && Age(existing.LastModified) < WriteRaceInterval &&
-                _time.GetElapsedTime(waitStarted) < WriteRaceInterval)
+            if (existing.ContentLength == 0 && data.Length > 0 && Age(existing.LastModified) < _writeRaceInterval &&
+                _time.GetElapsedTime(waitStarted) < _writeRaceInterval)
             {
                 // Another writer is probably mid-upload: let it finish, then look again (not counted as an attempt).
-                await Task.Delay(WriteRacePollInterval, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_writeRacePoll, _time, cancellationToken).ConfigureAwait(false);
                 attempt--;
                 continue;
             }
@@ -198,7 +207,7 @@ public sealed class AzBlobVolume : IVolume
         }
 
         var root = _connection.Location.Prefix;
-        await foreach (var item in BlobListing.ListAsync(_connection, root + prefix, BlobTraits.Metadata, _time, _logger, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in BlobListing.ListAsync(_connection, root + prefix, BlobTraits.Metadata, _time, _logger, cancellationToken, _listRetry).ConfigureAwait(false))
         {
             var name = item.Name[root.Length..];
             if (!BlockHash.IsValid(name) || IsTrashed(item.Metadata))
@@ -208,7 +217,7 @@ public sealed class AzBlobVolume : IVolume
 
             var size = item.Properties.ContentLength ?? 0;
             var lastModified = item.Properties.LastModified ?? DateTimeOffset.UnixEpoch;
-            if (size == 0 && name != EmptyBlockHash && Age(lastModified) < WriteRaceInterval)
+            if (size == 0 && name != EmptyBlockHash && Age(lastModified) < _writeRaceInterval)
             {
                 // Most likely a block whose upload has not committed yet; it has no value either way.
                 continue;
@@ -291,7 +300,7 @@ public sealed class AzBlobVolume : IVolume
         var root = _connection.Location.Prefix;
         int deleted = 0, remaining = 0;
         long bytes = 0;
-        await foreach (var item in BlobListing.ListAsync(_connection, root, BlobTraits.Metadata, _time, _logger, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in BlobListing.ListAsync(_connection, root, BlobTraits.Metadata, _time, _logger, cancellationToken, _listRetry).ConfigureAwait(false))
         {
             var name = item.Name[root.Length..];
             if (!BlockHash.IsValid(name) || !IsTrashed(item.Metadata))
@@ -394,7 +403,7 @@ public sealed class AzBlobVolume : IVolume
     /// <summary>
     /// Opens a live block and hands its content to <paramref name="use"/>. A trashed block is absent; an empty
     /// blob whose name is not the empty block's hash is polled until its writer finishes or
-    /// <see cref="WriteRaceInterval"/> after its Last-Modified has passed, and never handed over as empty data.
+    /// the write race interval after its Last-Modified has passed, and never handed over as empty data.
     /// </summary>
     private async Task<T> WithBlockAsync<T>(string hash, string operation, Func<Stream, long, Task<T>> use, CancellationToken cancellationToken)
     {
@@ -439,10 +448,10 @@ public sealed class AzBlobVolume : IVolume
                     return value;
                 }
 
-                var deadline = details.LastModified + WriteRaceInterval;
+                var deadline = details.LastModified + _writeRaceInterval;
                 var age = Age(details.LastModified);
                 // Bounded by the clock and by elapsed time, so a clock that stands still cannot hold a read forever.
-                if (_time.GetUtcNow() >= deadline || _time.GetElapsedTime(waitStarted) >= WriteRaceInterval)
+                if (_time.GetUtcNow() >= deadline || _time.GetElapsedTime(waitStarted) >= _writeRaceInterval)
                 {
                     throw new NotFoundException(
                         $"block {hash} on {_connection.Location} is an empty blob {age.TotalSeconds:0} s old: an upload never finished, treating it as missing");
@@ -451,7 +460,7 @@ public sealed class AzBlobVolume : IVolume
                 Log.EmptyBlockRace(_logger, hash, _name, age, deadline);
             }
 
-            await Task.Delay(WriteRacePollInterval, _time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_writeRacePoll, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -568,3 +577,9 @@ public sealed class AzBlobVolume : IVolume
 
     private string NowNanoseconds() => BlockHash.ToUnixNanoseconds(_time.GetUtcNow()).ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>The keepstore Azure driver parameters a volume can be given as options (null members keep the defaults).</summary>
+/// <param name="WriteRaceInterval">How long after its Last-Modified an empty blob may still be an upload in progress.</param>
+/// <param name="WriteRacePoll">How often such a blob is looked at again.</param>
+/// <param name="ListRetry">How listing pages that fail with a transient status are retried.</param>
+internal sealed record AzBlobVolumeTuning(TimeSpan? WriteRaceInterval, TimeSpan? WriteRacePoll, ListRetry? ListRetry);

@@ -20,9 +20,10 @@ namespace Coffer.Plugins.Posix;
 /// </remarks>
 internal sealed class DirectoryVolume : IVolume
 {
-    // How long a "full" verdict stands before free space is looked at again: a full disk stays
-    // full for a while, and re-checking on every write of a busy server costs a syscall each.
-    private static readonly TimeSpan FullVerdictLifetime = TimeSpan.FromMinutes(1);
+    // How long a write that ran out of room (ENOSPC) keeps the volume full before writing is tried again: long enough
+    // that a busy server does not fail one write after another, short enough that space freed is used within seconds.
+    // Free space against min_free is looked at on every write (one statfs, as when the volume is not full).
+    private static readonly TimeSpan FullVerdictLifetime = TimeSpan.FromSeconds(5);
 
     private const string TrashInfix = ".trash.";
 
@@ -376,22 +377,8 @@ internal sealed class DirectoryVolume : IVolume
 
     private NotFoundException NotFound(string hash, Exception? cause) => new($"block {hash} is not on {Description}", cause);
 
-    private bool IsFull()
-    {
-        var now = _time.GetUtcNow();
-        if (now.UtcTicks < Interlocked.Read(ref _fullUntilTicks))
-        {
-            return true;
-        }
-
-        if (new DriveInfo(_root).AvailableFreeSpace >= _minimumFree)
-        {
-            return false;
-        }
-
-        Interlocked.Exchange(ref _fullUntilTicks, (now + FullVerdictLifetime).UtcTicks);
-        return true;
-    }
+    private bool IsFull() =>
+        _time.GetUtcNow().UtcTicks < Interlocked.Read(ref _fullUntilTicks) || new DriveInfo(_root).AvailableFreeSpace < _minimumFree;
 
     private static IEnumerable<(string Path, string Hash, long Deadline)> TrashedCopies(string shard)
     {

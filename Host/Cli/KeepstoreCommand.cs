@@ -36,7 +36,11 @@ internal static class KeepstoreCommand
         var options = KeepstoreArguments.Parse(args, Environment.GetEnvironmentVariable("ARVADOS_CONFIG"), File.Exists, line => context.Error.WriteLine($"coffer: {line}"));
         if (options.HelpRequested)
         {
-            await context.Output.WriteLineAsync("usage: coffer keepstore [flags]   (flags apply in order: -readonly and the Azure account flags affect the volumes named after them)");
+            foreach (var line in KeepstoreArguments.Usage())
+            {
+                await context.Output.WriteLineAsync(line);
+            }
+
             foreach (var line in KeepstoreFlagParser.Usage())
             {
                 await context.Output.WriteLineAsync(line);

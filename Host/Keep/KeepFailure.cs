@@ -36,6 +36,9 @@ internal sealed class KeepFailure : Exception
 
     public static KeepFailure MethodDisabled => new(405, "Method disabled");
 
+    /// <summary>A request body that came too slowly (Go's status text: keepstore answers its generic errors so).</summary>
+    public static KeepFailure RequestTimeout => new(408, "Request Timeout");
+
     public static KeepFailure SizeRequired => new(411, "Missing Content-Length");
 
     public static KeepFailure TooLong => new(413, "Block is too large");

@@ -8,6 +8,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Coffer.Abstractions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 
 namespace Coffer.Keep;
@@ -44,6 +45,7 @@ internal sealed partial class KeepHttpApi
     private readonly KeepstoreOptions _options;
     private readonly ILogger _logger;
     private readonly KeepMetrics? _metrics;
+    private readonly ClientBufferShares _shares;
     private int _requestsInFlight;
 
     public KeepHttpApi(BlockStore store, KeepWorkers workers, KeepstoreSecrets secrets, KeepstoreOptions options, ILogger logger, KeepMetrics? metrics = null)
@@ -54,6 +56,7 @@ internal sealed partial class KeepHttpApi
         _secrets = secrets;
         _options = options;
         _logger = logger;
+        _shares = new ClientBufferShares(options.MaxBuffers);
     }
 
     /// <summary>Serves one request: refuses it with 503 beyond <c>-max-requests</c>, else routes it.</summary>
@@ -83,6 +86,19 @@ internal sealed partial class KeepHttpApi
                 context.Response.StatusCode = 499;
             }
         }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's refusal of a body (too slow: below MinRequestBodyDataRate; cut short), in keepstore's words
+            // (Go's status text) rather than Kestrel's internal message; nothing to answer when the client is gone.
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var failure = e.StatusCode == StatusCodes.Status408RequestTimeout ? KeepFailure.RequestTimeout
+                : new KeepFailure(e.StatusCode, ReasonPhrases.GetReasonPhrase(e.StatusCode));
+            await WriteFailureAsync(context, failure).ConfigureAwait(false);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogRequestFailed(requestId, context.Request.Method, RedactedPath(context), e.Message);
@@ -99,14 +115,18 @@ internal sealed partial class KeepHttpApi
         finally
         {
             Interlocked.Decrement(ref _requestsInFlight);
-            _metrics?.Request(context.Response.StatusCode, context.Request.Method, Stopwatch.GetElapsedTime(started));
+
+            // Today's keepstore logs a request whose client went away before its answer was complete as 499, whatever it
+            // had begun to answer; the seed's logged what it answered.
+            var status = _options.FromClusterConfig && context.RequestAborted.IsCancellationRequested ? 499 : context.Response.StatusCode;
+            _metrics?.Request(status, context.Request.Method, Stopwatch.GetElapsedTime(started));
 
             // One line per request, as keepstore logs them; permission hints are cut from the path.
             if (_logger.IsEnabled(LogLevel.Information))
             {
                 var path = RedactedPath(context);
                 var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                LogRequest(requestId, context.Request.Method, path, context.Response.StatusCode, milliseconds);
+                LogRequest(requestId, context.Request.Method, path, status, milliseconds);
             }
         }
     }
@@ -257,6 +277,7 @@ internal sealed partial class KeepHttpApi
         // A GET reads the block whole into a pooled buffer (of the hint's size when there is one) and checks its
         // MD5 before the first byte goes out: a missing or corrupt copy falls back to the next volume, and a
         // block shorter or longer than the size hint is answered at its real length, never cut short.
+        using var share = TakeBufferShare(context);
         var (buffer, length) = await _store.ReadAsync(locator.Hash, locator.Size, cancellationToken).ConfigureAwait(false);
         using (buffer)
         {
@@ -311,6 +332,15 @@ internal sealed partial class KeepHttpApi
         }
 
         var cancellationToken = context.RequestAborted;
+        if (length > 0)
+        {
+            // A buffer is taken only once the body has begun to arrive: a client that announces a block and sends
+            // nothing holds none (and Kestrel's minimum body rate ends its wait with 408).
+            var first = await context.Request.BodyReader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            context.Request.BodyReader.AdvanceTo(first.Buffer.Start);
+        }
+
+        using var share = TakeBufferShare(context);
         BlockBuffer buffer;
         try
         {
@@ -730,6 +760,10 @@ internal sealed partial class KeepHttpApi
             await context.Response.WriteAsync("{\"health\":\"OK\"}\n", context.RequestAborted).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The request's client's share of the block buffers; 503 when that client holds its whole share already.</summary>
+    private IDisposable TakeBufferShare(HttpContext context) =>
+        _shares.TryTake(context.Connection.RemoteIpAddress) ?? throw KeepFailure.TooBusy;
 
     private static Task MethodNotAllowed() => throw new KeepFailure(405, "Method Not Allowed");
 

@@ -14,6 +14,12 @@ namespace Coffer.Keep;
 /// <summary>Kestrel serving the Keep API, plus the background workers, for as long as the token allows.</summary>
 internal static class KeepServer
 {
+    /// <summary>The slowest request body served: 32 KiB/s, a 64 MiB block in 35 minutes.</summary>
+    public const double MinBodyBytesPerSecond = 32 * 1024;
+
+    /// <summary>How long a body may come slower than <see cref="MinBodyBytesPerSecond"/> before the rate is enforced.</summary>
+    public static readonly TimeSpan BodyRateGracePeriod = TimeSpan.FromSeconds(5);
+
     /// <summary>Serves until <paramref name="cancellationToken"/> is cancelled.</summary>
     /// <param name="api">The request handler.</param>
     /// <param name="workers">The background workers.</param>
@@ -34,6 +40,10 @@ internal static class KeepServer
 
             // The handler checks Content-Length against the 64 MiB block limit itself, before reading.
             kestrel.Limits.MaxRequestBodySize = null;
+
+            // A request holding a block buffer must keep its body coming: below this rate (after a grace period) it ends
+            // with 408 and gives the buffer back, so clients trickling bodies cannot starve the rest (docs/reliability.md).
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(MinBodyBytesPerSecond, BodyRateGracePeriod);
 
             // A streamed block is flushed in 256 KiB steps; Kestrel's default 64 KiB response buffer would make
             // every flush wait for the socket to drain, so reading and hashing the next step could not overlap it.

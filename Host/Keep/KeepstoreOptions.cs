@@ -84,6 +84,11 @@ internal static class AzureVolumeOptions
     public const string AccountKeyFile = "account_key_file";
     public const string Endpoint = "endpoint";
     public const string Replication = "replication";
+    public const string RequestTimeout = "request_timeout_ms";
+    public const string ListAttempts = "list_attempts";
+    public const string ListRetryDelay = "list_retry_delay_ms";
+    public const string WriteRaceInterval = "write_race_interval_ms";
+    public const string WriteRacePoll = "write_race_poll_ms";
 
     /// <summary>keepstore reports three copies for an Azure container unless told otherwise.</summary>
     public const int DefaultReplication = 3;

@@ -87,25 +87,27 @@ internal sealed class AzureConnection
     /// <summary>The connection a factory needs: the location (parsed from the configuration unless given) and the plugin's logger.</summary>
     /// <param name="configuration">The location and options.</param>
     /// <param name="location">The location, when the factory has adjusted it (the volume's prefix option).</param>
+    /// <param name="requestTimeout">How long one try of a request may take (the volume's <c>request_timeout_ms</c>); null for the default.</param>
     /// <returns>The connection and the logger.</returns>
     /// <exception cref="ConnectorConfigurationException">The location or an option is unusable.</exception>
-    public static (AzureConnection Connection, ILogger Logger) Open(ConnectorConfiguration configuration, AzureLocation? location = null)
+    public static (AzureConnection Connection, ILogger Logger) Open(ConnectorConfiguration configuration, AzureLocation? location = null, TimeSpan? requestTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var logger = configuration.Context.LoggerFactory.CreateLogger(Log.Category);
-        return (Create(configuration, location ?? AzureLocation.Parse(configuration.Path), logger), logger);
+        return (Create(configuration, location ?? AzureLocation.Parse(configuration.Path), logger, requestTimeout), logger);
     }
 
     /// <summary>Reads the shared options and builds the container client.</summary>
     /// <param name="configuration">The location and options.</param>
     /// <param name="location">The parsed location (the volume may move the prefix into it).</param>
     /// <param name="logger">Where to warn about options that yield to the connection string.</param>
+    /// <param name="requestTimeout">How long one try of a request may take; null for the default.</param>
     /// <returns>The connection.</returns>
     /// <exception cref="ConnectorConfigurationException">Options missing, contradictory or malformed; the message names the option.</exception>
-    public static AzureConnection Create(ConnectorConfiguration configuration, AzureLocation location, ILogger logger)
+    public static AzureConnection Create(ConnectorConfiguration configuration, AzureLocation location, ILogger logger, TimeSpan? requestTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = CreateClientOptions();
+        var options = CreateClientOptions(requestTimeout);
         var connectionString = Value(configuration, ConnectionString);
         var accountName = Value(configuration, AccountName);
         var accountKey = Value(configuration, AccountKey);
@@ -229,7 +231,7 @@ internal sealed class AzureConnection
     }
 
     /// <summary>Retries that survive a busy or briefly unreachable service without hiding a dead one.</summary>
-    private static BlobClientOptions CreateClientOptions()
+    private static BlobClientOptions CreateClientOptions(TimeSpan? requestTimeout)
     {
         var options = new BlobClientOptions();
         options.Retry.Mode = RetryMode.Exponential;
@@ -237,7 +239,7 @@ internal sealed class AzureConnection
         options.Retry.Delay = TimeSpan.FromMilliseconds(200);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(10);
         // Per try: a 64 MiB block or an 8 MiB put part on a slow link fits well inside this.
-        options.Retry.NetworkTimeout = TimeSpan.FromMinutes(2);
+        options.Retry.NetworkTimeout = requestTimeout ?? TimeSpan.FromMinutes(2);
         options.Diagnostics.IsLoggingEnabled = false;
         options.Diagnostics.IsDistributedTracingEnabled = false;
         return options;

@@ -20,12 +20,13 @@ internal static class BlobListing
         BlobTraits traits,
         TimeProvider time,
         ILogger logger,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        [EnumeratorCancellation] CancellationToken cancellationToken,
+        ListRetry? retry = null)
     {
         string? continuation = null;
         do
         {
-            var page = await NextPageAsync(connection, prefix, traits, continuation, time, logger, cancellationToken).ConfigureAwait(false);
+            var page = await NextPageAsync(connection, prefix, traits, continuation, time, logger, cancellationToken, retry: retry).ConfigureAwait(false);
             if (page is null)
             {
                 yield break;
@@ -65,9 +66,11 @@ internal static class BlobListing
         TimeProvider time,
         ILogger logger,
         CancellationToken cancellationToken,
-        int pageSize = 5000)
+        int pageSize = 5000,
+        ListRetry? retry = null)
     {
-        var delay = TimeSpan.FromMilliseconds(500);
+        var delay = retry?.Delay ?? TimeSpan.FromMilliseconds(500);
+        var attempts = retry?.Attempts ?? PageAttempts;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -81,12 +84,20 @@ internal static class BlobListing
                     return await enumerator.MoveNextAsync().ConfigureAwait(false) ? enumerator.Current : null;
                 }).ConfigureAwait(false);
             }
-            catch (Exception e) when (attempt < PageAttempts && e.InnerException is RequestFailedException r && AzureConnection.IsTransient(r.Status))
+            catch (Exception e) when (attempt < attempts && e.InnerException is RequestFailedException r && AzureConnection.IsTransient(r.Status))
             {
                 Log.ListRetry(logger, connection.Location.ToString(), r.Status, r.ErrorCode, delay);
                 await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-                delay *= 2;
+
+                // A configured retry waits the same each time, as keepstore's ListBlobsRetryDelay.
+                delay = retry is null ? delay * 2 : delay;
             }
         }
     }
 }
+
+/// <summary>How often, and how far apart, a listing page that failed with a transient status is asked for again (keepstore's
+/// <c>ListBlobsMaxAttempts</c> and <c>ListBlobsRetryDelay</c>).</summary>
+/// <param name="Attempts">Tries of one page in all, at least 1.</param>
+/// <param name="Delay">The wait between tries.</param>
+internal sealed record ListRetry(int Attempts, TimeSpan Delay);

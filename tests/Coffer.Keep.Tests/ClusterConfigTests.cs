@@ -106,6 +106,10 @@ public class ClusterConfigTests
         Assert.That(azure.Options["account_key"], Is.EqualTo("fakeaccountkeyZmFrZQ=="));
         Assert.That(azure.Options["endpoint"], Is.EqualTo("core.chinacloudapi.cn"));
         Assert.That(azure.Options["replication"], Is.EqualTo("3"));
+        Assert.That(
+            new[] { "request_timeout_ms", "list_retry_delay_ms", "list_attempts", "write_race_interval_ms", "write_race_poll_ms" }.Select(o => azure.Options[o]),
+            Is.EqualTo(new[] { "30000", "10000", "10", "15000", "1000" }),
+            "the Azure driver parameters become the azblob volume's options");
         Assert.That(azure.Replication, Is.EqualTo(3));
         Assert.That(azure.StorageClasses, Is.Empty, "none configured: the mount serves 'default'");
     }

@@ -573,4 +573,231 @@ public class KeepstoreConfigTests
         Assert.That(lines[0], Does.StartWith($"coffer: Clusters.zzzzz.Volumes.{Azure} (Driver: S3): no installed package provides a volume connector for 's3://'"));
         AssertNoSecrets(result.Output + result.Error);
     }
+
+    [Test]
+    public async Task Help_names_both_dialects_and_where_the_config_file_is_found()
+    {
+        var cluster = await WriteClusterAsync();
+        foreach (var args in new[] { new[] { "keepstore", "-help" }, ["keepstore", "-config", cluster.ConfigFile, "-help"] })
+        {
+            var help = await _coffer.RunAsync(args, TimeSpan.FromSeconds(60));
+            Assert.That(help.ExitCode, Is.Zero, help.ToString());
+            Assert.That(help.Output, Does.Contain("-config FILE"), "the config dialect's flag");
+            Assert.That(help.Output, Does.Contain("ARVADOS_CONFIG").And.Contain("/etc/arvados/config.yml"), "the rule for finding the config without -config");
+            Assert.That(help.Output, Does.Contain("-azure-storage-container-volume").And.Contain("-max-buffers N"), "the flag dialect's flags");
+            Assert.That(help.Error, Is.Empty, "help reads no config and starts nothing");
+        }
+    }
+
+    [Test]
+    public async Task Without_a_system_root_token_the_admin_endpoints_refuse_everyone_and_a_warning_says_so()
+    {
+        var cluster = await WriteClusterAsync();
+        var text = await File.ReadAllTextAsync(cluster.ConfigFile);
+        var file = KeepTestSecrets.WritePrivateFile(_root.Combine("no-root-token.yml"), text.Replace($"    SystemRootToken: {DataManagerToken}\n", "    SystemRootToken: \"\"\n"));
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", file, "-listen", cluster.Listen[0]);
+        var block = KeepstoreProcess.RandomBlock(1500);
+        var locator = await keep.PutBlockAsync(block, UserToken);
+        var hash = locator[..32];
+
+        Assert.That(keep.Log, Does.Contain("warning: Clusters.zzzzz.SystemRootToken: secret token is not set"));
+        var touch = new HttpMethod("TOUCH");
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "mounts"), (HttpMethod.Get, "index"), (HttpMethod.Get, $"mounts/{Local}/blocks"), (touch, hash), (HttpMethod.Delete, hash), (HttpMethod.Put, "trash") })
+        {
+            // Today's router (auth.RequireLiteralToken with "") would let every one of these through; coffer refuses them
+            // as if the configured token matched nobody.
+            using var anonymous = await keep.SendAsync(method, path, content: method == HttpMethod.Put ? new StringContent("[]") : null);
+            using var user = await keep.SendAsync(method, path, UserToken, method == HttpMethod.Put ? new StringContent("[]") : null);
+            Assert.That((int)anonymous.StatusCode, Is.AnyOf(401, 403), $"{method} /{path} without a token");
+            Assert.That((int)user.StatusCode, Is.AnyOf(401, 403), $"{method} /{path} with a user's token");
+        }
+
+        using (var mounts = await keep.SendAsync(HttpMethod.Get, "mounts", UserToken))
+        {
+            Assert.That((int)mounts.StatusCode, Is.EqualTo(403), "as today's router answers a token that is not the configured one");
+        }
+        Assert.That(await keep.GetBlockAsync(locator, UserToken), Is.EqualTo((200, block)), "blocks are served as usual");
+        AssertNoSecrets(keep.Log);
+    }
+
+    [Test]
+    public async Task A_client_gone_mid_body_is_logged_as_499()
+    {
+        var cluster = await WriteClusterAsync();
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", cluster.ConfigFile, "-listen", cluster.Listen[0]);
+        var hash = KeepstoreProcess.Md5(KeepstoreProcess.RandomBlock(1000));
+
+        // A PUT whose client hangs up (RST, as a killed client) after a tenth of its body.
+        using (var put = await ConnectAsync(keep, $"PUT /{hash} HTTP/1.1\r\nHost: keep\r\nAuthorization: OAuth2 {UserToken}\r\nContent-Length: 1000\r\n\r\n"))
+        {
+            await put.GetStream().WriteAsync(new byte[100]);
+            await Task.Delay(200);
+        }
+
+        // The line comes when the server has noticed; a generous bound, not a speed assertion.
+        for (var waited = 0; waited < 300 && !keep.Log.Contains($"PUT /{hash} 499 ", StringComparison.Ordinal); waited++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.That(keep.Log, Does.Contain($"PUT /{hash} 499 "), "the PUT whose client went away");
+        Assert.That(keep.Log, Does.Not.Contain("fail:"), "a client going away is not the server's failure");
+        Assert.That(Directory.EnumerateFiles(cluster.Disk0, hash + "*", SearchOption.AllDirectories), Is.Empty, "nothing was stored");
+        AssertNoSecrets(keep.Log);
+    }
+
+    [Test]
+    public async Task The_azure_driver_parameters_are_applied_to_the_volume()
+    {
+        var container = await _azurite.CreateContainerAsync("tuned");
+        await using var proxy = FaultProxy.Start(_azurite.Port);
+        var listen = $"127.0.0.1:{FreePort()}";
+        var yaml = $"""
+            Clusters:
+              zzzzz:
+                SystemRootToken: {DataManagerToken}
+                Services:
+                  Keepstore:
+                    InternalURLs:
+                      "http://{listen}": {"{}"}
+                Collections:
+                  BlobSigning: false
+                Volumes:
+                  {Azure}:
+                    Driver: Azure
+                    DriverParameters:
+                      StorageAccountName: {AzuriteServer.AccountName}
+                      StorageAccountKey: {AzuriteServer.AccountKey}
+                      StorageBaseURL: http://127.0.0.1:{proxy.Port}
+                      ContainerName: {container.Name}
+                      RequestTimeout: 1s
+                      ListBlobsRetryDelay: 100ms
+                      ListBlobsMaxAttempts: 2
+                      WriteRaceInterval: 2s
+                      WriteRacePollTime: 200ms
+            """;
+        var file = KeepTestSecrets.WritePrivateFile(_root.Combine("tuned.yml"), yaml);
+        await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", file, "-listen", listen);
+
+        // WriteRaceInterval: an empty blob under a block's name is waited for until 2 s after its Last-Modified (not 15 s).
+        var racing = KeepstoreProcess.Md5([1, 2, 3, 4]);
+        var empty = container.GetBlobClient(racing);
+        await empty.UploadAsync(BinaryData.FromBytes([]));
+        var lastModified = (await empty.GetPropertiesAsync()).Value.LastModified;
+        var (status, _) = await keep.GetBlockAsync($"{racing}+4");
+        Assert.That(status, Is.EqualTo(404), keep.Log);
+        Assert.That(keep.Log, Does.Contain($"polling until {lastModified + TimeSpan.FromSeconds(2):O}"));
+
+        // ListBlobsMaxAttempts: a listing that keeps failing with 503 is tried twice (each try with the SDK's own 4 retries).
+        var listings = 0;
+        proxy.Decide = request =>
+        {
+            if (!request.Target.Contains("comp=list", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            Interlocked.Increment(ref listings);
+            return new Fault.Status(503);
+        };
+        try
+        {
+            using var index = await keep.SendAsync(HttpMethod.Get, "index", DataManagerToken);
+            Assert.That((int)index.StatusCode, Is.GreaterThanOrEqualTo(500), "an index that could not be listed is not answered as complete");
+        }
+        catch (HttpRequestException)
+        {
+            // Cut off once the answer had begun: visibly incomplete, as an index must be.
+        }
+
+        Assert.That(listings, Is.EqualTo(2 * 5), keep.Log);
+        Assert.That(keep.Log.Split('\n').Count(l => l.Contains("retrying in 00:00:00.1000000", StringComparison.Ordinal)), Is.EqualTo(1), "one retry, after ListBlobsRetryDelay");
+
+        // RequestTimeout: an Azure answer that takes 30 s is given up after 1 s, each of the SDK's 5 tries.
+        var block = KeepstoreProcess.RandomBlock(2000);
+        var hash = KeepstoreProcess.Md5(block);
+        await container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(block));
+        var reads = 0;
+        proxy.Decide = request =>
+        {
+            if (request.Method != "GET" || !request.Target.Contains(hash, StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            Interlocked.Increment(ref reads);
+            return new Fault.Delay(TimeSpan.FromSeconds(30));
+        };
+        var (slowStatus, _) = await keep.GetBlockAsync($"{hash}+2000");
+        Assert.That(slowStatus, Is.Not.EqualTo(200), keep.Log);
+        Assert.That(reads, Is.EqualTo(5), "every try timed out (with the 2-minute default the first would have waited for the answer)");
+        AssertNoSecrets(keep.Log);
+    }
+
+    [Test]
+    public async Task A_directory_volume_that_was_full_takes_blocks_again_as_soon_as_space_is_freed()
+    {
+        // An 80 MiB tmpfs of its own (the suite runs as root, as the disk fault tests), kept above 64 MiB free.
+        var disk = NewDisk("freed");
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=80m,mode=0755", "tmpfs", disk);
+        try
+        {
+            var listen = $"127.0.0.1:{FreePort()}";
+            var yaml = $"""
+                Clusters:
+                  zzzzz:
+                    SystemRootToken: {DataManagerToken}
+                    Services:
+                      Keepstore:
+                        InternalURLs:
+                          "http://{listen}": {"{}"}
+                    Collections:
+                      BlobSigning: false
+                    Volumes:
+                      {Local}:
+                        Driver: Directory
+                        DriverParameters:
+                          Root: {disk}
+                          MinFree: 64MiB
+                """;
+            var file = KeepTestSecrets.WritePrivateFile(_root.Combine("freed.yml"), yaml);
+            await using var keep = await KeepstoreProcess.StartAsync(_coffer, "-config", file, "-listen", listen);
+            var filler = Path.Combine(disk, "filler");
+            await File.WriteAllBytesAsync(filler, new byte[20 << 20]);
+
+            var block = KeepstoreProcess.RandomBlock(100_000);
+            for (var i = 0; i < 2; i++)
+            {
+                using var full = await keep.PutAsync(KeepstoreProcess.Md5(block), block);
+                Assert.That((int)full.StatusCode, Is.EqualTo(507), keep.Log);
+                Assert.That(await full.Content.ReadAsStringAsync(), Is.EqualTo("insufficient storage\n"));
+            }
+
+            // Space freed: the very next PUT is stored (it used to keep answering 507 for a minute).
+            File.Delete(filler);
+            await keep.PutBlockAsync(block);
+            Assert.That(BlocksOn(disk), Is.EqualTo(1));
+        }
+        finally
+        {
+            await RunAsync("umount", "-l", disk);
+        }
+    }
+
+    private static async Task RunAsync(params string[] command)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(command[0], command[1..]) { RedirectStandardError = true })!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.That(process.ExitCode, Is.Zero, $"'{string.Join(' ', command)}' failed (this test mounts a tmpfs and needs root): {error}");
+    }
+
+    /// <summary>Connects, sends <paramref name="head"/>, and makes disposing the client reset the connection (as a killed client does).</summary>
+    private static async Task<TcpClient> ConnectAsync(KeepstoreProcess keep, string head)
+    {
+        var client = new TcpClient { LingerState = new LingerOption(true, 0) };
+        await client.ConnectAsync(keep.BaseAddress.Host, keep.BaseAddress.Port);
+        await client.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        return client;
+    }
 }

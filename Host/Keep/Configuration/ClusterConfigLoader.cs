@@ -119,6 +119,12 @@ internal static partial class ClusterConfigLoader
         var options = new KeepstoreOptions { FromClusterConfig = true };
         options.SystemRootToken = Reader.OptionalString(cluster, "SystemRootToken", at);
         options.ManagementToken = Reader.OptionalString(cluster, "ManagementToken", at);
+        if (string.IsNullOrEmpty(options.SystemRootToken))
+        {
+            // Arvados' loader warns in these words and starts. Its router would then leave the admin endpoints open to
+            // anyone (auth.RequireLiteralToken with ""); coffer keeps them closed instead (docs/keep-api.md).
+            warn($"warning: {at}.SystemRootToken: secret token is not set (use 32+ random characters from a-z, A-Z, 0-9); the admin endpoints refuse every request");
+        }
 
         var (thisUrl, listenAddress) = ThisService(reader, cluster, at, listen);
         options.Listen = listenAddress;
@@ -353,13 +359,26 @@ internal static partial class ClusterConfigLoader
             options[AzureVolumeOptions.Endpoint] = baseUrl;
         }
 
-        // Checked as Arvados checks them; the azblob package has its own timeouts and retries.
-        Reader.OptionalDuration(parameters, "RequestTimeout", path);
-        Reader.OptionalDuration(parameters, "ListBlobsRetryDelay", path);
-        Reader.OptionalInt(parameters, "ListBlobsMaxAttempts", path, min: 0);
+        // keepstore's Azure driver parameters become the azblob volume's options; zero (or absent) keeps the default, as in
+        // keepstore. MaxGetBytes is checked only: a block is always fetched whole.
+        void Milliseconds(string key, string option)
+        {
+            if (Reader.OptionalDuration(parameters, key, path) is { } duration && duration > TimeSpan.Zero)
+            {
+                options[option] = Math.Max(1, (long)Math.Ceiling(duration.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+            }
+        }
+
+        Milliseconds("RequestTimeout", AzureVolumeOptions.RequestTimeout);
+        Milliseconds("ListBlobsRetryDelay", AzureVolumeOptions.ListRetryDelay);
+        Milliseconds("WriteRaceInterval", AzureVolumeOptions.WriteRaceInterval);
+        Milliseconds("WriteRacePollTime", AzureVolumeOptions.WriteRacePoll);
+        if (Reader.OptionalInt(parameters, "ListBlobsMaxAttempts", path, min: 0) is { } attempts and > 0)
+        {
+            options[AzureVolumeOptions.ListAttempts] = attempts.ToString(CultureInfo.InvariantCulture);
+        }
+
         Reader.OptionalInt(parameters, "MaxGetBytes", path, min: 0);
-        Reader.OptionalDuration(parameters, "WriteRaceInterval", path);
-        Reader.OptionalDuration(parameters, "WriteRacePollTime", path);
         return new KeepVolumeSpec(flag, $"{AzureVolumeOptions.Scheme}://{container}", options, readOnly, Serialize: false, uuid, classes, replication);
     }
 

@@ -12,6 +12,21 @@ internal static class KeepstoreArguments
 
     private static readonly string[] VolumeFlags = ["volume", "volumes", "azure-storage-container-volume"];
 
+    /// <summary>The head of <c>coffer keepstore -help</c>: both dialects, and how the config file is found without <c>-config</c>.</summary>
+    public static IEnumerable<string> Usage() =>
+    [
+        "usage: coffer keepstore -config FILE [-listen ADDR]   (today's keepstore: an Arvados cluster config)",
+        "       coffer keepstore [flags]                       (the seed's keepstore flags, listed below)",
+        "",
+        $"  -{"config FILE",-46} read the Arvados cluster config FILE (YAML: Clusters.ID.Volumes, Collections, SystemRootToken, ...)",
+        $"  -{"listen ADDR",-46} with -config: which Services.Keepstore.InternalURLs entry this server is, and where it listens",
+        "",
+        "Without -config, ARVADOS_CONFIG names the config file; when it is unset and no volume flag",
+        $"(-volume, -volumes, -azure-storage-container-volume) is given, {DefaultConfigPath} is read if it exists.",
+        "Otherwise the flags below apply, in order: -readonly and the Azure account flags affect the volumes named after them.",
+        "",
+    ];
+
     /// <summary>Parses the arguments in whichever dialect they are in.</summary>
     /// <param name="args">The arguments after <c>keepstore</c>.</param>
     /// <param name="arvadosConfig">The <c>ARVADOS_CONFIG</c> environment variable, or null.</param>
@@ -23,6 +38,12 @@ internal static class KeepstoreArguments
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(configExists);
+        if (args.Any(a => Split(a).Name is "h" or "help" or "?"))
+        {
+            // Help wins in either dialect: it is asked for before anything is read.
+            return new KeepstoreOptions { HelpRequested = true };
+        }
+
         string? config = null;
         string? listen = null;
         var others = new List<string>();
@@ -42,7 +63,7 @@ internal static class KeepstoreArguments
 
         if (config is null)
         {
-            var namesVolumes = args.Any(a => Split(a).Name is { } n && (VolumeFlags.Contains(n) || n is "h" or "help"));
+            var namesVolumes = args.Any(a => Split(a).Name is { } n && VolumeFlags.Contains(n));
             config = namesVolumes ? null
                 : !string.IsNullOrEmpty(arvadosConfig) ? arvadosConfig
                 : configExists(DefaultConfigPath) ? DefaultConfigPath
