@@ -12,6 +12,9 @@ namespace Coffer.Cli;
 internal static class Passphrases
 {
     public const string Variable = "COFFER_PASSPHRASE";
+
+    /// <summary>The destination store's passphrase for <c>sync</c>.</summary>
+    public const string DestinationVariable = "COFFER_TO_PASSPHRASE";
     public const string DefaultStoreFile = "default-store.passphrase";
 
     public static string DefaultStorePath(CliContext context) => Path.Combine(context.Paths.ConfigDirectory, DefaultStoreFile);
@@ -19,7 +22,7 @@ internal static class Passphrases
     /// <summary>The passphrase for a new store.</summary>
     public static string ForCreate(CliContext context, string? passphraseFile, bool isDefaultStore)
     {
-        if (Explicit(passphraseFile) is { } given)
+        if (Explicit(passphraseFile, Variable) is { } given)
         {
             return given;
         }
@@ -54,7 +57,7 @@ internal static class Passphrases
     /// <summary>The passphrase for an existing store; asked only when the store is encrypted.</summary>
     public static string ForOpen(CliContext context, string? passphraseFile, bool isDefaultStore)
     {
-        if (Explicit(passphraseFile) is { } given)
+        if (Explicit(passphraseFile, Variable) is { } given)
         {
             return given;
         }
@@ -73,14 +76,30 @@ internal static class Passphrases
         throw new CliFailure($"the store is encrypted and no passphrase was given: set {Variable} or give --passphrase-file FILE");
     }
 
-    private static string? Explicit(string? passphraseFile)
+    /// <summary>
+    /// The passphrase of <c>sync</c>'s destination store, first match wins: <c>--to-passphrase-file</c>,
+    /// <c>COFFER_TO_PASSPHRASE</c>, a prompt on the terminal. The source's passphrase never opens it.
+    /// </summary>
+    public static string ForDestination(CliContext context, string? passphraseFile)
+    {
+        if (Explicit(passphraseFile, DestinationVariable) is { } given)
+        {
+            return given;
+        }
+
+        return context.IsInteractive
+            ? Prompt("destination passphrase: ")
+            : throw new CliFailure($"the destination store is encrypted and no passphrase was given for it: set {DestinationVariable} or give --to-passphrase-file FILE");
+    }
+
+    private static string? Explicit(string? passphraseFile, string variableName)
     {
         if (passphraseFile is not null)
         {
             return ReadFile(passphraseFile);
         }
 
-        var variable = Environment.GetEnvironmentVariable(Variable);
+        var variable = Environment.GetEnvironmentVariable(variableName);
         return string.IsNullOrEmpty(variable) ? null : variable;
     }
 

@@ -108,9 +108,7 @@ internal static class StoreCommands
                 {
                     foreach (var s in filter.Select(await store.ListSnapshotsAsync(ct)))
                     {
-                        var tagText = s.Tags.Count == 0 ? "" : $"  tags={string.Join(',', s.Tags)}";
-                        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {Size.Format(s.Summary.Bytes),10}  {s.Summary.Files,7} files  {s.Source}{tagText}"));
+                        context.Output.WriteLine(SnapshotLine(s));
                     }
 
                     return ExitCodes.Success;
@@ -286,6 +284,11 @@ internal static class StoreCommands
                     o.WriteLine($"source:      {s.Source}");
                     o.WriteLine($"tags:        {string.Join(", ", s.Tags)}");
                     o.WriteLine($"parent:      {s.Parent ?? "none"}");
+                    if (s.Origin is not null)
+                    {
+                        o.WriteLine($"origin:      {s.Origin} (copied by sync)");
+                    }
+
                     o.WriteLine($"files:       {s.Summary.Files} ({s.Summary.FilesUnchanged} unchanged since the parent)");
                     o.WriteLine($"directories: {s.Summary.Directories}");
                     o.WriteLine($"symlinks:    {s.Summary.Symlinks}");
@@ -321,6 +324,15 @@ internal static class StoreCommands
             }, ct);
         });
         return command;
+    }
+
+    /// <summary>A snapshot as <c>ls</c> lists it: id, time, size, files, source, tags and, for a copy <c>sync</c> made, the id it came from.</summary>
+    internal static string SnapshotLine(Snapshot s)
+    {
+        var tagText = s.Tags.Count == 0 ? "" : $"  tags={string.Join(',', s.Tags)}";
+        var originText = s.Origin is null ? "" : $"  origin={s.Origin[..Math.Min(8, s.Origin.Length)]}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {Size.Format(s.Summary.Bytes),10}  {s.Summary.Files,7} files  {s.Source}{tagText}{originText}");
     }
 
     /// <summary>An entry as <c>ls</c> prints it: kind and mode, owner, size, mtime, path (and a link's target).</summary>

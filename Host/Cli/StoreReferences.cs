@@ -22,9 +22,12 @@ internal static class StoreReferences
     public static string Hint(CliContext context, string command) =>
         context.StoreReference is null ? $"coffer {command}" : $"coffer at {context.StoreReference} {command}";
 
-    public static async Task<IStorageConnector> ConnectStoreAsync(CliContext context, CancellationToken cancellationToken)
+    public static Task<IStorageConnector> ConnectStoreAsync(CliContext context, CancellationToken cancellationToken) =>
+        ConnectStoreAsync(context, context.StoreReference, cancellationToken);
+
+    /// <summary>Connects to the store <paramref name="reference"/> names (as <c>at STORE</c> would; null: the default store).</summary>
+    public static async Task<IStorageConnector> ConnectStoreAsync(CliContext context, string? reference, CancellationToken cancellationToken)
     {
-        var reference = context.StoreReference;
         ConnectorConfiguration configuration;
         if (reference is null)
         {
@@ -105,17 +108,21 @@ internal static class StoreReferences
     /// <summary>Opens the store: reads CONFIG, asks for the passphrase if it is encrypted, loads the index.</summary>
     public static async Task<CofferStore> OpenStoreAsync(CliContext context, IStorageConnector storage, string? passphraseFile, CancellationToken cancellationToken, bool loadIndex = true)
     {
-        StoreConfig config;
+        var config = await ReadStoreConfigAsync(storage, Hint(context, "create"), cancellationToken);
+        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex);
+    }
+
+    /// <summary>Reads a store's CONFIG; no store there is a refusal that says how to create one (<paramref name="createCommand"/>).</summary>
+    public static async Task<StoreConfig> ReadStoreConfigAsync(IStorageConnector storage, string createCommand, CancellationToken cancellationToken)
+    {
         try
         {
-            config = await CofferStore.ReadConfigAsync(storage, cancellationToken);
+            return await CofferStore.ReadConfigAsync(storage, cancellationToken);
         }
         catch (NotFoundException)
         {
-            throw new CliFailure($"no store at {storage.Description}: create one with '{Hint(context, "create")}'");
+            throw new CliFailure($"no store at {storage.Description}: create one with '{createCommand}'");
         }
-
-        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex);
     }
 
     /// <summary>A source reference: the configuration, and the stable name a snapshot records (its parent is found by it).</summary>

@@ -21,6 +21,16 @@ internal sealed record Snapshot
     /// <summary>The snapshot this one reused unchanged files from.</summary>
     public string? Parent { get; init; }
 
+    /// <summary>
+    /// For a snapshot <c>sync</c> copied from another store: the id of the snapshot it was first copied from
+    /// (a copy of a copy keeps the first id), so no sync copies one snapshot into a store twice. Null for a backup.
+    /// </summary>
+    public string? Origin { get; init; }
+
+    /// <summary>The id that names this snapshot's content across stores: its <see cref="Origin"/>, or its own id.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string OriginalId => Origin ?? Id;
+
     /// <summary>The source's root directory, with its subtree.</summary>
     public required Node Root { get; init; }
 
