@@ -14,6 +14,12 @@ public enum StorageObjectClass
 
     /// <summary>Lock objects.</summary>
     Lock,
+
+    /// <summary>
+    /// Key objects: each holds the store's master key wrapped under one passphrase (ABI 1.2). Few and small;
+    /// a connector built against an older ABI receives this value without a name of its own.
+    /// </summary>
+    Key,
 }
 
 /// <summary>Whether a store can be written.</summary>

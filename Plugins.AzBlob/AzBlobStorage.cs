@@ -205,6 +205,7 @@ public sealed class AzBlobStorage : IStorageConnector
         StorageObjectClass.Index => "index",
         StorageObjectClass.Snapshot => "snapshot",
         StorageObjectClass.Lock => "lock",
+        StorageObjectClass.Key => "key",
         _ => throw new ArgumentOutOfRangeException(nameof(objectClass), objectClass, "not a storage object class"),
     };
 

@@ -38,6 +38,7 @@ internal sealed class DirectoryStorage : IStorageConnector
         StorageObjectClass.Index => "index",
         StorageObjectClass.Snapshot => "snapshots",
         StorageObjectClass.Lock => "locks",
+        StorageObjectClass.Key => "keys",
         _ => throw new ArgumentOutOfRangeException(nameof(objectClass), objectClass, "unknown object class"),
     };
 

@@ -29,29 +29,46 @@ internal static class Passphrases
 
         if (context.IsInteractive)
         {
-            var first = Prompt("new passphrase: ");
-            var second = Prompt("repeat passphrase: ");
-            if (first != second)
-            {
-                throw new CliFailure("the passphrases differ: nothing was created, try again");
-            }
-
-            return first.Length > 0 ? first : throw new CliFailure("an empty passphrase protects nothing: give one, or use 'create --plaintext'");
+            return PromptNew("nothing was created", "give one, or use 'create --plaintext'");
         }
 
         if (isDefaultStore)
         {
             // Unattended first run: a random passphrase only this user can read, used by later runs.
             var generated = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-            var path = DefaultStorePath(context);
-            Directory.CreateDirectory(context.Paths.ConfigDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            // Durable and 0600 from its first byte: never partly written, never readable by others.
-            DurableFile.Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(generated + "\n")), DurableFile.Private);
+            var path = WriteDefaultStoreFile(context, generated);
             context.Error.WriteLine($"coffer: generated the default store's passphrase into {path}: keep a copy of it elsewhere, the store cannot be read without it");
             return generated;
         }
 
         throw new CliFailure($"no passphrase: set {Variable}, give --passphrase-file FILE, run on a terminal, or use 'create --plaintext'");
+    }
+
+    /// <summary>The passphrase of a new key of an existing store: <c>--new-passphrase-file</c>, else a prompt (twice).</summary>
+    public static string ForNewKey(CliContext context, string? newPassphraseFile)
+    {
+        if (newPassphraseFile is not null)
+        {
+            return ReadFile(newPassphraseFile);
+        }
+
+        return context.IsInteractive
+            ? PromptNew("nothing was changed", "give one")
+            : throw new CliFailure("no new passphrase: give --new-passphrase-file FILE, or run on a terminal");
+    }
+
+    /// <summary>Whether <see cref="ForOpen"/> takes the default store's passphrase from its generated file.</summary>
+    public static bool OpensWithDefaultStoreFile(CliContext context, string? passphraseFile) =>
+        context.StoreReference is null && passphraseFile is null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)) && File.Exists(DefaultStorePath(context));
+
+    /// <summary>Writes the default store's passphrase file (only this user can read it); returns its path.</summary>
+    public static string WriteDefaultStoreFile(CliContext context, string passphrase)
+    {
+        var path = DefaultStorePath(context);
+        Directory.CreateDirectory(context.Paths.ConfigDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Durable and 0600 from its first byte: never partly written, never readable by others.
+        DurableFile.Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(passphrase + "\n")), DurableFile.Private);
+        return path;
     }
 
     /// <summary>The passphrase for an existing store; asked only when the store is encrypted.</summary>
@@ -122,6 +139,18 @@ internal static class Passphrases
         {
             throw new CliFailure($"cannot read the passphrase file {path}: {e.Message}");
         }
+    }
+
+    private static string PromptNew(string nothingDone, string emptyHint)
+    {
+        var first = Prompt("new passphrase: ");
+        var second = Prompt("repeat passphrase: ");
+        if (first != second)
+        {
+            throw new CliFailure($"the passphrases differ: {nothingDone}, try again");
+        }
+
+        return first.Length > 0 ? first : throw new CliFailure($"an empty passphrase protects nothing: {emptyHint}");
     }
 
     private static string Prompt(string prompt)

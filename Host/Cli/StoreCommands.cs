@@ -310,7 +310,7 @@ internal static class StoreCommands
                 var config = store.Config;
                 o.WriteLine($"store:       {config.Id} at {store.Description}");
                 o.WriteLine($"format:      {config.Format}, created {config.Created.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
-                o.WriteLine($"encryption:  {(config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, key wrapped with {config.Encryption.Kdf.Algorithm}")}");
+                o.WriteLine($"encryption:  {(config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, keys wrapped with argon2id (see 'coffer key list')")}");
                 o.WriteLine($"blob ids:    {config.Mac}");
                 o.WriteLine($"chunking:    {config.Chunker.Algorithm} {Size.Format(config.Chunker.MinSize)} / {Size.Format(config.Chunker.AverageSize)} / {Size.Format(config.Chunker.MaxSize)}");
                 o.WriteLine($"compression: {config.Compression} level {config.CompressionLevel}");

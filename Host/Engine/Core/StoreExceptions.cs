@@ -12,6 +12,8 @@ internal class StoreException : Exception
 internal sealed class WrongPassphraseException : StoreException
 {
     public WrongPassphraseException() : base("wrong passphrase: the store's key cannot be unlocked with it") { }
+
+    public WrongPassphraseException(string message) : base(message) { }
 }
 
 /// <summary>An object of the store is malformed, of an unknown version, or fails authentication.</summary>

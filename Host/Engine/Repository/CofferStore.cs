@@ -20,11 +20,12 @@ internal sealed class CofferStore
     // Only the repository talks to the connector: operations and commands go through this class's reads and writes.
     private readonly IStorageConnector _storage;
 
-    private CofferStore(IStorageConnector storage, StoreConfig config, StoreKeys keys)
+    private CofferStore(IStorageConnector storage, StoreConfig config, StoreKeys keys, string? keyId)
     {
         _storage = storage;
         Config = config;
         Keys = keys;
+        KeyId = keyId;
         Codec = new BlobCodec(keys, config.CompressionLevel);
         Chunker = new FastCdc(config.Chunker, keys.ChunkerKey);
     }
@@ -39,6 +40,9 @@ internal sealed class CofferStore
 
     public StoreKeys Keys { get; }
 
+    /// <summary>The id of the key that opened the store (<see cref="StoreKeyring"/>); null for a plaintext store.</summary>
+    public string? KeyId { get; }
+
     public BlobCodec Codec { get; }
 
     public FastCdc Chunker { get; }
@@ -48,13 +52,9 @@ internal sealed class CofferStore
     /// <summary>The index objects <see cref="Index"/> was loaded from.</summary>
     public IReadOnlyList<string> LoadedIndexObjects { get; private set; } = [];
 
-    /// <summary>Creates a store; a null passphrase makes a plaintext store.</summary>
-    public static async Task<StoreConfig> CreateAsync(IStorageConnector storage, string? passphrase, TimeProvider time, CancellationToken cancellationToken)
-    {
-        var (config, _) = StoreKeys.CreateNew(passphrase, time);
-        await storage.CreateAsync(config.ToJson(), cancellationToken).ConfigureAwait(false);
-        return config;
-    }
+    /// <summary>Creates a store, with its first key; a null passphrase makes a plaintext store.</summary>
+    public static Task<StoreConfig> CreateAsync(IStorageConnector storage, string? passphrase, TimeProvider time, CancellationToken cancellationToken, string? hostName = null) =>
+        StoreKeyring.CreateAsync(storage, passphrase, time, hostName ?? Environment.MachineName, cancellationToken);
 
     /// <summary>Whether <paramref name="storage"/> holds a store's CONFIG, readable or not.</summary>
     public static async Task<bool> ExistsAsync(IStorageConnector storage, CancellationToken cancellationToken)
@@ -107,15 +107,15 @@ internal sealed class CofferStore
         { CompressionLevel: < 1 or > 22 } => $"compression level {config.CompressionLevel} is not 1 to 22",
         { PackSize: < 4096 or > 1 << 30 } => $"pack size {config.PackSize} is not 4 KiB to 1 GiB",
         { Encryption: null, PlaintextKey: null } => "a plaintext store without its key",
-        { Encryption: { Kdf: null } or { WrappedKey: null } or { Canary: null } } => "incomplete encryption parameters",
+        { Encryption: { Canary: null } } or { Encryption: { Kdf: null, WrappedKey: not null } or { Kdf: not null, WrappedKey: null } } => "incomplete encryption parameters",
         _ => null,
     };
 
     /// <summary>Opens a store and loads its index (unless <paramref name="loadIndex"/> is false: a command that locks the store loads it after locking).</summary>
     public static async Task<CofferStore> OpenAsync(IStorageConnector storage, StoreConfig config, Func<string> passphrase, CancellationToken cancellationToken, bool loadIndex = true)
     {
-        var keys = StoreKeys.Open(config, passphrase);
-        var store = new CofferStore(storage, config, keys);
+        var (keys, keyId) = await StoreKeyring.OpenAsync(storage, config, passphrase, cancellationToken).ConfigureAwait(false);
+        var store = new CofferStore(storage, config, keys, keyId);
         if (loadIndex)
         {
             await store.LoadIndexAsync(cancellationToken).ConfigureAwait(false);

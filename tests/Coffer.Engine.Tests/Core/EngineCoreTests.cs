@@ -124,7 +124,7 @@ public class EngineCoreTests
     [Test]
     public void A_wrong_passphrase_is_told_apart_from_a_right_one()
     {
-        var (config, keys) = StoreKeys.CreateNew("right", TimeProvider.System);
+        var (config, keys) = StoreKeys.CreateNew("right", TimeProvider.System, keyInConfig: true);
         var parsed = StoreConfig.Parse(config.ToJson());
 
         Assert.Throws<WrongPassphraseException>(() => StoreKeys.Open(parsed, () => "wrong"));

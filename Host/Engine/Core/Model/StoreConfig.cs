@@ -54,15 +54,16 @@ internal sealed record ChunkerParameters
     public int MaxSize { get; init; } = 8 * 1024 * 1024;
 }
 
-/// <summary>How the master key is protected and how blobs are sealed.</summary>
+/// <summary>How blobs are sealed, and for stores made before key objects, the one wrapped master key.</summary>
 internal sealed record EncryptionParameters
 {
     public string Algorithm { get; init; } = "aes-256-gcm";
 
-    public required KdfParameters Kdf { get; init; }
+    /// <summary>The KDF of the key kept in CONFIG; null when the store keeps its keys as key objects.</summary>
+    public KdfParameters? Kdf { get; init; }
 
-    /// <summary>nonce ‖ AES-256-GCM(KEK, master key) ‖ tag, with the store id as associated data.</summary>
-    public required byte[] WrappedKey { get; init; }
+    /// <summary>nonce ‖ AES-256-GCM(KEK, master key) ‖ tag, with the store id as associated data; null as <see cref="Kdf"/>.</summary>
+    public byte[]? WrappedKey { get; init; }
 
     /// <summary>A known plaintext sealed under the data key: proves the unwrapped key is the store's.</summary>
     public required byte[] Canary { get; init; }
@@ -86,6 +87,7 @@ internal sealed record KdfParameters
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     WriteIndented = false)]
 [JsonSerializable(typeof(StoreConfig))]
+[JsonSerializable(typeof(StoreKeyObject))]
 [JsonSerializable(typeof(TreeNode))]
 [JsonSerializable(typeof(Snapshot))]
 internal sealed partial class BackupJsonContext : JsonSerializerContext;

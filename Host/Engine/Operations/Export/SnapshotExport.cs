@@ -2,6 +2,7 @@ using Coffer.Abstractions;
 using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
 using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Crypto;
 using Coffer.Engine.Repository.Packs;
 using Coffer.Engine.Repository.Portable;
 
@@ -13,7 +14,7 @@ namespace Coffer.Engine.Operations.Export;
 internal sealed record ExportResult(int Packs, long Bytes);
 
 /// <summary>
-/// Exports one snapshot into a single-file portable store: the store's CONFIG, every pack holding a blob
+/// Exports one snapshot into a single-file portable store: the store's CONFIG and keys, every pack holding a blob
 /// the snapshot needs, one index object listing only those packs, and the snapshot object.
 /// </summary>
 internal sealed class SnapshotExport
@@ -49,6 +50,13 @@ internal sealed class SnapshotExport
 
         objects.Add((StorageObjectClass.Index, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(index)), index.Length, _ => Task.FromResult<Stream>(new MemoryStream(index))));
         objects.Add((StorageObjectClass.Snapshot, snapshot.Id, snapshotBytes.Length, _ => Task.FromResult<Stream>(new MemoryStream(snapshotBytes))));
+
+        // Every key goes along, so each passphrase that opens the store opens the portable store.
+        foreach (var (name, bytes) in await StoreKeyring.ReadStoredAsync(_store, cancellationToken).ConfigureAwait(false))
+        {
+            objects.Add((StorageObjectClass.Key, name, bytes.Length, _ => Task.FromResult<Stream>(new MemoryStream(bytes))));
+        }
+
         var config = await _store.ReadConfigBytesAsync(cancellationToken).ConfigureAwait(false);
         await PortableStore.WriteAsync(file, config, objects, cancellationToken).ConfigureAwait(false);
         return new ExportResult(packs.Count, new FileInfo(file).Length);

@@ -31,11 +31,14 @@ internal sealed class StoreKeys
     private const int NativeSaltSize = 16;
 
     private static readonly byte[] CanaryText = Encoding.ASCII.GetBytes("coffer store canary v1");
+    private readonly byte[] _masterKey;
     private readonly byte[] _macKey;
     private readonly byte[]? _aeadKey;
 
     private StoreKeys(byte[] masterKey, bool encrypted)
     {
+        // Kept (the sub-keys give the same power) so that a key can be added for another passphrase.
+        _masterKey = (byte[])masterKey.Clone();
         _macKey = Derive(masterKey, "coffer/v1/blob-id");
         ChunkerKey = Derive(masterKey, "coffer/v1/chunker");
         _aeadKey = encrypted ? Derive(masterKey, "coffer/v1/aead") : null;
@@ -48,8 +51,12 @@ internal sealed class StoreKeys
     /// <summary>The bytes sealing adds to a payload.</summary>
     public int Overhead => IsEncrypted ? NonceSize + TagSize : 0;
 
-    /// <summary>Makes a new store's config and keys.</summary>
-    public static (StoreConfig Config, StoreKeys Keys) CreateNew(string? passphrase, TimeProvider time)
+    /// <summary>
+    /// Makes a new store's config and keys. An encrypted store's master key is wrapped in CONFIG only when
+    /// <paramref name="keyInConfig"/> (a storage connector without key objects); else the caller stores a
+    /// key object (<see cref="WrapForKeyObject"/>).
+    /// </summary>
+    public static (StoreConfig Config, StoreKeys Keys) CreateNew(string? passphrase, TimeProvider time, bool keyInConfig = false)
     {
         var masterKey = RandomNumberGenerator.GetBytes(KeySize);
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -60,34 +67,27 @@ internal sealed class StoreKeys
             return (plain, new StoreKeys(masterKey, encrypted: false));
         }
 
-        var weak = Environment.GetEnvironmentVariable(TestKdfVariable) == "1";
-        var kdf = new KdfParameters
-        {
-            Salt = RandomNumberGenerator.GetBytes(NativeSaltSize),
-            MemoryKib = weak ? 1024 : DefaultKdfMemoryKib,
-            Iterations = weak ? 1 : DefaultKdfIterations,
-            Parallelism = 1,
-        };
-        var kek = DeriveKeyEncryptionKey(passphrase, kdf);
         var keys = new StoreKeys(masterKey, encrypted: true);
+        KdfParameters? kdf = null;
+        byte[]? wrapped = null;
+        if (keyInConfig)
+        {
+            kdf = NewKdfParameters();
+            wrapped = Wrap(passphrase, kdf, masterKey, Encoding.ASCII.GetBytes(id));
+        }
+
         var config = new StoreConfig
         {
             Id = id,
             Created = time.GetUtcNow(),
             Chunker = chunker,
-            Encryption = new EncryptionParameters
-            {
-                Kdf = kdf,
-                WrappedKey = Seal(kek, masterKey, Encoding.ASCII.GetBytes(id)),
-                Canary = keys.SealObject(CanaryText, "canary"),
-            },
+            Encryption = new EncryptionParameters { Kdf = kdf, WrappedKey = wrapped, Canary = keys.SealObject(CanaryText, "canary") },
         };
-        CryptographicOperations.ZeroMemory(kek);
         CryptographicOperations.ZeroMemory(masterKey);
         return (config, keys);
     }
 
-    /// <summary>Opens a store's keys; a wrong passphrase is a <see cref="WrongPassphraseException"/>.</summary>
+    /// <summary>Opens a store's keys with the key in its CONFIG (or a plaintext store's); a wrong passphrase is a <see cref="WrongPassphraseException"/>.</summary>
     public static StoreKeys Open(StoreConfig config, Func<string> passphrase)
     {
         if (config.Encryption is null)
@@ -95,21 +95,43 @@ internal sealed class StoreKeys
             return new StoreKeys(config.PlaintextKey ?? throw new StoreFormatException("CONFIG of a plaintext store lacks its key"), encrypted: false);
         }
 
-        if (config.Encryption.Algorithm != "aes-256-gcm" || config.Encryption.Kdf.Algorithm != "argon2id")
+        CheckAlgorithms(config);
+        var encryption = config.Encryption;
+        if (encryption.Kdf is null || encryption.WrappedKey is null)
         {
-            throw new StoreFormatException($"unsupported encryption {config.Encryption.Algorithm}/{config.Encryption.Kdf.Algorithm}");
+            throw new StoreFormatException("CONFIG holds no key: the store keeps its keys as key objects");
         }
 
-        CheckKdfCost(config.Encryption.Kdf);
-        var kek = DeriveKeyEncryptionKey(passphrase(), config.Encryption.Kdf);
+        return TryUnwrap(config, encryption.Kdf, encryption.WrappedKey, Encoding.ASCII.GetBytes(config.Id), passphrase())
+            ?? throw new WrongPassphraseException();
+    }
+
+    /// <summary>Refuses an encrypted store whose algorithms this coffer does not implement.</summary>
+    public static void CheckAlgorithms(StoreConfig config)
+    {
+        if (config.Encryption is { } encryption && (encryption.Algorithm != "aes-256-gcm" || encryption.Kdf is { Algorithm: not "argon2id" }))
+        {
+            throw new StoreFormatException($"unsupported encryption {encryption.Algorithm}/{encryption.Kdf?.Algorithm}");
+        }
+    }
+
+    /// <summary>
+    /// Unwraps a master key with <paramref name="passphrase"/> and proves it against the store's canary;
+    /// null when the passphrase is not this wrapping's.
+    /// </summary>
+    public static StoreKeys? TryUnwrap(StoreConfig config, KdfParameters kdf, byte[] wrappedKey, ReadOnlySpan<byte> associatedData, string passphrase)
+    {
+        var canary = config.Encryption?.Canary ?? throw new StoreFormatException("CONFIG of an encrypted store lacks its canary");
+        CheckKdfCost(kdf);
+        var kek = DeriveKeyEncryptionKey(passphrase, kdf);
         byte[] masterKey;
         try
         {
-            masterKey = Open(kek, config.Encryption.WrappedKey, Encoding.ASCII.GetBytes(config.Id));
+            masterKey = Open(kek, wrappedKey, associatedData);
         }
         catch (AuthenticationTagMismatchException)
         {
-            throw new WrongPassphraseException();
+            return null;
         }
         finally
         {
@@ -120,7 +142,7 @@ internal sealed class StoreKeys
         CryptographicOperations.ZeroMemory(masterKey);
         try
         {
-            if (!keys.OpenObject(config.Encryption.Canary, "canary").AsSpan().SequenceEqual(CanaryText))
+            if (!keys.OpenObject(canary, "canary").AsSpan().SequenceEqual(CanaryText))
             {
                 throw new StoreFormatException("the store's canary does not match its key: CONFIG is damaged");
             }
@@ -131,6 +153,39 @@ internal sealed class StoreKeys
         }
 
         return keys;
+    }
+
+    /// <summary>Wraps this store's master key under <paramref name="passphrase"/> at the cost new keys get; returns the KDF and the wrapped key.</summary>
+    public (KdfParameters Kdf, byte[] WrappedKey) WrapForKeyObject(string passphrase, ReadOnlySpan<byte> associatedData)
+    {
+        var kdf = NewKdfParameters();
+        return (kdf, Wrap(passphrase, kdf, _masterKey, associatedData));
+    }
+
+    // The cost every new wrapping gets (docs/decisions.md); tests make it cheap through TestKdfVariable.
+    private static KdfParameters NewKdfParameters()
+    {
+        var weak = Environment.GetEnvironmentVariable(TestKdfVariable) == "1";
+        return new KdfParameters
+        {
+            Salt = RandomNumberGenerator.GetBytes(NativeSaltSize),
+            MemoryKib = weak ? 1024 : DefaultKdfMemoryKib,
+            Iterations = weak ? 1 : DefaultKdfIterations,
+            Parallelism = 1,
+        };
+    }
+
+    private static byte[] Wrap(string passphrase, KdfParameters kdf, byte[] masterKey, ReadOnlySpan<byte> associatedData)
+    {
+        var kek = DeriveKeyEncryptionKey(passphrase, kdf);
+        try
+        {
+            return Seal(kek, masterKey, associatedData);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(kek);
+        }
     }
 
     /// <summary>Computes a blob's id: HMAC-SHA256 under the MAC key (SHA-NI makes it run at GB/s).</summary>
@@ -231,7 +286,7 @@ internal sealed class StoreKeys
     private static byte[] Derive(byte[] masterKey, string purpose) =>
         HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey, KeySize, salt: [], info: Encoding.ASCII.GetBytes(purpose));
 
-    // CONFIG is plaintext and unauthenticated until the key is unwrapped: bound what it may ask of the KDF
+    // CONFIG and key objects are plaintext and unauthenticated until the key is unwrapped: bound what they may ask of the KDF
     // (Argon2id's own minimums, and at most 4 GiB, 64 passes, 64 lanes) before running it.
     private static void CheckKdfCost(KdfParameters kdf)
     {
@@ -241,7 +296,7 @@ internal sealed class StoreKeys
             || kdf.MemoryKib < 8 * kdf.Parallelism || kdf.MemoryKib > 4 * 1024 * 1024)
         {
             throw new StoreFormatException(
-                $"CONFIG asks for an Argon2id cost out of bounds (memory {kdf.MemoryKib} KiB, {kdf.Iterations} passes, {kdf.Parallelism} lanes, {kdf.Salt?.Length ?? 0}-byte salt): the store is damaged");
+                $"CONFIG or a key object asks for an Argon2id cost out of bounds (memory {kdf.MemoryKib} KiB, {kdf.Iterations} passes, {kdf.Parallelism} lanes, {kdf.Salt?.Length ?? 0}-byte salt): the store is damaged");
         }
     }
 

@@ -107,6 +107,7 @@ internal sealed class PortableStore : IStorageConnector
         StorageObjectClass.Packfile => "packfiles",
         StorageObjectClass.Index => "index",
         StorageObjectClass.Snapshot => "snapshots",
+        StorageObjectClass.Key => "keys",
         _ => "locks",
     };
 

@@ -44,8 +44,8 @@ public class StoreKeysKdfTests
         Environment.SetEnvironmentVariable(StoreKeys.TestKdfVariable, null);
         try
         {
-            var (config, keys) = StoreKeys.CreateNew("right", TimeProvider.System);
-            var kdf = config.Encryption!.Kdf;
+            var (config, keys) = StoreKeys.CreateNew("right", TimeProvider.System, keyInConfig: true);
+            var kdf = config.Encryption!.Kdf!;
             var reopened = StoreKeys.Open(StoreConfig.Parse(config.ToJson()), () => "right");
 
             Assert.That((kdf.MemoryKib, kdf.Iterations, kdf.Parallelism, kdf.Salt.Length), Is.EqualTo((StoreKeys.DefaultKdfMemoryKib, StoreKeys.DefaultKdfIterations, 1, 16)));
