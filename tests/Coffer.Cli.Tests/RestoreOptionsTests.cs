@@ -8,8 +8,7 @@ public class RestoreOptionsTests
 {
     // Each file's inode: a file rewritten through a temp file and a rename gets a new one.
     private static Dictionary<string, long> Inodes(string root) =>
-        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
-            .Where(f => new FileInfo(f).LinkTarget is null)
+        Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
             .ToDictionary(f => Path.GetRelativePath(root, f), f => long.Parse(Run("stat", "-c", "%i", f), System.Globalization.CultureInfo.InvariantCulture));
 
     private static string Run(string program, params string[] args)
