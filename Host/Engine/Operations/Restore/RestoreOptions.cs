@@ -56,11 +56,12 @@ internal sealed record RestoreOptions
         private readonly ExcludeMatcher _include = new(options.Include);
         private readonly ExcludeMatcher _exclude = new(options.Exclude);
         private readonly bool _includeAll = options.Include.Count == 0;
+        private readonly bool _noExcludes = options.Exclude.Count == 0;
 
         /// <summary>Whether the entry at <paramref name="path"/> is restored: not excluded, and included (itself or a parent).</summary>
         public bool Selects(string path)
         {
-            if (path.Length == 0)
+            if (path.Length == 0 || (_includeAll && _noExcludes))
             {
                 return true;
             }
