@@ -14,21 +14,25 @@ namespace Coffer.Plugins.AzBlob;
 /// target, with content type <c>inode/symlink</c> and the metadata <c>coffer_symlink</c> (the target,
 /// percent-encoded), which <see cref="AzBlobSource"/> reads back as a link; nothing is written beneath a link.
 /// Modification times are kept in the metadata <c>coffer_mtime</c>, since Last-Modified cannot be set.
+/// What it holds is read back as <see cref="AzBlobSource"/> reads it (<see cref="IDestinationContent"/>); a blob
+/// upload is atomic, so an interrupted restore never leaves a partial blob.
 /// </summary>
-public sealed class AzBlobDestination : IDestinationConnector
+public sealed class AzBlobDestination : IDestinationConnector, IDestinationContent
 {
     private const int BlockSize = 8 * 1024 * 1024;
 
     private readonly AzureConnection _connection;
+    private readonly AzBlobSource _content;
     private readonly ILogger _logger;
     private readonly string _name;
 
     // Links written by this destination: nothing may be written beneath one, as on a file system.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _links = new(StringComparer.Ordinal);
 
-    internal AzBlobDestination(AzureConnection connection, ILogger logger)
+    internal AzBlobDestination(AzureConnection connection, TimeProvider time, ILogger logger)
     {
         _connection = connection;
+        _content = new AzBlobSource(connection, time, logger);
         _logger = logger;
         _name = connection.Location.ToString();
         Description = connection.Describe("azure destination");
@@ -92,6 +96,25 @@ public sealed class AzBlobDestination : IDestinationConnector
         {
             return Task.FromException(e);
         }
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<TreeEntry> ScanContentAsync(CancellationToken cancellationToken = default) => _content.ScanAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default) => _content.OpenReadAsync(path, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task DeleteAsync(TreeEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var name = BlobNameOf(entry);
+
+        // A directory exists through its blobs (gone by now, deepest first) or as a folder marker blob "name/".
+        var blob = entry.Kind == EntryKind.Directory ? name + "/" : name;
+        await AzureErrors.Translate(_connection, $"cannot remove '{entry.Path}' from", () =>
+            _connection.Container.GetBlobClient(blob).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        _links.TryRemove(entry.Path, out _);
     }
 
     /// <inheritdoc />

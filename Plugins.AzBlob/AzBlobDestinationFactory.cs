@@ -17,7 +17,7 @@ public sealed class AzBlobDestinationFactory : IDestinationConnectorFactory
     public async ValueTask<IDestinationConnector> CreateDestinationAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
     {
         var (connection, logger) = AzureConnection.Open(configuration);
-        var destination = new AzBlobDestination(connection, logger);
+        var destination = new AzBlobDestination(connection, configuration.Context.Time, logger);
         await destination.EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
         return destination;
     }

@@ -6,13 +6,18 @@ using Coffer.Plumbing;
 namespace Coffer.Plugins.Posix;
 
 /// <summary>
-/// Restores into a directory: files (new ones in place, existing ones replaced atomically through a temp file), directories, symlinks, modes,
+/// Restores into a directory: files (written to a temp file renamed into place, all-zero blocks left as holes), directories, symlinks, modes,
 /// mtimes and <c>xattr.user.*</c> metadata as extended attributes. It never writes outside its root: absolute paths and <c>..</c> are refused, and so is any path
 /// whose parent on disk is a symlink, wherever it points.
 /// </summary>
-internal sealed class DirectoryDestination(string root) : IDestinationConnector
+internal sealed class DirectoryDestination(string root) : IDestinationConnector, IDestinationContent
 {
     private const int CopyBufferSize = 1024 * 1024;
+
+    // The unit of a hole: the block size of common Linux file systems. A zero run shorter than it is written.
+    private const int SparseBlockSize = 4096;
+
+    private volatile bool _written;
 
     public string Description => $"directory {root}";
 
@@ -51,14 +56,10 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
             throw new IOException($"cannot restore file '{entry.Path}': a directory is in the way in {Description}");
         }
 
-        if (existing is null)
-        {
-            await WriteNewFileAsync(entry, path, content, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        // Restored files are not fsynced one by one: a restore interrupted by a crash is simply run again.
-        var temp = await DurableFile.WriteTempAsync(Path.GetDirectoryName(path)!, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), DurableFile.Readable, flushToDisk: false, cancellationToken).ConfigureAwait(false);
+        // Always through a temp file renamed into place: an interrupted restore never leaves a partly written
+        // file under its final name. Files are not fsynced one by one: DisposeAsync flushes the file system once.
+        _written = true;
+        var temp = await DurableFile.WriteTempAsync(Path.GetDirectoryName(path)!, (s, ct) => CopySparseAsync(content, s, ct), DurableFile.Readable, flushToDisk: false, cancellationToken).ConfigureAwait(false);
         try
         {
             // A filesystem without extended attributes cannot keep them; the restore goes on without.
@@ -80,42 +81,52 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
     }
 
     /// <summary>
-    /// Writes a file that did not exist in place, with no temp file and no rename: renames into the same
-    /// directories from several writers were most of restore's kernel time. O_EXCL never follows a link
-    /// that appeared meanwhile. A failure removes the file; only a crash can leave it partly written, and
-    /// then with the time of the crash as its mtime, so the rerun replaces it (through a temp file).
+    /// Copies <paramref name="content"/> into a new file, seeking over every all-zero block instead of writing
+    /// it, so that a sparse file (a disk image, a database file) comes back sparse; the length is set at the end.
+    /// Reads fill whole buffers, so blocks stay aligned with the file system's.
     /// </summary>
-    private static async Task WriteNewFileAsync(TreeEntry entry, string path, Stream content, CancellationToken cancellationToken)
+    private static async Task CopySparseAsync(Stream content, FileStream file, CancellationToken cancellationToken)
     {
-        using var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
-            long offset = 0;
-            int read;
-            while ((read = await content.ReadAsync(buffer.AsMemory(0, CopyBufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            long length = 0;
+            int filled;
+            while ((filled = await content.ReadAtLeastAsync(buffer.AsMemory(0, CopyBufferSize), CopyBufferSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                RandomAccess.Write(file, buffer.AsSpan(0, read), offset);
-                offset += read;
+                WriteSkippingZeroBlocks(file, buffer.AsSpan(0, filled), length);
+                length += filled;
             }
 
-            _ = Xattrs.Write(path, entry.Metadata);
-            if (entry.Mode is { } mode)
-            {
-                // After the writes, which clear setuid/setgid.
-                File.SetUnixFileMode(file, mode);
-            }
-
-            Native.SetModifiedTime(file, path, entry.ModifiedTime);
-        }
-        catch
-        {
-            DurableFile.TryDelete(path);
-            throw;
+            file.SetLength(length);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void WriteSkippingZeroBlocks(FileStream file, ReadOnlySpan<byte> data, long offset)
+    {
+        var runStart = -1;
+        for (var block = 0; block < data.Length; block += SparseBlockSize)
+        {
+            var span = data.Slice(block, Math.Min(SparseBlockSize, data.Length - block));
+            var zero = span.Length == SparseBlockSize && !span.ContainsAnyExcept((byte)0);
+            if (!zero && runStart < 0)
+            {
+                runStart = block;
+            }
+            else if (zero && runStart >= 0)
+            {
+                RandomAccess.Write(file.SafeFileHandle, data[runStart..block], offset + runStart);
+                runStart = -1;
+            }
+        }
+
+        if (runStart >= 0)
+        {
+            RandomAccess.Write(file.SafeFileHandle, data[runStart..], offset + runStart);
         }
     }
 
@@ -170,5 +181,52 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector
         return Task.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public IAsyncEnumerable<TreeEntry> ScanContentAsync(CancellationToken cancellationToken = default) =>
+        new DirectorySource(root, readXattrs: false).ScanAsync(cancellationToken);
+
+    public Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default) =>
+        new DirectorySource(root, readXattrs: false).OpenReadAsync(path, cancellationToken);
+
+    public Task DeleteAsync(TreeEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.Path.Length == 0)
+        {
+            throw new ArgumentException($"the root of {Description} is never removed", nameof(entry));
+        }
+
+        string path;
+        try
+        {
+            path = RelativePath.Resolve(root, entry.Path, createParents: false);
+        }
+        catch (NotFoundException)
+        {
+            return Task.CompletedTask; // its parent is gone already
+        }
+
+        var existing = Native.Lstat(path);
+        if (existing is { IsDirectory: true })
+        {
+            Directory.Delete(path);
+        }
+        else if (existing is not null)
+        {
+            File.Delete(path); // a link is removed, never what it points to
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Makes what the restore wrote durable before the restore reports success (one syncfs, not an fsync per file).</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (_written)
+        {
+            _written = false;
+            Native.SyncFileSystem(root);
+        }
+
+        return ValueTask.CompletedTask;
+    }
 }

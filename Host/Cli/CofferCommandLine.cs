@@ -107,7 +107,9 @@ internal static class CofferCommandLine
                 return ExitCodes.Usage;
             }
 
-            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancellationToken);
+            // Program.cs turns Ctrl-C into the token; System.CommandLine's own handler would return 130 at once,
+            // before the command had removed its lock and temp files, and without a word.
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken);
         }
         catch (CliFailure failure)
         {

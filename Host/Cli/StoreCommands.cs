@@ -182,7 +182,13 @@ internal static class StoreCommands
     {
         var target = new Argument<string?>("SNAPSHOT[:path]") { Description = "A snapshot (id prefix or 'latest') and optionally a path in it; the latest snapshot of any source by default.", Arity = ArgumentArity.ZeroOrOne };
         var to = new Option<string?>("-to", "--to") { Description = "Where to restore: a path, a scheme://… location or @destination[:sub]; the current directory by default." };
-        var command = new Command("restore", "Restore a snapshot, or part of one.") { target, to };
+        var includes = new Option<string[]>("--include", "-include") { Description = "Restore only paths matching a glob, with what is below them (repeatable; * ? **).", AllowMultipleArgumentsPerToken = false };
+        var excludes = new Option<string[]>("--exclude", "-exclude") { Description = "Leave out paths matching a glob, with what is below them (repeatable; * ? **).", AllowMultipleArgumentsPerToken = false };
+        var overwrite = new Option<string?>("--overwrite", "-overwrite") { Description = "Replace what is at the target: always, if-changed (size or mtime differ; the default), if-newer, never." };
+        var delete = new Option<bool>("--delete", "-delete") { Description = "Remove what the snapshot lacks from the target, so it matches the snapshot (only inside the target)." };
+        var verify = new Option<bool>("--verify", "-verify") { Description = "Read every restored file back and compare it with the snapshot's SHA-256." };
+        var dryRun = new Option<bool>("--dry-run", "-dry-run") { Description = "Print what would be written and deleted; change nothing." };
+        var command = new Command("restore", "Restore a snapshot, or part of one.") { target, to, includes, excludes, overwrite, delete, verify, dryRun };
         command.SetAction(async (parse, ct) =>
         {
             // Plakar's 'restore -to DIR' without a snapshot restores the newest one, whatever its source. A
@@ -193,6 +199,23 @@ internal static class StoreCommands
                 throw new CliFailure("give a snapshot to restore, or -to DESTINATION to restore the latest one", ExitCodes.Usage);
             }
 
+            OverwritePolicy? policy = null;
+            if (parse.GetValue(overwrite) is { } word)
+            {
+                policy = RestoreOptions.TryParseOverwrite(word, out var parsed)
+                    ? parsed
+                    : throw new CliFailure($"--overwrite takes {string.Join(", ", RestoreOptions.OverwriteWords)}, not '{word}'", ExitCodes.Usage);
+            }
+
+            var options = new RestoreOptions
+            {
+                Include = parse.GetValue(includes) ?? [],
+                Exclude = parse.GetValue(excludes) ?? [],
+                Overwrite = policy,
+                Delete = parse.GetValue(delete),
+                Verify = parse.GetValue(verify),
+                DryRun = parse.GetValue(dryRun),
+            };
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target) ?? "latest");
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
@@ -203,15 +226,23 @@ internal static class StoreCommands
                     context.Output.WriteLine($"restoring the latest snapshot {snapshot.Id} ({snapshot.Source}, {snapshot.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC)");
                 }
 
+                RestoreResult result;
+                string where;
                 var connector = await context.Catalog.CreateDestinationAsync(destination, ct);
                 await using (connector)
                 {
                     var progress = new BackupProgress();
-                    var runner = new RestoreRunner(store, connector, progress);
-                    var (files, bytes) = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct));
-                    context.Output.WriteLine($"restored {files} files, {Size.Format(bytes)} from snapshot {snapshot.ShortId} to {connector.Description}");
-                    return ExitCodes.Success;
+                    var runner = new RestoreRunner(store, connector, progress, options, line => context.Output.WriteLine(line));
+                    result = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct));
+                    where = connector.Description;
                 }
+
+                // Only now, the destination closed (its writes flushed to disk), is the restore reported done.
+                var extra = result.Unchanged > 0 || result.Deleted > 0 ? $" ({result.Unchanged} unchanged, {result.Deleted} deleted)" : "";
+                context.Output.WriteLine(options.DryRun
+                    ? $"dry run: would restore {result.Files} files, {Size.Format(result.Bytes)} from snapshot {snapshot.ShortId} to {where}{extra}; nothing was changed"
+                    : $"restored {result.Files} files, {Size.Format(result.Bytes)} from snapshot {snapshot.ShortId} to {where}{extra}");
+                return ExitCodes.Success;
             }, ct, LockKind.Read);
         });
         return command;

@@ -66,6 +66,9 @@ internal static class EngineHarness
         return snapshot;
     }
 
-    public static Task<(long Files, long Bytes)> RestoreAsync(CofferStore store, Snapshot snapshot, IDestinationConnector destination, string path = "") =>
-        new RestoreRunner(store, destination, new BackupProgress()).RunAsync(snapshot, path, CancellationToken.None);
+    public static async Task<(long Files, long Bytes)> RestoreAsync(CofferStore store, Snapshot snapshot, IDestinationConnector destination, string path = "", RestoreOptions? options = null)
+    {
+        var result = await new RestoreRunner(store, destination, new BackupProgress(), options).RunAsync(snapshot, path, CancellationToken.None);
+        return (result.Files, result.Bytes);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Threading.Channels;
 using Coffer.Abstractions;
 using Coffer.Engine.Core;
@@ -8,52 +10,129 @@ using Coffer.Engine.Repository;
 namespace Coffer.Engine.Operations.Restore;
 
 /// <summary>
-/// Writes a snapshot (or a part of it) to a destination: directories as the walk meets them, files by a
-/// few parallel writers each fetching its blobs ahead, links in place, and directory metadata last
-/// (deepest first), since writing into a directory changes its mtime.
+/// Writes a snapshot (or a part of it) to a destination. The walk creates directories as it meets them (so before
+/// the files in them) and links in place, and hands files to a few writers: large files one by one, each fetching
+/// its blobs ahead; small files in batches whose blobs are read pack by pack (<see cref="BlobBatch"/>), so a pack
+/// is read once per batch rather than once per blob. What is at the target already is compared first
+/// (<see cref="RestoreOptions.Overwrite"/>), what the snapshot lacks is removed on request, and directory
+/// metadata comes last (deepest first), since writing into a directory changes its mtime.
 /// </summary>
 internal sealed class RestoreRunner
 {
     private const int Writers = 4;
 
+    // Files up to this size go in batches; a batch holds at most BatchBytes of content (bounded memory:
+    // Writers batches in flight) or BatchFiles files.
+    private const long SmallFile = 4 << 20;
+    private const long BatchBytes = 16 << 20;
+    private const int BatchFiles = 512;
+
     private readonly CofferStore _store;
     private readonly IDestinationConnector _destination;
     private readonly BackupProgress _progress;
+    private readonly RestoreOptions _options;
+    private readonly Action<string> _report;
 
-    public RestoreRunner(CofferStore store, IDestinationConnector destination, BackupProgress progress)
+    public RestoreRunner(CofferStore store, IDestinationConnector destination, BackupProgress progress, RestoreOptions? options = null, Action<string>? report = null)
     {
         _store = store;
         _destination = destination;
         _progress = progress;
+        _options = options ?? new RestoreOptions();
+        _report = report ?? (_ => { });
     }
 
-    public async Task<(long Files, long Bytes)> RunAsync(Snapshot snapshot, string path, CancellationToken cancellationToken)
+    /// <summary>The ranged pack reads the last run made for its batches of small files.</summary>
+    public int BatchReads { get; private set; }
+
+    public async Task<RestoreResult> RunAsync(Snapshot snapshot, string path, CancellationToken cancellationToken)
     {
         var top = await _store.ResolveAsync(snapshot, path, cancellationToken).ConfigureAwait(false);
+        var content = _destination as IDestinationContent;
+        var overwrite = _options.Overwrite ?? (content is null ? OverwritePolicy.Always : OverwritePolicy.IfChanged);
+        if (content is null && (overwrite != OverwritePolicy.Always || _options.Delete || _options.Verify))
+        {
+            throw new RestoreOptionException($"{_destination.Description} cannot be read back, which --overwrite {RestoreOptions.OverwriteWords[(int)overwrite]}, --delete and --verify need: restore with --overwrite always and without --delete or --verify");
+        }
+
+        // What is there now, by path; the walk takes out what the snapshot has, so what remains is what it lacks.
+        Dictionary<string, TreeEntry>? existing = null;
+        if (content is not null && (overwrite != OverwritePolicy.Always || _options.Delete))
+        {
+            existing = new Dictionary<string, TreeEntry>(StringComparer.Ordinal);
+            await foreach (var entry in content.ScanContentAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (entry.Error is null)
+                {
+                    existing[entry.Path] = entry;
+                }
+            }
+        }
+
         using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = failure.Token;
-        var files = Channel.CreateBounded<(string Path, Node Node)>(new BoundedChannelOptions(Writers * 4) { SingleWriter = true });
+        var work = Channel.CreateBounded<FileJob[]>(new BoundedChannelOptions(Writers) { SingleWriter = true });
         var directories = new List<(string Path, Node Node)>();
-        long fileCount = 0, bytes = 0;
+        var selection = new RestoreOptions.Selection(_options);
+        var mismatches = new ConcurrentQueue<string>();
+        long fileCount = 0, bytes = 0, unchanged = 0;
+        var batchReads = 0;
 
-        var writers = Enumerable.Range(0, Writers).Select(_ => Pipeline.Stage(failure, async () =>
+        async Task FinishFileAsync(FileJob job, Func<Stream> open)
         {
-            await foreach (var (filePath, node) in files.Reader.ReadAllAsync(token).ConfigureAwait(false))
+            if (job.Write)
             {
-                var content = new BlobSequenceStream(_store, node.Content ?? [], expectedSha256: null, filePath);
-                await using (content.ConfigureAwait(false))
+                var data = open();
+                await using (data.ConfigureAwait(false))
                 {
-                    await _destination.WriteFileAsync(node.ToEntry(filePath), content, token).ConfigureAwait(false);
+                    await _destination.WriteFileAsync(job.Node.ToEntry(job.Path), data, token).ConfigureAwait(false);
                 }
 
                 Interlocked.Increment(ref fileCount);
-                Interlocked.Add(ref bytes, node.Size);
-                _progress.AddDone(node.Size, file: true);
+                Interlocked.Add(ref bytes, job.Node.Size);
+            }
+
+            if (_options.Verify && !await ReadsBackAsync(content!, job, token).ConfigureAwait(false))
+            {
+                mismatches.Enqueue(job.Path);
+            }
+
+            _progress.AddDone(job.Node.Size, file: true);
+        }
+
+        var writers = Enumerable.Range(0, Writers).Select(_ => Pipeline.Stage(failure, async () =>
+        {
+            await foreach (var jobs in work.Reader.ReadAllAsync(token).ConfigureAwait(false))
+            {
+                if (jobs is [{ Node.Size: > SmallFile } large])
+                {
+                    await FinishFileAsync(large, () => new BlobSequenceStream(_store, large.Node.Content ?? [], expectedSha256: null, large.Path)).ConfigureAwait(false);
+                    continue;
+                }
+
+                using var batch = await BlobBatch.ReadAsync(_store, jobs.Where(j => j.Write).SelectMany(j => j.Node.Content ?? []).Select(BlobId.Parse), token).ConfigureAwait(false);
+                Interlocked.Add(ref batchReads, batch.Reads);
+                await Parallel.ForEachAsync(jobs, new ParallelOptions { MaxDegreeOfParallelism = Writers, CancellationToken = token }, async (job, _) =>
+                {
+                    await FinishFileAsync(job, () => batch.Open(job.Node.Content ?? [])).ConfigureAwait(false);
+                }).ConfigureAwait(false);
             }
         }));
 
         var walk = Pipeline.Stage(failure, async () =>
         {
+            var batch = new List<FileJob>();
+            long batchBytes = 0;
+            async Task FlushAsync()
+            {
+                if (batch.Count > 0)
+                {
+                    await work.Writer.WriteAsync([.. batch], token).ConfigureAwait(false);
+                    batch.Clear();
+                    batchBytes = 0;
+                }
+            }
+
             try
             {
                 // A single file restores under its own name; a directory restores its content into the root.
@@ -65,35 +144,154 @@ internal sealed class RestoreRunner
 
                 await foreach (var (entryPath, node) in _store.WalkAsync(top, rootPath, token).ConfigureAwait(false))
                 {
+                    TreeEntry? there = null;
+                    existing?.Remove(entryPath, out there);
+                    if (!selection.Selects(entryPath))
+                    {
+                        continue;
+                    }
+
                     switch (node.Kind)
                     {
                         case Node.DirectoryKind:
-                            await _destination.CreateDirectoryAsync(node.ToEntry(entryPath), token).ConfigureAwait(false);
-                            directories.Add((entryPath, node));
+                            if (!_options.DryRun)
+                            {
+                                await _destination.CreateDirectoryAsync(node.ToEntry(entryPath), token).ConfigureAwait(false);
+                                directories.Add((entryPath, node));
+                            }
+
                             break;
                         case Node.SymlinkKind:
-                            await _destination.CreateSymlinkAsync(node.ToEntry(entryPath), token).ConfigureAwait(false);
+                            if (!ShouldWrite(overwrite, node, there))
+                            {
+                                Interlocked.Increment(ref unchanged);
+                            }
+                            else if (_options.DryRun)
+                            {
+                                _report($"would write {entryPath}");
+                            }
+                            else
+                            {
+                                await _destination.CreateSymlinkAsync(node.ToEntry(entryPath), token).ConfigureAwait(false);
+                            }
+
                             break;
                         default:
+                            var job = new FileJob(entryPath, node, ShouldWrite(overwrite, node, there));
+                            if (!job.Write)
+                            {
+                                Interlocked.Increment(ref unchanged);
+                                if (!_options.Verify)
+                                {
+                                    break;
+                                }
+                            }
+
+                            if (_options.DryRun)
+                            {
+                                if (job.Write)
+                                {
+                                    _report($"would write {entryPath}");
+                                    Interlocked.Increment(ref fileCount);
+                                    Interlocked.Add(ref bytes, node.Size);
+                                }
+
+                                break;
+                            }
+
                             _progress.AddPlanned(node.Size);
-                            await files.Writer.WriteAsync((entryPath, node), token).ConfigureAwait(false);
+                            if (node.Size > SmallFile)
+                            {
+                                await work.Writer.WriteAsync([job], token).ConfigureAwait(false);
+                                break;
+                            }
+
+                            batch.Add(job);
+                            batchBytes += node.Size;
+                            if (batchBytes >= BatchBytes || batch.Count >= BatchFiles)
+                            {
+                                await FlushAsync().ConfigureAwait(false);
+                            }
+
                             break;
                     }
                 }
+
+                await FlushAsync().ConfigureAwait(false);
             }
             finally
             {
-                files.Writer.TryComplete();
+                work.Writer.TryComplete();
             }
         });
 
         await Pipeline.WhenAllAsync([walk, .. writers]).ConfigureAwait(false);
+        BatchReads = batchReads;
+
+        long deleted = 0;
+        if (_options.Delete)
+        {
+            // Deepest first: in ordinal order a directory sorts before everything below it.
+            foreach (var (stalePath, entry) in existing!.Where(e => e.Key.Length > 0 && selection.Selects(e.Key)).OrderByDescending(e => e.Key, StringComparer.Ordinal))
+            {
+                if (_options.DryRun)
+                {
+                    _report($"would delete {stalePath}");
+                }
+                else
+                {
+                    await content!.DeleteAsync(entry, cancellationToken).ConfigureAwait(false);
+                }
+
+                deleted++;
+            }
+        }
 
         for (var i = directories.Count - 1; i >= 0; i--)
         {
-            await _destination.FinishDirectoryAsync(directories[i].Node.ToEntry(directories[i].Path), token).ConfigureAwait(false);
+            await _destination.FinishDirectoryAsync(directories[i].Node.ToEntry(directories[i].Path), cancellationToken).ConfigureAwait(false);
         }
 
-        return (fileCount, bytes);
+        if (!mismatches.IsEmpty)
+        {
+            var first = mismatches.Order(StringComparer.Ordinal).First();
+            throw new RestoreVerificationException($"verify failed: {mismatches.Count} restored files differ from snapshot {snapshot.ShortId} (first: {Node.Quote(first)}): restore again with --overwrite always");
+        }
+
+        return new RestoreResult(fileCount, bytes, unchanged, deleted);
     }
+
+    private static bool ShouldWrite(OverwritePolicy policy, Node node, TreeEntry? there) => there is null || policy switch
+    {
+        OverwritePolicy.Always => true,
+        OverwritePolicy.Never => false,
+        OverwritePolicy.IfNewer => there.ModifiedTime < node.Mtime,
+        _ => there.Kind != node.EntryKind || (node.Kind == Node.SymlinkKind
+            ? there.SymlinkTarget != node.Target
+            : there.Size != node.Size || there.ModifiedTime != node.Mtime),
+    };
+
+    /// <summary>Reads a restored file back and compares it with the snapshot's SHA-256 (or, without one, its blobs).</summary>
+    private async Task<bool> ReadsBackAsync(IDestinationContent content, FileJob job, CancellationToken cancellationToken)
+    {
+        var expected = job.Node.Sha256 ?? await HashAsync(new BlobSequenceStream(_store, job.Node.Content ?? [], expectedSha256: null, job.Path), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await HashAsync(await content.OpenReadAsync(job.Path, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) == expected;
+        }
+        catch (Exception e) when (e is NotFoundException or IOException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<string> HashAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        await using (stream.ConfigureAwait(false))
+        {
+            return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+        }
+    }
+
+    private sealed record FileJob(string Path, Node Node, bool Write);
 }
