@@ -106,11 +106,19 @@ internal static class StoreCommands
                 var reference = parse.GetValue(target);
                 if (reference is null)
                 {
-                    foreach (var s in filter.Select(await store.ListSnapshotsAsync(ct)))
+                    var listing = await store.ListAllSnapshotsAsync(ct);
+                    foreach (var s in filter.Select(listing.Snapshots))
                     {
                         var tagText = s.Tags.Count == 0 ? "" : $"  tags={string.Join(',', s.Tags)}";
+                        var errorText = s.Summary.Errors == 0 ? "" : $"  incomplete: {s.Summary.Errors} entries not read";
                         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {Size.Format(s.Summary.Bytes),10}  {s.Summary.Files,7} files  {s.Source}{tagText}"));
+                            $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {Size.Format(s.Summary.Bytes),10}  {s.Summary.Files,7} files  {s.Source}{tagText}{errorText}"));
+                    }
+
+                    // A damaged snapshot's time, source and tags are unknown: a filter cannot choose it, the full list shows it.
+                    foreach (var d in filter.IsEmpty ? listing.Damaged : [])
+                    {
+                        context.Output.WriteLine($"{d.ShortName}  DAMAGED  cannot be read; remove it with '{StoreReferences.Hint(context, "repair snapshots")}'");
                     }
 
                     return ExitCodes.Success;
@@ -241,26 +249,36 @@ internal static class StoreCommands
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
-                var snapshots = reference is null
-                    ? await store.ListSnapshotsAsync(ct)
-                    : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct)];
-                var result = await new Checker(store).RunAsync(snapshots, parse.GetValue(fast), subset, Random.Shared, ct);
+                var listing = reference is null ? await store.ListAllSnapshotsAsync(ct) : null;
+                var snapshots = listing is not null
+                    ? listing.Snapshots
+                    : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference!).Snapshot, ct)];
+                var checker = new Checker(store) { DamagedSnapshots = listing?.Damaged ?? [] };
+                var result = await checker.RunAsync(snapshots, parse.GetValue(fast), subset, Random.Shared, ct);
                 foreach (var problem in result.Problems)
                 {
                     context.Output.WriteLine(problem.ToString());
                 }
 
-                if (result.Problems.Count > 0)
+                // Files the backup could not read make a snapshot incomplete; the store holds what it was given.
+                foreach (var incomplete in result.Incomplete)
                 {
-                    var damaged = result.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot).Distinct().ToList();
-                    throw new CliFailure(damaged.Count > 0
-                        ? $"check failed: {result.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
-                        : $"check failed: {result.Problems.Count} problems in the store's packs, no snapshot affected");
+                    context.Output.WriteLine($"incomplete: {incomplete}");
                 }
 
+                if (result.Problems.Count > 0)
+                {
+                    var damaged = result.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot!).Concat(checker.DamagedSnapshots.Select(d => d.ShortName)).Distinct().ToList();
+                    throw new CliFailure(damaged.Count > 0
+                        ? $"check failed: {result.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
+                        : $"check failed: {result.Problems.Count} problems in the store's packs or index, no snapshot affected");
+                }
+
+                var incompleteSnapshots = result.Incomplete.Select(p => p.Snapshot).Distinct().Count();
+                var incompleteText = incompleteSnapshots == 0 ? "" : $"; {incompleteSnapshots} snapshots incomplete ({result.Incomplete.Count} entries the backup could not read)";
                 context.Output.WriteLine(subset is null
-                    ? $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}"
-                    : $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files, {result.PacksRead.Count} of {result.PacksIndexed} packs read (subset {subset.Text}), {result.BlobsChecked} blobs verified");
+                    ? $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}{incompleteText}"
+                    : $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files, {result.PacksRead.Count} of {result.PacksIndexed} packs read (subset {subset.Text}), {result.BlobsChecked} blobs verified{incompleteText}");
                 return ExitCodes.Success;
             }, ct, LockKind.Read);
         });

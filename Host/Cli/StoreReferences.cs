@@ -115,7 +115,14 @@ internal static class StoreReferences
             throw new CliFailure($"no store at {storage.Description}: create one with '{Hint(context, "create")}'");
         }
 
-        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex);
+        var store = await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex: false);
+        store.Warn = line => context.Error.WriteLine($"coffer: warning: {line}");
+        if (loadIndex)
+        {
+            await store.LoadIndexAsync(cancellationToken);
+        }
+
+        return store;
     }
 
     /// <summary>A source reference: the configuration, and the stable name a snapshot records (its parent is found by it).</summary>

@@ -29,6 +29,12 @@ internal sealed record CheckResult(IReadOnlyList<CheckProblem> Problems, long Fi
 
     /// <summary>How many packs the index names (of which <see cref="PacksRead"/> were read).</summary>
     public int PacksIndexed { get; init; }
+
+    /// <summary>
+    /// Entries the backup could not read (the tree records why): the snapshot is incomplete, which is the
+    /// source's fault, not damage of the store, so these are not <see cref="Problems"/>.
+    /// </summary>
+    public IReadOnlyList<CheckProblem> Incomplete { get; init; } = [];
 }
 
 /// <summary>
@@ -44,9 +50,13 @@ internal sealed class Checker
     private readonly Dictionary<BlobId, string> _bad = [];
     private readonly HashSet<string> _goodFiles = new(StringComparer.Ordinal);
     private readonly List<CheckProblem> _problems = [];
+    private readonly List<CheckProblem> _incomplete = [];
     private long _filesChecked;
 
     public Checker(CofferStore store) => _store = store;
+
+    /// <summary>Damaged snapshot objects to report as problems (those of the listing the snapshots came from).</summary>
+    public IReadOnlyList<DamagedObject> DamagedSnapshots { get; init; } = [];
 
     public Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, CancellationToken cancellationToken) =>
         RunAsync(snapshots, fast, null, Random.Shared, cancellationToken);
@@ -57,6 +67,17 @@ internal sealed class Checker
     /// </summary>
     public async Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, PackSubset? subset, Random random, CancellationToken cancellationToken)
     {
+        // Objects the store could not even load come first: each is named with the command that repairs it.
+        foreach (var damaged in _store.DamagedIndexObjects)
+        {
+            _problems.Add(new CheckProblem(null, null, $"{damaged.Reason}: rewrite the index from the packs with 'coffer repair index'"));
+        }
+
+        foreach (var damaged in DamagedSnapshots)
+        {
+            _problems.Add(new CheckProblem(null, null, $"{damaged.Reason}: remove it with 'coffer repair snapshots'"));
+        }
+
         var packs = await _store.ListPacksAsync(cancellationToken).ConfigureAwait(false);
         var byPack = _store.Index.Blobs.GroupBy(b => b.Value.Pack, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var packsRead = new List<string>();
@@ -80,7 +101,7 @@ internal sealed class Checker
             await CheckSnapshotAsync(snapshot, packs, fast || subset is not null, cancellationToken).ConfigureAwait(false);
         }
 
-        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count) { PacksRead = packsRead, PacksIndexed = byPack.Count };
+        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count) { PacksRead = packsRead, PacksIndexed = byPack.Count, Incomplete = _incomplete.ToList() };
     }
 
     private async Task CheckPackAsync(string pack, List<KeyValuePair<BlobId, BlobLocation>> entries, CancellationToken cancellationToken)
@@ -123,6 +144,11 @@ internal sealed class Checker
         while (pending.Count > 0)
         {
             var (path, node) = pending.Pop();
+            if (node.Error is { } error)
+            {
+                _incomplete.Add(new CheckProblem(snapshot.ShortId, path, $"not backed up: {error}"));
+            }
+
             if (node.Subtree is { } subtree)
             {
                 var id = BlobId.Parse(subtree);
@@ -149,7 +175,7 @@ internal sealed class Checker
                     pending.Push((path.Length == 0 ? child.Name : $"{path}/{child.Name}", child));
                 }
             }
-            else if (node.Kind == Node.FileKind)
+            else if (node.Kind == Node.FileKind && node.Error is null)
             {
                 _filesChecked++;
                 var problem = (node.Content ?? []).Select(c => BlobProblem(BlobId.Parse(c), packs)).FirstOrDefault(p => p is not null);

@@ -42,6 +42,17 @@ internal static class OrphanPacks
     /// <summary>Indexes every complete pack no index names (and maintenance has not marked); returns how many.</summary>
     public static async Task<int> AdoptAsync(CofferStore store, CancellationToken cancellationToken)
     {
+        var adopted = await IndexInMemoryAsync(store, cancellationToken).ConfigureAwait(false);
+        await WriteIndexObjectsAsync(store, adopted, cancellationToken).ConfigureAwait(false);
+        return adopted.Count;
+    }
+
+    /// <summary>
+    /// Adds every complete pack the in-memory index does not name (and maintenance has not marked) to it from
+    /// the pack's header, writing nothing: how a store with a damaged index object reads on. Returns them.
+    /// </summary>
+    public static async Task<List<(string Pack, IReadOnlyList<PackEntry> Entries)>> IndexInMemoryAsync(CofferStore store, CancellationToken cancellationToken)
+    {
         var adopted = new List<(string, IReadOnlyList<PackEntry>)>();
         foreach (var (pack, size) in await store.ListPacksAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -57,11 +68,21 @@ internal static class OrphanPacks
             }
         }
 
-        for (var i = 0; i < adopted.Count; i += 256)
+        return adopted;
+    }
+
+    /// <summary>Writes index objects listing <paramref name="packs"/>, 256 packs per object; returns their names.</summary>
+    public static async Task<List<string>> WriteIndexObjectsAsync(CofferStore store, IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        for (var i = 0; i < packs.Count; i += 256)
         {
-            await store.WriteIndexAsync(adopted.Skip(i).Take(256).ToList(), cancellationToken).ConfigureAwait(false);
+            if (await store.WriteIndexAsync(packs.Skip(i).Take(256).ToList(), cancellationToken).ConfigureAwait(false) is { } name)
+            {
+                names.Add(name);
+            }
         }
 
-        return adopted.Count;
+        return names;
     }
 }
