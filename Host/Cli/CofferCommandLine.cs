@@ -50,6 +50,7 @@ internal static class CofferCommandLine
         new([FindCommand.Name], () => [FindCommand.Create(context, passphraseFile)]),
         new([DumpCommand.Name], () => [DumpCommand.Create(context, passphraseFile)]),
         new([TagCommand.Name], () => [TagCommand.Create(context, passphraseFile)]),
+        new([RepairCommand.Name], () => [RepairCommand.Create(context, passphraseFile)]),
         new(["store"], () => [NamedConnectorCommands.Create(context, ConnectorKind.Storage)]),
         new(["source"], () => [NamedConnectorCommands.Create(context, ConnectorKind.Source)]),
         new(["destination"], () => [NamedConnectorCommands.Create(context, ConnectorKind.Destination)]),
@@ -69,7 +70,7 @@ internal static class CofferCommandLine
     {
         var at = new Command("at", "Run a store command on STORE (a path, scheme://… or @name) instead of the default store: coffer at STORE COMMAND …");
         at.Arguments.Add(new Argument<string>("STORE"));
-        at.SetAction(int (_) => throw new CliFailure("give a command after the store: coffer at STORE create|backup|ls|find|cat|dump|tag|restore|check|info|diff|rm|maintenance|unlock|ptar"));
+        at.SetAction(int (_) => throw new CliFailure("give a command after the store: coffer at STORE create|backup|ls|find|cat|dump|tag|restore|check|info|diff|rm|maintenance|repair|unlock|ptar"));
         return at;
     }
 

@@ -80,7 +80,19 @@ internal static class StoreCommands
                     var s = snapshot.Summary;
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
-                    return ExitCodes.Success;
+                    if (result.Warnings.Count == 0)
+                    {
+                        return ExitCodes.Success;
+                    }
+
+                    // restic's exit code 3: the snapshot is written, but it lacks what could not be read.
+                    context.Output.WriteLine($"snapshot {snapshot.ShortId} is incomplete: {result.Warnings.Count} entries could not be read:");
+                    foreach (var warning in result.Warnings)
+                    {
+                        context.Output.WriteLine($"  {warning}");
+                    }
+
+                    return ExitCodes.Incomplete;
                 }
             }, ct, LockKind.Backup);
         });
@@ -220,7 +232,22 @@ internal static class StoreCommands
                     var runner = new RestoreRunner(store, connector, progress);
                     var (files, bytes) = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct));
                     context.Output.WriteLine($"restored {files} files, {Size.Format(bytes)} from snapshot {snapshot.ShortId} to {connector.Description}");
-                    return ExitCodes.Success;
+                    foreach (var (missing, reason) in runner.NotBackedUp)
+                    {
+                        context.Output.WriteLine($"not restored, the backup could not read it: {Node.Quote(missing)}: {reason}");
+                    }
+
+                    foreach (var (damaged, reason) in runner.Damaged)
+                    {
+                        context.Output.WriteLine($"not restored, damaged in the store: {Node.Quote(damaged.Length == 0 ? "/" : damaged)}: {reason}");
+                    }
+
+                    if (runner.Damaged.Count > 0)
+                    {
+                        throw new CliFailure($"restore incomplete: {runner.Damaged.Count} directories of snapshot {snapshot.ShortId} are damaged in the store (the rest is restored): run '{StoreReferences.Hint(context, "check")}'");
+                    }
+
+                    return runner.NotBackedUp.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Success;
                 }
             }, ct, LockKind.Read);
         });

@@ -51,6 +51,9 @@ internal sealed class CofferStore
     /// <summary>The index objects that could not be read when the index was loaded (their packs were indexed from their headers instead).</summary>
     public IReadOnlyList<DamagedObject> DamagedIndexObjects { get; private set; } = [];
 
+    /// <summary>The packs <see cref="LoadIndexAsync"/> indexed from their own headers, in memory, because an index object was damaged.</summary>
+    public IReadOnlyList<string> PacksIndexedFromHeaders { get; private set; } = [];
+
     /// <summary>
     /// Where the store reports damage it works around (a damaged snapshot or index object) so the command goes
     /// on: the CLI prints each line once as a warning. Nothing by default.
@@ -188,7 +191,7 @@ internal sealed class CofferStore
 
         if (DamagedIndexObjects.Count > 0)
         {
-            await OrphanPacks.IndexInMemoryAsync(this, cancellationToken).ConfigureAwait(false);
+            PacksIndexedFromHeaders = (await OrphanPacks.IndexInMemoryAsync(this, cancellationToken).ConfigureAwait(false)).Select(p => p.Pack).ToList();
         }
 
         return LoadedIndexObjects;
@@ -503,7 +506,15 @@ internal sealed class CofferStore
     /// <paramref name="trees"/> and adding those it reads (up to <see cref="MaxCachedTrees"/>): walks of
     /// several snapshots that share one cache read each directory their snapshots share once.
     /// </summary>
-    public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, Dictionary<string, TreeNode>? trees, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, Dictionary<string, TreeNode>? trees, CancellationToken cancellationToken) =>
+        WalkAsync(root, rootPath, trees, damaged: null, cancellationToken);
+
+    /// <summary>
+    /// Walks a tree as <see cref="WalkAsync(Node, string, Dictionary{string, TreeNode}?, CancellationToken)"/> does;
+    /// with <paramref name="damaged"/>, a directory whose tree cannot be read is added there (its path and why)
+    /// and its content skipped, instead of ending the walk: damage stays local to that directory.
+    /// </summary>
+    public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, Dictionary<string, TreeNode>? trees, List<(string Path, string Reason)>? damaged, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var pending = new Stack<(string Path, Node Node)>();
         pending.Push((rootPath, root));
@@ -515,7 +526,16 @@ internal sealed class CofferStore
             {
                 if (trees is null || !trees.TryGetValue(subtree, out var tree))
                 {
-                    tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (StoreException e) when (damaged is not null)
+                    {
+                        damaged.Add((path, e.Message));
+                        continue;
+                    }
+
                     if (trees is not null && trees.Count < MaxCachedTrees)
                     {
                         trees[subtree] = tree;

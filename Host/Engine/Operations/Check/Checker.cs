@@ -196,25 +196,8 @@ internal sealed class Checker
         }
     }
 
-    private string? BlobProblem(BlobId id, Dictionary<string, long> packs)
-    {
-        if (_bad.TryGetValue(id, out var bad))
-        {
-            return bad;
-        }
-
-        if (!_store.Index.TryGet(id, out var location))
-        {
-            return $"blob {id} is missing from the index";
-        }
-
-        if (!packs.TryGetValue(location.Pack, out var size))
-        {
-            return $"pack {location.Pack} is missing";
-        }
-
-        return location.Offset + (long)location.Length > size ? $"pack {location.Pack} is too short" : null;
-    }
+    private string? BlobProblem(BlobId id, Dictionary<string, long> packs) =>
+        _bad.TryGetValue(id, out var bad) ? bad : _store.Index.Problem(id, packs);
 
     private async Task<string?> CheckContentAsync(Node node, string path, CancellationToken cancellationToken)
     {

@@ -27,6 +27,15 @@ internal sealed class RestoreRunner
         _progress = progress;
     }
 
+    /// <summary>Entries of the snapshot the backup could not read (their node's error): nothing is written in their place.</summary>
+    public IReadOnlyList<(string Path, string Reason)> NotBackedUp => _notBackedUp;
+
+    /// <summary>Directories whose tree cannot be read from the store: their content was skipped, the rest restored.</summary>
+    public IReadOnlyList<(string Path, string Reason)> Damaged => _damaged;
+
+    private readonly List<(string Path, string Reason)> _notBackedUp = [];
+    private readonly List<(string Path, string Reason)> _damaged = [];
+
     public async Task<(long Files, long Bytes)> RunAsync(Snapshot snapshot, string path, CancellationToken cancellationToken)
     {
         var top = await _store.ResolveAsync(snapshot, path, cancellationToken).ConfigureAwait(false);
@@ -63,8 +72,18 @@ internal sealed class RestoreRunner
                     throw new StoreFormatException($"snapshot {snapshot.ShortId} names its file {Node.Quote(rootPath)}, which is not a plain name: the store is damaged or was tampered with");
                 }
 
-                await foreach (var (entryPath, node) in _store.WalkAsync(top, rootPath, token).ConfigureAwait(false))
+                await foreach (var (entryPath, node) in _store.WalkAsync(top, rootPath, trees: null, _damaged, token).ConfigureAwait(false))
                 {
+                    if (node.Error is { } error)
+                    {
+                        _notBackedUp.Add((entryPath, error));
+                        if (node.Kind != Node.DirectoryKind)
+                        {
+                            // Its content (if any) is not what the source held: an empty or partial file would pass for it.
+                            continue;
+                        }
+                    }
+
                     switch (node.Kind)
                     {
                         case Node.DirectoryKind:
