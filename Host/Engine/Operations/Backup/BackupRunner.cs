@@ -245,7 +245,7 @@ internal sealed class BackupRunner
             {
                 lock (_warnings)
                 {
-                    _warnings.Add($"{entry.Path}: {entry.Error}");
+                    _warnings.Add($"{Node.Quote(entry.Path)}: {entry.Error}");
                 }
             }
 
@@ -328,7 +328,7 @@ internal sealed class BackupRunner
                 file.Fail(line);
                 lock (_warnings)
                 {
-                    _warnings.Add($"{file.Entry.Path}: {line}");
+                    _warnings.Add($"{Node.Quote(file.Entry.Path)}: {line}");
                 }
             }
         }
