@@ -352,10 +352,22 @@ internal sealed class CofferStore
     /// The readable snapshots, oldest first. A damaged snapshot object does not stop the command: it is left
     /// out and reported once through <see cref="Warn"/> (<see cref="ListAllSnapshotsAsync"/> returns it too).
     /// </summary>
-    public async Task<IReadOnlyList<Snapshot>> ListSnapshotsAsync(CancellationToken cancellationToken) =>
-        (await ListAllSnapshotsAsync(cancellationToken).ConfigureAwait(false)).Snapshots;
+    public async Task<IReadOnlyList<Snapshot>> ListSnapshotsAsync(CancellationToken cancellationToken)
+    {
+        var listing = await ListAllSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        WarnOfDamaged(listing);
+        return listing.Snapshots;
+    }
 
-    /// <summary>The readable snapshots, oldest first, and the snapshot objects that cannot be read, by name.</summary>
+    private void WarnOfDamaged(SnapshotListing listing)
+    {
+        foreach (var d in listing.Damaged)
+        {
+            WarnOnce($"{d.Reason}: it is left out; remove it with 'coffer repair snapshots' (or 'coffer rm {d.ShortName}')");
+        }
+    }
+
+    /// <summary>The readable snapshots, oldest first, and the snapshot objects that cannot be read, by name (for the caller to report: no warning).</summary>
     public async Task<SnapshotListing> ListAllSnapshotsAsync(CancellationToken cancellationToken)
     {
         var names = new List<string>();
@@ -382,13 +394,7 @@ internal sealed class CofferStore
             }
         }).ConfigureAwait(false);
 
-        var bad = damaged.OfType<DamagedObject>().OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
-        foreach (var d in bad)
-        {
-            WarnOnce($"{d.Reason}: it is left out; remove it with 'coffer repair snapshots' (or 'coffer rm {d.ShortName}')");
-        }
-
-        return new SnapshotListing(snapshots.OfType<Snapshot>().OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList(), bad);
+        return new SnapshotListing(snapshots.OfType<Snapshot>().OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList(), damaged.OfType<DamagedObject>().OrderBy(d => d.Name, StringComparer.Ordinal).ToList());
     }
 
     private async Task<Snapshot> ReadSnapshotAsync(string name, CancellationToken cancellationToken)
@@ -408,14 +414,22 @@ internal sealed class CofferStore
     /// <summary>Finds a snapshot by <c>latest</c> (the newest readable one), its full id or a unique id prefix.</summary>
     /// <exception cref="SnapshotNotFoundException">The reference matches no snapshot, several, or a damaged one.</exception>
     public async Task<Snapshot> FindSnapshotAsync(string reference, CancellationToken cancellationToken) =>
-        FindSnapshot(await ListAllSnapshotsAsync(cancellationToken).ConfigureAwait(false), reference, damagedIsFound: false).Snapshot!;
+        (await FindSnapshotsAsync([reference], cancellationToken).ConfigureAwait(false))[0];
 
     /// <summary>Finds the snapshots <paramref name="references"/> name (as <see cref="FindSnapshotAsync"/>), each once, in the order first named.</summary>
     /// <exception cref="SnapshotNotFoundException">A reference matches no snapshot, several, or a damaged one.</exception>
     public async Task<List<Snapshot>> FindSnapshotsAsync(IEnumerable<string> references, CancellationToken cancellationToken)
     {
         var listing = await ListAllSnapshotsAsync(cancellationToken).ConfigureAwait(false);
-        return references.Select(reference => FindSnapshot(listing, reference, damagedIsFound: false).Snapshot!).Distinct().ToList();
+        var found = references.Select(reference => FindSnapshot(listing, reference, damagedIsFound: false).Snapshot!).Distinct().ToList();
+
+        // A snapshot named by id does not depend on a damaged one; 'latest' might have been the damaged one.
+        if (references.Contains("latest", StringComparer.Ordinal))
+        {
+            WarnOfDamaged(listing);
+        }
+
+        return found;
     }
 
     /// <summary>

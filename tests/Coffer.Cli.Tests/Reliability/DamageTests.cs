@@ -135,7 +135,8 @@ public class DamageTests
         // Salvage keeps every readable entry under the same id and records the lost directory.
         var repair = await coffer.RunAsync("at", store, "repair", "snapshots");
         Assert.That(repair.Output, Does.Contain($"salvaged snapshot {id}: 1 entries lost").And.Contain("lost \"d1\": directory unreadable"), repair.ToString());
-        var salvaged = await coffer.RunAsync("at", store, "check");
+        // (A full check still names the pack that holds the damaged blob: the other trees in it are in use.)
+        var salvaged = await coffer.RunAsync("at", store, "check", "--fast");
         Assert.That(salvaged.ExitCode, Is.Zero, salvaged.ToString());
         Assert.That(salvaged.Output, Does.Contain($"incomplete: snapshot {id}: d1: not backed up: lost in a repair"), salvaged.ToString());
         var again = await coffer.RunAsync("at", store, "restore", id, "-to", temp.Combine("again"));
@@ -210,7 +211,7 @@ public class DamageTests
             }
 
             var names = new List<string>();
-            await foreach (var blob in _container.GetBlobsAsync(prefix: AzureFolder(objectClass) + "/"))
+            await foreach (var blob in _container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, AzureFolder(objectClass) + "/", CancellationToken.None))
             {
                 names.Add(blob.Name[(AzureFolder(objectClass).Length + 1)..]);
             }
