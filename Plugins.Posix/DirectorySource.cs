@@ -78,7 +78,13 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
         var found = Native.TryLstat(full, out var errno);
         if (found is not { } stat)
         {
-            return new TreeEntry(relative, EntryKind.File) { Error = Native.Error(errno, "stat", full).Message };
+            // .NET names directory entries with strings: bytes that are not UTF-8 became U+FFFD, and that name does not exist.
+            return new TreeEntry(relative, EntryKind.File)
+            {
+                Error = relative.Contains('\uFFFD', StringComparison.Ordinal)
+                    ? "the name is not valid UTF-8 and cannot be backed up yet (it is shown with U+FFFD in place of its bytes)"
+                    : Native.Error(errno, "stat", full).Message,
+            };
         }
 
         var kind = stat.IsDirectory ? EntryKind.Directory : stat.IsSymlink ? EntryKind.Symlink : EntryKind.File;

@@ -20,5 +20,11 @@ internal static class ExitCodes
     public const int Success = 0;
     public const int Failure = 1;
     public const int Usage = 2;
+
+    /// <summary>
+    /// restic's "incomplete snapshot": a backup that could not read some entries (the snapshot holds the
+    /// rest and records them), or a restore of such a snapshot (docs/reliability.md).
+    /// </summary>
+    public const int Incomplete = 3;
     public const int Interrupted = 130;
 }

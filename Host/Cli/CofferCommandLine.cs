@@ -53,6 +53,7 @@ internal static class CofferCommandLine
         new([UiCommand.Name], () => [UiCommand.Create(context, passphraseFile)]),
         new([SyncCommand.Name], () => [SyncCommand.Create(context, passphraseFile)]),
         new([KeyCommand.Name], () => [KeyCommand.Create(context, passphraseFile)]),
+        new([RepairCommand.Name], () => [RepairCommand.Create(context, passphraseFile)]),
         new(["store"], () => [NamedConnectorCommands.Create(context, ConnectorKind.Storage)]),
         new(["source"], () => [NamedConnectorCommands.Create(context, ConnectorKind.Source)]),
         new(["destination"], () => [NamedConnectorCommands.Create(context, ConnectorKind.Destination)]),
@@ -72,7 +73,7 @@ internal static class CofferCommandLine
     {
         var at = new Command("at", "Run a store command on STORE (a path, scheme://… or @name) instead of the default store: coffer at STORE COMMAND …");
         at.Arguments.Add(new Argument<string>("STORE"));
-        at.SetAction(int (_) => throw new CliFailure("give a command after the store: coffer at STORE create|backup|ls|find|cat|dump|tag|key|sync|ui|restore|check|info|diff|rm|maintenance|unlock|ptar"));
+        at.SetAction(int (_) => throw new CliFailure("give a command after the store: coffer at STORE create|backup|ls|find|cat|dump|tag|key|sync|ui|restore|check|info|diff|rm|maintenance|repair|unlock|ptar"));
         return at;
     }
 

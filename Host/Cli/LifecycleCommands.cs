@@ -119,6 +119,15 @@ internal static class LifecycleCommands
                 var plan = explicitIds.Length > 0
                     ? await SnapshotRemoval.PlanAsync(store, explicitIds, ct)
                     : await SnapshotRemoval.PlanAsync(store, policy, age, filter, context.Time, ct);
+                foreach (var damaged in plan.RemovedDamaged)
+                {
+                    context.Output.WriteLine($"{(dry ? "would remove" : "remove")}  {damaged.ShortName}  (damaged: cannot be read)");
+                    if (!dry)
+                    {
+                        await store.DeleteSnapshotAsync(damaged.Name, ct);
+                    }
+                }
+
                 foreach (var (s, rules) in plan.Kept)
                 {
                     context.Output.WriteLine($"keep    {Line(s)}  ({(rules.Count > 0 ? string.Join(", ", rules) : $"newer than {parse.GetValue(olderThan)}")})");
@@ -134,9 +143,9 @@ internal static class LifecycleCommands
                 }
 
                 context.Output.WriteLine(dry
-                    ? $"dry run: {plan.Removed.Count} snapshots would be removed"
-                    : parse.GetValue(prune) ? $"{plan.Removed.Count} snapshots removed; maintenance follows"
-                    : $"{plan.Removed.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
+                    ? $"dry run: {plan.Removed.Count + plan.RemovedDamaged.Count} snapshots would be removed"
+                    : parse.GetValue(prune) ? $"{plan.Removed.Count + plan.RemovedDamaged.Count} snapshots removed; maintenance follows"
+                    : $"{plan.Removed.Count + plan.RemovedDamaged.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
                 return ExitCodes.Success;
             }, ct, dry ? null : LockKind.Remove);
             if (removal != ExitCodes.Success || !parse.GetValue(prune))
@@ -179,9 +188,17 @@ internal static class LifecycleCommands
     /// <summary>Runs maintenance and prints its report: 'coffer maintenance' and 'coffer rm --prune'.</summary>
     private static async Task<int> RunMaintenanceAsync(CliContext context, CofferStore store, bool dryRun, TimeSpan clockSkew, CancellationToken ct)
     {
-        var maintenance = new Maintenance(store, store.LoadedIndexObjects, context.Time, Environment.MachineName, clockSkew);
+        // A damaged index object is replaced by the rewritten index, which lists its packs from their headers.
+        var indexObjects = store.LoadedIndexObjects.Concat(store.DamagedIndexObjects.Select(d => d.Name)).ToList();
+        var maintenance = new Maintenance(store, indexObjects, context.Time, Environment.MachineName, clockSkew);
         var r = await maintenance.RunAsync(dryRun, ct);
         var o = context.Output;
+        if (r.DamagedSnapshots.Count > 0)
+        {
+            o.WriteLine($"{r.DamagedSnapshots.Count} damaged snapshots ({string.Join(", ", r.DamagedSnapshots)}): nothing {(dryRun ? "would be" : "was")} freed, since what they need cannot be known; {(dryRun ? "" : "the index was rewritten; ")}remove them with '{StoreReferences.Hint(context, "repair snapshots")}', then run maintenance again");
+            return ExitCodes.Success;
+        }
+
         o.WriteLine($"{r.Snapshots} snapshots use {r.BlobsInUse} blobs");
         if (r.OrphansIndexed > 0)
         {

@@ -80,7 +80,19 @@ internal static class StoreCommands
                     var s = snapshot.Summary;
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
-                    return ExitCodes.Success;
+                    if (result.Warnings.Count == 0)
+                    {
+                        return ExitCodes.Success;
+                    }
+
+                    // restic's exit code 3: the snapshot is written, but it lacks what could not be read.
+                    context.Output.WriteLine($"snapshot {snapshot.ShortId} is incomplete: {result.Warnings.Count} entries could not be read:");
+                    foreach (var warning in result.Warnings)
+                    {
+                        context.Output.WriteLine($"  {warning}");
+                    }
+
+                    return ExitCodes.Incomplete;
                 }
             }, ct, LockKind.Backup);
         });
@@ -106,9 +118,16 @@ internal static class StoreCommands
                 var reference = parse.GetValue(target);
                 if (reference is null)
                 {
-                    foreach (var s in filter.Select(await store.ListSnapshotsAsync(ct)))
+                    var listing = await store.ListAllSnapshotsAsync(ct);
+                    foreach (var s in filter.Select(listing.Snapshots))
                     {
                         context.Output.WriteLine(SnapshotLine(s));
+                    }
+
+                    // A damaged snapshot's time, source and tags are unknown: a filter cannot choose it, the full list shows it.
+                    foreach (var d in filter.IsEmpty ? listing.Damaged : [])
+                    {
+                        context.Output.WriteLine($"{d.ShortName}  DAMAGED  cannot be read; remove it with '{StoreReferences.Hint(context, "repair snapshots")}'");
                     }
 
                     return ExitCodes.Success;
@@ -227,12 +246,13 @@ internal static class StoreCommands
                 }
 
                 RestoreResult result;
+                RestoreRunner runner;
                 string where;
                 var connector = await context.Catalog.CreateDestinationAsync(destination, ct);
                 await using (connector)
                 {
                     var progress = new BackupProgress();
-                    var runner = new RestoreRunner(store, connector, progress, options, line => context.Output.WriteLine(line));
+                    runner = new RestoreRunner(store, connector, progress, options, line => context.Output.WriteLine(line));
                     result = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct));
                     where = connector.Description;
                 }
@@ -242,7 +262,22 @@ internal static class StoreCommands
                 context.Output.WriteLine(options.DryRun
                     ? $"dry run: would restore {result.Files} files, {Size.Format(result.Bytes)} from snapshot {snapshot.ShortId} to {where}{extra}; nothing was changed"
                     : $"restored {result.Files} files, {Size.Format(result.Bytes)} from snapshot {snapshot.ShortId} to {where}{extra}");
-                return ExitCodes.Success;
+                foreach (var (missing, reason) in runner.NotBackedUp)
+                {
+                    context.Output.WriteLine($"not restored, the backup could not read it: {Node.Quote(missing)}: {reason}");
+                }
+
+                foreach (var (damaged, reason) in runner.Damaged)
+                {
+                    context.Output.WriteLine($"not restored, damaged in the store: {Node.Quote(damaged.Length == 0 ? "/" : damaged)}: {reason}");
+                }
+
+                if (runner.Damaged.Count > 0)
+                {
+                    throw new CliFailure($"restore incomplete: {runner.Damaged.Count} directories of snapshot {snapshot.ShortId} are damaged in the store (the rest is restored): run '{StoreReferences.Hint(context, "check")}'");
+                }
+
+                return runner.NotBackedUp.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Success;
             }, ct, LockKind.Read);
         });
         return command;
@@ -270,26 +305,36 @@ internal static class StoreCommands
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var reference = parse.GetValue(target);
-                var snapshots = reference is null
-                    ? await store.ListSnapshotsAsync(ct)
-                    : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct)];
-                var result = await new Checker(store).RunAsync(snapshots, parse.GetValue(fast), subset, Random.Shared, ct);
+                var listing = reference is null ? await store.ListAllSnapshotsAsync(ct) : null;
+                var snapshots = listing is not null
+                    ? listing.Snapshots
+                    : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference!).Snapshot, ct)];
+                var checker = new Checker(store) { DamagedSnapshots = listing?.Damaged ?? [] };
+                var result = await checker.RunAsync(snapshots, parse.GetValue(fast), subset, Random.Shared, ct);
                 foreach (var problem in result.Problems)
                 {
                     context.Output.WriteLine(problem.ToString());
                 }
 
-                if (result.Problems.Count > 0)
+                // Files the backup could not read make a snapshot incomplete; the store holds what it was given.
+                foreach (var incomplete in result.Incomplete)
                 {
-                    var damaged = result.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot).Distinct().ToList();
-                    throw new CliFailure(damaged.Count > 0
-                        ? $"check failed: {result.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
-                        : $"check failed: {result.Problems.Count} problems in the store's packs, no snapshot affected");
+                    context.Output.WriteLine($"incomplete: {incomplete}");
                 }
 
+                if (result.Problems.Count > 0)
+                {
+                    var damaged = result.Problems.Where(p => p.Snapshot is not null).Select(p => p.Snapshot!).Concat(checker.DamagedSnapshots.Select(d => d.ShortName)).Distinct().ToList();
+                    throw new CliFailure(damaged.Count > 0
+                        ? $"check failed: {result.Problems.Count} problems, damaged snapshots: {string.Join(", ", damaged)}"
+                        : $"check failed: {result.Problems.Count} problems in the store's packs or index, no snapshot affected");
+                }
+
+                var incompleteSnapshots = result.Incomplete.Select(p => p.Snapshot).Distinct().Count();
+                var incompleteText = incompleteSnapshots == 0 ? "" : $"; {incompleteSnapshots} snapshots incomplete ({result.Incomplete.Count} entries the backup could not read)";
                 context.Output.WriteLine(subset is null
-                    ? $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}"
-                    : $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files, {result.PacksRead.Count} of {result.PacksIndexed} packs read (subset {subset.Text}), {result.BlobsChecked} blobs verified");
+                    ? $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}{incompleteText}"
+                    : $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files, {result.PacksRead.Count} of {result.PacksIndexed} packs read (subset {subset.Text}), {result.BlobsChecked} blobs verified{incompleteText}");
                 return ExitCodes.Success;
             }, ct, LockKind.Read);
         });
@@ -362,8 +407,9 @@ internal static class StoreCommands
     {
         var tagText = s.Tags.Count == 0 ? "" : $"  tags={string.Join(',', s.Tags)}";
         var originText = s.Origin is null ? "" : $"  origin={s.Origin[..Math.Min(8, s.Origin.Length)]}";
+        var errorText = s.Summary.Errors == 0 ? "" : $"  incomplete: {s.Summary.Errors} entries not read";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {Size.Format(s.Summary.Bytes),10}  {s.Summary.Files,7} files  {s.Source}{tagText}{originText}");
+            $"{s.ShortId}  {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {Size.Format(s.Summary.Bytes),10}  {s.Summary.Files,7} files  {s.Source}{tagText}{originText}{errorText}");
     }
 
     /// <summary>An entry as <c>ls</c> prints it: kind and mode, owner, size, mtime, path (and a link's target).</summary>

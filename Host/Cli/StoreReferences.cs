@@ -109,7 +109,14 @@ internal static class StoreReferences
     public static async Task<CofferStore> OpenStoreAsync(CliContext context, IStorageConnector storage, string? passphraseFile, CancellationToken cancellationToken, bool loadIndex = true)
     {
         var config = await ReadStoreConfigAsync(storage, Hint(context, "create"), cancellationToken);
-        return await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex);
+        var store = await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex: false);
+        store.Warn = line => context.Error.WriteLine($"coffer: warning: {line}");
+        if (loadIndex)
+        {
+            await store.LoadIndexAsync(cancellationToken);
+        }
+
+        return store;
     }
 
     /// <summary>Reads a store's CONFIG; no store there is a refusal that says how to create one (<paramref name="createCommand"/>).</summary>

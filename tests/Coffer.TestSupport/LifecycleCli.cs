@@ -9,19 +9,28 @@ internal static class LifecycleCli
     /// <summary>A coffer and a plaintext store, on a directory or (as the named store <c>@az</c>) in a fresh Azurite container.</summary>
     public static async Task<(CofferProcess Coffer, string Store)> StoreAsync(TemporaryDirectory temp, bool azure)
     {
+        var (coffer, store, _) = await StoreWithContainerAsync(temp, azure);
+        return (coffer, store);
+    }
+
+    /// <summary>As <see cref="StoreAsync"/>, with the Azurite container the store lives in (null for a directory store), for tests that reach its objects directly.</summary>
+    public static async Task<(CofferProcess Coffer, string Store, string? Container)> StoreWithContainerAsync(TemporaryDirectory temp, bool azure)
+    {
         if (!azure)
         {
-            return await CofferCli.WithPlaintextStoreAsync(temp);
+            var (plain, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+            return (plain, store, null);
         }
 
         var coffer = CofferCli.WithPosix(temp);
         CofferCli.InstallBundled(coffer, "AzBlob", "azblob");
         var azurite = await AzuriteServer.GetSharedAsync();
-        var added = await coffer.RunAsync("store", "add", "az", $"azblob://store-{Guid.NewGuid():N}", $"connection_string={azurite.ConnectionString}");
+        var container = $"store-{Guid.NewGuid():N}";
+        var added = await coffer.RunAsync("store", "add", "az", $"azblob://{container}", $"connection_string={azurite.ConnectionString}");
         Assert.That(added.ExitCode, Is.Zero, added.ToString());
         var created = await coffer.RunAsync("at", "@az", "create", "--plaintext");
         Assert.That(created.ExitCode, Is.Zero, created.ToString());
-        return (coffer, "@az");
+        return (coffer, "@az", container);
     }
 
     /// <summary>A tree of <paramref name="files"/> random files of <paramref name="size"/> bytes, plus one file every tree of the same <paramref name="shared"/> seed has.</summary>

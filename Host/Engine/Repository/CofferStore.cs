@@ -52,6 +52,33 @@ internal sealed class CofferStore
     /// <summary>The index objects <see cref="Index"/> was loaded from.</summary>
     public IReadOnlyList<string> LoadedIndexObjects { get; private set; } = [];
 
+    /// <summary>The index objects that could not be read when the index was loaded (their packs were indexed from their headers instead).</summary>
+    public IReadOnlyList<DamagedObject> DamagedIndexObjects { get; private set; } = [];
+
+    /// <summary>The packs <see cref="LoadIndexAsync"/> indexed from their own headers, in memory, because an index object was damaged.</summary>
+    public IReadOnlyList<string> PacksIndexedFromHeaders { get; private set; } = [];
+
+    /// <summary>
+    /// Where the store reports damage it works around (a damaged snapshot or index object) so the command goes
+    /// on: the CLI prints each line once as a warning. Nothing by default.
+    /// </summary>
+    public Action<string> Warn { get; set; } = _ => { };
+
+    private readonly HashSet<string> _warned = new(StringComparer.Ordinal);
+
+    private void WarnOnce(string line)
+    {
+        lock (_warned)
+        {
+            if (!_warned.Add(line))
+            {
+                return;
+            }
+        }
+
+        Warn(line);
+    }
+
     /// <summary>Creates a store, with its first key; a null passphrase makes a plaintext store.</summary>
     public static Task<StoreConfig> CreateAsync(IStorageConnector storage, string? passphrase, TimeProvider time, CancellationToken cancellationToken, string? hostName = null) =>
         StoreKeyring.CreateAsync(storage, passphrase, time, hostName ?? Environment.MachineName, cancellationToken);
@@ -124,19 +151,50 @@ internal sealed class CofferStore
         return store;
     }
 
-    /// <summary>Loads the packs marked for deletion, then every index object; returns the index objects' names.</summary>
+    /// <summary>
+    /// Loads the packs marked for deletion, then every index object; returns the names of those it read. A
+    /// damaged index object does not stop the store: it is reported once through <see cref="Warn"/> and kept in
+    /// <see cref="DamagedIndexObjects"/>, and the packs no readable index object lists are indexed (in memory)
+    /// from their own headers, so their blobs stay readable until 'coffer repair index' rewrites the index.
+    /// </summary>
     public async Task<IReadOnlyList<string>> LoadIndexAsync(CancellationToken cancellationToken)
     {
         var names = await ListIndexObjectsAsync(cancellationToken).ConfigureAwait(false);
         Index.Trashed = (await Trash.ReadAsync(this, cancellationToken).ConfigureAwait(false)).Packs.Keys.ToHashSet(StringComparer.Ordinal);
 
+        var damaged = new System.Collections.Concurrent.ConcurrentBag<DamagedObject>();
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (name, ct) =>
         {
-            var bytes = await ReadObjectAsync(StorageObjectClass.Index, name, ct).ConfigureAwait(false);
-            Index.Load(Keys, bytes, name);
+            try
+            {
+                var bytes = await ReadObjectAsync(StorageObjectClass.Index, name, ct).ConfigureAwait(false);
+                Index.Load(Keys, bytes, name);
+            }
+            catch (StoreFormatException e)
+            {
+                damaged.Add(new DamagedObject(StorageObjectClass.Index, name, e.Message));
+            }
+            catch (NotFoundException)
+            {
+                // Replaced by a maintenance run between the listing and the read: its packs are in the new object,
+                // which the headers below stand in for.
+                damaged.Add(new DamagedObject(StorageObjectClass.Index, name, $"index {name} vanished while it was read"));
+            }
         }).ConfigureAwait(false);
-        LoadedIndexObjects = names;
-        return names;
+
+        DamagedIndexObjects = damaged.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
+        LoadedIndexObjects = names.Except(DamagedIndexObjects.Select(d => d.Name), StringComparer.Ordinal).ToList();
+        foreach (var bad in DamagedIndexObjects.Where(d => !d.Reason.EndsWith("while it was read", StringComparison.Ordinal)))
+        {
+            WarnOnce($"{bad.Reason}: the packs no other index object lists are read from their own headers; run 'coffer repair index' to rewrite the index");
+        }
+
+        if (DamagedIndexObjects.Count > 0)
+        {
+            PacksIndexedFromHeaders = (await OrphanPacks.IndexInMemoryAsync(this, cancellationToken).ConfigureAwait(false)).Select(p => p.Pack).ToList();
+        }
+
+        return LoadedIndexObjects;
     }
 
     /// <summary>The names of the index objects in the store (not the <see cref="Trash"/> object, which shares their folder).</summary>
@@ -290,7 +348,27 @@ internal sealed class CofferStore
         }
     }
 
+    /// <summary>
+    /// The readable snapshots, oldest first. A damaged snapshot object does not stop the command: it is left
+    /// out and reported once through <see cref="Warn"/> (<see cref="ListAllSnapshotsAsync"/> returns it too).
+    /// </summary>
     public async Task<IReadOnlyList<Snapshot>> ListSnapshotsAsync(CancellationToken cancellationToken)
+    {
+        var listing = await ListAllSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        WarnOfDamaged(listing);
+        return listing.Snapshots;
+    }
+
+    private void WarnOfDamaged(SnapshotListing listing)
+    {
+        foreach (var d in listing.Damaged)
+        {
+            WarnOnce($"{d.Reason}: it is left out; remove it with 'coffer repair snapshots' (or 'coffer rm {d.ShortName}')");
+        }
+    }
+
+    /// <summary>The readable snapshots, oldest first, and the snapshot objects that cannot be read, by name (for the caller to report: no warning).</summary>
+    public async Task<SnapshotListing> ListAllSnapshotsAsync(CancellationToken cancellationToken)
     {
         var names = new List<string>();
         await foreach (var item in _storage.ListAsync(StorageObjectClass.Snapshot, cancellationToken).ConfigureAwait(false))
@@ -298,12 +376,25 @@ internal sealed class CofferStore
             names.Add(item.Name);
         }
 
-        var snapshots = new Snapshot[names.Count];
+        var snapshots = new Snapshot?[names.Count];
+        var damaged = new DamagedObject?[names.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, names.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            snapshots[i] = await ReadSnapshotAsync(names[i], ct).ConfigureAwait(false);
+            try
+            {
+                snapshots[i] = await ReadSnapshotAsync(names[i], ct).ConfigureAwait(false);
+            }
+            catch (StoreFormatException e)
+            {
+                damaged[i] = new DamagedObject(StorageObjectClass.Snapshot, names[i], e.Message);
+            }
+            catch (NotFoundException)
+            {
+                // Removed (rm) between the listing and the read: it is simply not there any more.
+            }
         }).ConfigureAwait(false);
-        return snapshots.OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList();
+
+        return new SnapshotListing(snapshots.OfType<Snapshot>().OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList(), damaged.OfType<DamagedObject>().OrderBy(d => d.Name, StringComparer.Ordinal).ToList());
     }
 
     private async Task<Snapshot> ReadSnapshotAsync(string name, CancellationToken cancellationToken)
@@ -320,31 +411,56 @@ internal sealed class CofferStore
         }
     }
 
-    /// <summary>Finds a snapshot by <c>latest</c>, its full id or a unique id prefix.</summary>
+    /// <summary>Finds a snapshot by <c>latest</c> (the newest readable one), its full id or a unique id prefix.</summary>
+    /// <exception cref="SnapshotNotFoundException">The reference matches no snapshot, several, or a damaged one.</exception>
     public async Task<Snapshot> FindSnapshotAsync(string reference, CancellationToken cancellationToken) =>
-        FindSnapshot(await ListSnapshotsAsync(cancellationToken).ConfigureAwait(false), reference);
+        (await FindSnapshotsAsync([reference], cancellationToken).ConfigureAwait(false))[0];
 
     /// <summary>Finds the snapshots <paramref name="references"/> name (as <see cref="FindSnapshotAsync"/>), each once, in the order first named.</summary>
-    /// <exception cref="SnapshotNotFoundException">A reference matches no snapshot, or several.</exception>
+    /// <exception cref="SnapshotNotFoundException">A reference matches no snapshot, several, or a damaged one.</exception>
     public async Task<List<Snapshot>> FindSnapshotsAsync(IEnumerable<string> references, CancellationToken cancellationToken)
     {
-        var snapshots = await ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
-        return references.Select(reference => FindSnapshot(snapshots, reference)).Distinct().ToList();
+        var listing = await ListAllSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        var found = references.Select(reference => FindSnapshot(listing, reference, damagedIsFound: false).Snapshot!).Distinct().ToList();
+
+        // A snapshot named by id does not depend on a damaged one; 'latest' might have been the damaged one.
+        if (references.Contains("latest", StringComparer.Ordinal))
+        {
+            WarnOfDamaged(listing);
+        }
+
+        return found;
     }
 
-    private static Snapshot FindSnapshot(IReadOnlyList<Snapshot> snapshots, string reference)
+    /// <summary>
+    /// Finds the snapshots <paramref name="references"/> name, readable or not (rm removes a damaged one by its
+    /// id): each is either a snapshot or a damaged snapshot object, each once.
+    /// </summary>
+    /// <exception cref="SnapshotNotFoundException">A reference matches no snapshot object, or several.</exception>
+    public async Task<(List<Snapshot> Snapshots, List<DamagedObject> Damaged)> FindSnapshotObjectsAsync(IEnumerable<string> references, CancellationToken cancellationToken)
     {
+        var listing = await ListAllSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        var found = references.Select(reference => FindSnapshot(listing, reference, damagedIsFound: true)).ToList();
+        return (found.Select(f => f.Snapshot).OfType<Snapshot>().Distinct().ToList(), found.Select(f => f.Damaged).OfType<DamagedObject>().Distinct().ToList());
+    }
+
+    private static (Snapshot? Snapshot, DamagedObject? Damaged) FindSnapshot(SnapshotListing listing, string reference, bool damagedIsFound)
+    {
+        var snapshots = listing.Snapshots;
         if (reference == "latest")
         {
-            return snapshots.Count > 0 ? snapshots[^1] : throw new SnapshotNotFoundException("the store has no snapshot yet: run 'coffer backup' first");
+            return snapshots.Count > 0 ? (snapshots[^1], null) : throw new SnapshotNotFoundException("the store has no snapshot yet: run 'coffer backup' first");
         }
 
         var matches = snapshots.Where(s => s.Id.StartsWith(reference, StringComparison.OrdinalIgnoreCase)).ToList();
-        return matches.Count switch
+        var damaged = listing.Damaged.Where(d => d.Name.StartsWith(reference, StringComparison.OrdinalIgnoreCase)).ToList();
+        return (matches.Count + damaged.Count, damaged.Count) switch
         {
-            1 => matches[0],
-            0 => throw new SnapshotNotFoundException($"no snapshot '{reference}' in this store: see 'coffer ls'"),
-            _ => throw new SnapshotNotFoundException($"snapshot prefix '{reference}' matches {matches.Count} snapshots: give more digits"),
+            (1, 0) => (matches[0], null),
+            (1, 1) when damagedIsFound => (null, damaged[0]),
+            (1, 1) => throw new SnapshotNotFoundException($"{damaged[0].Reason}: it cannot be used; remove it with 'coffer repair snapshots' or 'coffer rm {reference}'"),
+            (0, _) => throw new SnapshotNotFoundException($"no snapshot '{reference}' in this store: see 'coffer ls'"),
+            _ => throw new SnapshotNotFoundException($"snapshot prefix '{reference}' matches {matches.Count + damaged.Count} snapshots: give more digits"),
         };
     }
 
@@ -404,7 +520,15 @@ internal sealed class CofferStore
     /// <paramref name="trees"/> and adding those it reads (up to <see cref="MaxCachedTrees"/>): walks of
     /// several snapshots that share one cache read each directory their snapshots share once.
     /// </summary>
-    public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, Dictionary<string, TreeNode>? trees, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, Dictionary<string, TreeNode>? trees, CancellationToken cancellationToken) =>
+        WalkAsync(root, rootPath, trees, damaged: null, cancellationToken);
+
+    /// <summary>
+    /// Walks a tree as <see cref="WalkAsync(Node, string, Dictionary{string, TreeNode}?, CancellationToken)"/> does;
+    /// with <paramref name="damaged"/>, a directory whose tree cannot be read is added there (its path and why)
+    /// and its content skipped, instead of ending the walk: damage stays local to that directory.
+    /// </summary>
+    public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, Dictionary<string, TreeNode>? trees, List<(string Path, string Reason)>? damaged, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var pending = new Stack<(string Path, Node Node)>();
         pending.Push((rootPath, root));
@@ -416,7 +540,16 @@ internal sealed class CofferStore
             {
                 if (trees is null || !trees.TryGetValue(subtree, out var tree))
                 {
-                    tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (StoreException e) when (damaged is not null)
+                    {
+                        damaged.Add((path, e.Message));
+                        continue;
+                    }
+
                     if (trees is not null && trees.Count < MaxCachedTrees)
                     {
                         trees[subtree] = tree;
@@ -453,6 +586,21 @@ internal sealed class CofferStore
 
     private static string SnapshotContext(string id) => $"coffer snapshot v1 {id}";
 }
+
+/// <summary>A store object that cannot be read.</summary>
+/// <param name="Class">What kind of object it is.</param>
+/// <param name="Name">Its name (a snapshot's id, an index object's name).</param>
+/// <param name="Reason">What is wrong, as a line for the user (it names the object).</param>
+internal sealed record DamagedObject(StorageObjectClass Class, string Name, string Reason)
+{
+    /// <summary>The name as a snapshot's short id is shown (its first 8 characters).</summary>
+    public string ShortName => Name[..Math.Min(8, Name.Length)];
+}
+
+/// <summary>The snapshots of a store: those that can be read, oldest first, and the damaged snapshot objects.</summary>
+/// <param name="Snapshots">The readable snapshots.</param>
+/// <param name="Damaged">The snapshot objects that cannot be read.</param>
+internal sealed record SnapshotListing(IReadOnlyList<Snapshot> Snapshots, IReadOnlyList<DamagedObject> Damaged);
 
 /// <summary>A blob a tree refers to is not in the store.</summary>
 internal sealed class MissingBlobException : StoreException

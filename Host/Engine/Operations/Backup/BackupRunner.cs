@@ -245,7 +245,7 @@ internal sealed class BackupRunner
             {
                 lock (_warnings)
                 {
-                    _warnings.Add($"{entry.Path}: {entry.Error}");
+                    _warnings.Add($"{Node.Quote(entry.Path)}: {entry.Error}");
                 }
             }
 
@@ -328,7 +328,7 @@ internal sealed class BackupRunner
                 file.Fail(line);
                 lock (_warnings)
                 {
-                    _warnings.Add($"{file.Entry.Path}: {line}");
+                    _warnings.Add($"{Node.Quote(file.Entry.Path)}: {line}");
                 }
             }
         }
@@ -353,20 +353,13 @@ internal sealed class BackupRunner
     }
 
     /// <summary>Writes every directory's tree, deepest first (the scan lists parents before children).</summary>
-    private async Task<Node> WriteTreesAsync(List<DirectoryState> directories, PackUploader uploader, CancellationToken cancellationToken)
+    private static async Task<Node> WriteTreesAsync(List<DirectoryState> directories, PackUploader uploader, CancellationToken cancellationToken)
     {
         for (var i = directories.Count - 1; i >= 0; i--)
         {
             var directory = directories[i];
             var tree = new TreeNode { Entries = directory.Children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList() };
-            var json = tree.ToJson();
-            var id = _store.Keys.ComputeId(json);
-            if (uploader.TryClaim(id))
-            {
-                var (buffer, length) = _store.Codec.Encode(BlobType.Tree, id, json);
-                await uploader.AddAsync(BlobType.Tree, id, buffer, length, json.Length, cancellationToken).ConfigureAwait(false);
-            }
-
+            var id = await uploader.AddTreeAsync(tree, cancellationToken).ConfigureAwait(false);
             directory.Subtree = id.ToString();
             directory.Children.Clear();
         }

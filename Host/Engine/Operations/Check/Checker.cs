@@ -29,6 +29,12 @@ internal sealed record CheckResult(IReadOnlyList<CheckProblem> Problems, long Fi
 
     /// <summary>How many packs the index names (of which <see cref="PacksRead"/> were read).</summary>
     public int PacksIndexed { get; init; }
+
+    /// <summary>
+    /// Entries the backup could not read (the tree records why): the snapshot is incomplete, which is the
+    /// source's fault, not damage of the store, so these are not <see cref="Problems"/>.
+    /// </summary>
+    public IReadOnlyList<CheckProblem> Incomplete { get; init; } = [];
 }
 
 /// <summary>
@@ -44,12 +50,16 @@ internal sealed class Checker
     private readonly Dictionary<BlobId, string> _bad = [];
     private readonly HashSet<string> _goodFiles = new(StringComparer.Ordinal);
     private readonly List<CheckProblem> _problems = [];
+    private readonly List<CheckProblem> _incomplete = [];
     private long _filesChecked;
 
     public Checker(CofferStore store) => _store = store;
 
     /// <summary>How many files have been checked so far: a running check's progress, readable from any thread.</summary>
     public long FilesChecked => Interlocked.Read(ref _filesChecked);
+
+    /// <summary>Damaged snapshot objects to report as problems (those of the listing the snapshots came from).</summary>
+    public IReadOnlyList<DamagedObject> DamagedSnapshots { get; init; } = [];
 
     public Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, CancellationToken cancellationToken) =>
         RunAsync(snapshots, fast, null, Random.Shared, cancellationToken);
@@ -60,6 +70,17 @@ internal sealed class Checker
     /// </summary>
     public async Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, PackSubset? subset, Random random, CancellationToken cancellationToken)
     {
+        // Objects the store could not even load come first: each is named with the command that repairs it.
+        foreach (var damaged in _store.DamagedIndexObjects)
+        {
+            _problems.Add(new CheckProblem(null, null, $"{damaged.Reason}: rewrite the index from the packs with 'coffer repair index'"));
+        }
+
+        foreach (var damaged in DamagedSnapshots)
+        {
+            _problems.Add(new CheckProblem(null, null, $"{damaged.Reason}: remove it with 'coffer repair snapshots'"));
+        }
+
         var packs = await _store.ListPacksAsync(cancellationToken).ConfigureAwait(false);
         var byPack = _store.Index.Blobs.GroupBy(b => b.Value.Pack, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var packsRead = new List<string>();
@@ -83,7 +104,7 @@ internal sealed class Checker
             await CheckSnapshotAsync(snapshot, packs, fast || subset is not null, cancellationToken).ConfigureAwait(false);
         }
 
-        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count) { PacksRead = packsRead, PacksIndexed = byPack.Count };
+        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count) { PacksRead = packsRead, PacksIndexed = byPack.Count, Incomplete = _incomplete.ToList() };
     }
 
     private async Task CheckPackAsync(string pack, List<KeyValuePair<BlobId, BlobLocation>> entries, CancellationToken cancellationToken)
@@ -126,6 +147,11 @@ internal sealed class Checker
         while (pending.Count > 0)
         {
             var (path, node) = pending.Pop();
+            if (node.Error is { } error)
+            {
+                _incomplete.Add(new CheckProblem(snapshot.ShortId, path, $"not backed up: {error}"));
+            }
+
             if (node.Subtree is { } subtree)
             {
                 var id = BlobId.Parse(subtree);
@@ -152,7 +178,7 @@ internal sealed class Checker
                     pending.Push((path.Length == 0 ? child.Name : $"{path}/{child.Name}", child));
                 }
             }
-            else if (node.Kind == Node.FileKind)
+            else if (node.Kind == Node.FileKind && node.Error is null)
             {
                 Interlocked.Increment(ref _filesChecked);
                 var problem = (node.Content ?? []).Select(c => BlobProblem(BlobId.Parse(c), packs)).FirstOrDefault(p => p is not null);
@@ -173,25 +199,8 @@ internal sealed class Checker
         }
     }
 
-    private string? BlobProblem(BlobId id, Dictionary<string, long> packs)
-    {
-        if (_bad.TryGetValue(id, out var bad))
-        {
-            return bad;
-        }
-
-        if (!_store.Index.TryGet(id, out var location))
-        {
-            return $"blob {id} is missing from the index";
-        }
-
-        if (!packs.TryGetValue(location.Pack, out var size))
-        {
-            return $"pack {location.Pack} is missing";
-        }
-
-        return location.Offset + (long)location.Length > size ? $"pack {location.Pack} is too short" : null;
-    }
+    private string? BlobProblem(BlobId id, Dictionary<string, long> packs) =>
+        _bad.TryGetValue(id, out var bad) ? bad : _store.Index.Problem(id, packs);
 
     private async Task<string?> CheckContentAsync(Node node, string path, CancellationToken cancellationToken)
     {

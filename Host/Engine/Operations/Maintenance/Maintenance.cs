@@ -29,6 +29,9 @@ internal sealed record MaintenanceReport
     public int Deferred { get; set; }
 
     public string? DeferredBecause { get; set; }
+
+    /// <summary>The short ids of the damaged snapshot objects that made this run free nothing (see <see cref="Maintenance"/>).</summary>
+    public IReadOnlyList<string> DamagedSnapshots { get; init; } = [];
 }
 
 /// <summary>
@@ -37,6 +40,9 @@ internal sealed record MaintenanceReport
 /// (the <c>trash</c> object); a marked pack is deleted only when no backup that could have started before
 /// the mark (within the clock-skew allowance) still holds a lock, and when every blob a snapshot needs
 /// from it has a copy elsewhere. Then the index is rewritten as one object.
+/// While a snapshot object is damaged, nothing is marked, repacked or deleted: which blobs it needs cannot be
+/// known, and restic's prune refuses for the same reason. The index is still rewritten (which also replaces a
+/// damaged index object), and the report names the damaged snapshots (docs/reliability.md).
 /// </summary>
 internal sealed class Maintenance
 {
@@ -84,7 +90,19 @@ internal sealed class Maintenance
             }
         }
 
-        var snapshots = await _store.ListSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        var listing = await _store.ListAllSnapshotsAsync(cancellationToken).ConfigureAwait(false);
+        if (listing.Damaged.Count > 0)
+        {
+            var held = new MaintenanceReport { Snapshots = listing.Snapshots.Count, OrphansIndexed = orphans, DamagedSnapshots = listing.Damaged.Select(d => d.ShortName).ToList() };
+            if (!dryRun)
+            {
+                await RewriteIndexAsync(contents.Keys.Where(packs.ContainsKey), cancellationToken).ConfigureAwait(false);
+            }
+
+            return held;
+        }
+
+        var snapshots = listing.Snapshots;
         var used = new HashSet<BlobId>();
         foreach (var snapshot in snapshots)
         {
@@ -176,13 +194,7 @@ internal sealed class Maintenance
         // Rewrite the index without the packs about to go, then delete them: a run that dies in between
         // leaves unindexed packs, which the next run indexes and marks again.
         var gone = delete.ToHashSet(StringComparer.Ordinal);
-        var keep = contents.Keys.Where(p => packs.ContainsKey(p) && !gone.Contains(p)).ToList();
-        var rewritten = await _store.WriteIndexAsync(keep.Select(p => (p, (IReadOnlyList<PackEntry>)FullEntries(index, p))).Where(e => e.Item2.Count > 0).ToList(), cancellationToken).ConfigureAwait(false);
-        // A plaintext index object is named by its content: the rewrite may be one of the old objects.
-        foreach (var name in _indexObjects.Where(n => n != rewritten))
-        {
-            await _store.DeleteIndexObjectAsync(name, cancellationToken).ConfigureAwait(false);
-        }
+        await RewriteIndexAsync(contents.Keys.Where(p => packs.ContainsKey(p) && !gone.Contains(p)), cancellationToken).ConfigureAwait(false);
 
         foreach (var pack in delete)
         {
@@ -194,6 +206,17 @@ internal sealed class Maintenance
 
         await trash.WriteAsync(_store, cancellationToken).ConfigureAwait(false);
         return report;
+    }
+
+    /// <summary>Writes one index object listing <paramref name="keep"/>, then deletes the objects the index was read from.</summary>
+    private async Task RewriteIndexAsync(IEnumerable<string> keep, CancellationToken cancellationToken)
+    {
+        var rewritten = await _store.WriteIndexAsync(keep.Select(p => (p, (IReadOnlyList<PackEntry>)FullEntries(_store.Index, p))).Where(e => e.Item2.Count > 0).ToList(), cancellationToken).ConfigureAwait(false);
+        // A plaintext index object is named by its content: the rewrite may be one of the old objects.
+        foreach (var name in _indexObjects.Where(n => n != rewritten))
+        {
+            await _store.DeleteIndexObjectAsync(name, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static Dictionary<string, List<(BlobId Id, uint Length)>> PackContents(StoreIndex index) =>

@@ -45,6 +45,15 @@ internal sealed class RestoreRunner
     /// <summary>The ranged pack reads the last run made for its batches of small files.</summary>
     public int BatchReads { get; private set; }
 
+    /// <summary>Entries of the snapshot the backup could not read (their node's error): nothing is written in their place.</summary>
+    public IReadOnlyList<(string Path, string Reason)> NotBackedUp => _notBackedUp;
+
+    /// <summary>Directories whose tree cannot be read from the store: their content was skipped, the rest restored.</summary>
+    public IReadOnlyList<(string Path, string Reason)> Damaged => _damaged;
+
+    private readonly List<(string Path, string Reason)> _notBackedUp = [];
+    private readonly List<(string Path, string Reason)> _damaged = [];
+
     public async Task<RestoreResult> RunAsync(Snapshot snapshot, string path, CancellationToken cancellationToken)
     {
         var top = await _store.ResolveAsync(snapshot, path, cancellationToken).ConfigureAwait(false);
@@ -142,13 +151,23 @@ internal sealed class RestoreRunner
                     throw new StoreFormatException($"snapshot {snapshot.ShortId} names its file {Node.Quote(rootPath)}, which is not a plain name: the store is damaged or was tampered with");
                 }
 
-                await foreach (var (entryPath, node) in _store.WalkAsync(top, rootPath, token).ConfigureAwait(false))
+                await foreach (var (entryPath, node) in _store.WalkAsync(top, rootPath, trees: null, _damaged, token).ConfigureAwait(false))
                 {
                     TreeEntry? there = null;
                     existing?.Remove(entryPath, out there);
                     if (!selection.Selects(entryPath))
                     {
                         continue;
+                    }
+
+                    if (node.Error is { } error)
+                    {
+                        _notBackedUp.Add((entryPath, error));
+                        if (node.Kind != Node.DirectoryKind)
+                        {
+                            // Its content (if any) is not what the source held: an empty or partial file would pass for it.
+                            continue;
+                        }
                     }
 
                     switch (node.Kind)
@@ -228,11 +247,15 @@ internal sealed class RestoreRunner
         await Pipeline.WhenAllAsync([walk, .. writers]).ConfigureAwait(false);
         BatchReads = batchReads;
 
+        bool UnderDamaged(string stalePath) => _damaged.Exists(d =>
+            d.Path.Length == 0 || stalePath == d.Path || stalePath.StartsWith(d.Path + "/", StringComparison.Ordinal));
+
         long deleted = 0;
         if (_options.Delete)
         {
-            // Deepest first: in ordinal order a directory sorts before everything below it.
-            foreach (var (stalePath, entry) in existing!.Where(e => e.Key.Length > 0 && selection.Selects(e.Key)).OrderByDescending(e => e.Key, StringComparer.Ordinal))
+            // Deepest first: in ordinal order a directory sorts before everything below it. What lies under a
+            // directory the store could not read is unknown, not stale: it stays.
+            foreach (var (stalePath, entry) in existing!.Where(e => e.Key.Length > 0 && selection.Selects(e.Key) && !UnderDamaged(e.Key)).OrderByDescending(e => e.Key, StringComparer.Ordinal))
             {
                 if (_options.DryRun)
                 {

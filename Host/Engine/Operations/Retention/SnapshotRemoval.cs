@@ -9,15 +9,22 @@ namespace Coffer.Engine.Operations.Retention;
 internal sealed record KeptSnapshot(Snapshot Snapshot, IReadOnlyList<string> Rules);
 
 /// <summary>What an rm keeps and removes, in the store's snapshot order (removals by id in the order given).</summary>
-internal sealed record RemovalPlan(IReadOnlyList<KeptSnapshot> Kept, IReadOnlyList<Snapshot> Removed);
+internal sealed record RemovalPlan(IReadOnlyList<KeptSnapshot> Kept, IReadOnlyList<Snapshot> Removed)
+{
+    /// <summary>Damaged snapshot objects named by id: removed as they are (a policy never removes one, it cannot tell their time).</summary>
+    public IReadOnlyList<DamagedObject> RemovedDamaged { get; init; } = [];
+}
 
 /// <summary>Decides which snapshots an rm removes; removing one is <see cref="CofferStore.DeleteSnapshotAsync"/>.</summary>
 internal static class SnapshotRemoval
 {
     /// <summary>Plans removing the snapshots <paramref name="references"/> name (ids or id prefixes), each once.</summary>
     /// <exception cref="Core.SnapshotNotFoundException">A reference matches no snapshot, or several.</exception>
-    public static async Task<RemovalPlan> PlanAsync(CofferStore store, IReadOnlyList<string> references, CancellationToken cancellationToken) =>
-        new([], await store.FindSnapshotsAsync(references, cancellationToken).ConfigureAwait(false));
+    public static async Task<RemovalPlan> PlanAsync(CofferStore store, IReadOnlyList<string> references, CancellationToken cancellationToken)
+    {
+        var (snapshots, damaged) = await store.FindSnapshotObjectsAsync(references, cancellationToken).ConfigureAwait(false);
+        return new([], snapshots) { RemovedDamaged = damaged };
+    }
 
     /// <summary>
     /// Plans removing by policy among the snapshots <paramref name="filter"/> lets through (the others are

@@ -42,10 +42,30 @@ internal static class OrphanPacks
     /// <summary>Indexes every complete pack no index names (and maintenance has not marked); returns how many.</summary>
     public static async Task<int> AdoptAsync(CofferStore store, CancellationToken cancellationToken)
     {
+        var adopted = await IndexInMemoryAsync(store, cancellationToken).ConfigureAwait(false);
+        await WriteIndexObjectsAsync(store, adopted, cancellationToken).ConfigureAwait(false);
+        return adopted.Count;
+    }
+
+    /// <summary>
+    /// Adds every complete pack the in-memory index does not name (and maintenance has not marked) to it from
+    /// the pack's header, writing nothing: how a store with a damaged index object reads on. Returns them.
+    /// </summary>
+    public static async Task<List<(string Pack, IReadOnlyList<PackEntry> Entries)>> IndexInMemoryAsync(CofferStore store, CancellationToken cancellationToken) =>
+        (await IndexInMemoryAsync(store, includeMarked: false, cancellationToken).ConfigureAwait(false)).Indexed;
+
+    /// <summary>
+    /// As <see cref="IndexInMemoryAsync(CofferStore, CancellationToken)"/>, and with <paramref name="includeMarked"/>
+    /// packs maintenance marked too (an index rebuilt from scratch must list them); also returns the packs
+    /// whose header cannot be read.
+    /// </summary>
+    public static async Task<(List<(string Pack, IReadOnlyList<PackEntry> Entries)> Indexed, List<string> Unreadable)> IndexInMemoryAsync(CofferStore store, bool includeMarked, CancellationToken cancellationToken)
+    {
         var adopted = new List<(string, IReadOnlyList<PackEntry>)>();
+        var unreadable = new List<string>();
         foreach (var (pack, size) in await store.ListPacksAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (store.Index.PackEntries.ContainsKey(pack) || store.Index.Trashed.Contains(pack))
+            if (store.Index.PackEntries.ContainsKey(pack) || (!includeMarked && store.Index.Trashed.Contains(pack)))
             {
                 continue;
             }
@@ -55,13 +75,27 @@ internal static class OrphanPacks
                 store.Index.AddPack(pack, entries);
                 adopted.Add((pack, entries));
             }
+            else
+            {
+                unreadable.Add(pack);
+            }
         }
 
-        for (var i = 0; i < adopted.Count; i += 256)
+        return (adopted, unreadable);
+    }
+
+    /// <summary>Writes index objects listing <paramref name="packs"/>, 256 packs per object; returns their names.</summary>
+    public static async Task<List<string>> WriteIndexObjectsAsync(CofferStore store, IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        for (var i = 0; i < packs.Count; i += 256)
         {
-            await store.WriteIndexAsync(adopted.Skip(i).Take(256).ToList(), cancellationToken).ConfigureAwait(false);
+            if (await store.WriteIndexAsync(packs.Skip(i).Take(256).ToList(), cancellationToken).ConfigureAwait(false) is { } name)
+            {
+                names.Add(name);
+            }
         }
 
-        return adopted.Count;
+        return names;
     }
 }

@@ -103,6 +103,20 @@ internal sealed class PackUploader : IDisposable
         }
     }
 
+    /// <summary>Stores a directory's tree blob unless the store or this upload has it already; returns its id.</summary>
+    public async Task<BlobId> AddTreeAsync(Core.Model.TreeNode tree, CancellationToken cancellationToken)
+    {
+        var json = tree.ToJson();
+        var id = _store.Keys.ComputeId(json);
+        if (TryClaim(id))
+        {
+            var (buffer, length) = _store.Codec.Encode(BlobType.Tree, id, json);
+            await AddAsync(BlobType.Tree, id, buffer, length, json.Length, cancellationToken).ConfigureAwait(false);
+        }
+
+        return id;
+    }
+
     /// <summary>Uploads what is left, waits for every upload and writes the last index object.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken)
     {

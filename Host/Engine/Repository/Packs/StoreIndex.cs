@@ -56,6 +56,15 @@ internal sealed class StoreIndex
 
     public bool TryGet(BlobId id, out BlobLocation location) => _blobs.TryGetValue(id, out location);
 
+    /// <summary>Why a blob cannot be read without reading it (not indexed, its pack missing or too short), or null.</summary>
+    /// <param name="id">The blob.</param>
+    /// <param name="packs">Every pack in the store with its size.</param>
+    public string? Problem(BlobId id, IReadOnlyDictionary<string, long> packs) =>
+        !TryGet(id, out var location) ? $"blob {id} is missing from the index"
+        : !packs.TryGetValue(location.Pack, out var size) ? $"pack {location.Pack} is missing"
+        : location.Offset + (long)location.Length > size ? $"pack {location.Pack} is too short"
+        : null;
+
     public void AddPack(string pack, IReadOnlyList<PackEntry> entries)
     {
         _packEntries.TryAdd(pack, entries);
