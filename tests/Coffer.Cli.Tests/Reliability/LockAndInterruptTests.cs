@@ -25,6 +25,7 @@ public class LockAndInterruptTests
 
         var unexpected = new ConcurrentBag<string>();
         var succeeded = new ConcurrentDictionary<string, int>();
+        var refused = new ConcurrentDictionary<string, int>();
         var stop = Stopwatch.StartNew();
         async Task LoopAsync(string name, Func<int, Task<CofferResult>[]> steps)
         {
@@ -42,6 +43,10 @@ public class LockAndInterruptTests
                     {
                         unexpected.Add($"{name}: {result}");
                     }
+                    else
+                    {
+                        refused.AddOrUpdate(name, 1, (_, n) => n + 1);
+                    }
                 }
             }
         }
@@ -58,7 +63,7 @@ public class LockAndInterruptTests
             LoopAsync("rm+maintenance", _ => [Run("rm", "--keep-last", "3"), Run("maintenance")]),
             LoopAsync("maintenance", _ => [Run("maintenance")]));
 
-        TestContext.Out.WriteLine(string.Join(", ", succeeded.Select(s => $"{s.Key}: {s.Value} ok")));
+        TestContext.Out.WriteLine(string.Join(", ", succeeded.Select(s => $"{s.Key}: {s.Value} ok, {refused.GetValueOrDefault(s.Key)} locked out")));
         Assert.That(unexpected, Is.Empty, "every failure is the lock message");
         Assert.That(succeeded.GetValueOrDefault("backup"), Is.Positive, "backups ran beside the others");
         Assert.That(Directory.GetFiles(Path.Combine(store, "locks")), Is.Empty, "no lock is left");
