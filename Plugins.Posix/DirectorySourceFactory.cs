@@ -21,6 +21,11 @@ public sealed class DirectorySourceFactory : ISourceConnectorFactory
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var root = Location.Require(configuration, "source");
+        if (File.Exists(root))
+        {
+            throw new ConnectorConfigurationException($"source '{configuration.Path}' is a file, not a directory: back up the directory holding it (leave out the rest with --exclude)");
+        }
+
         if (!Directory.Exists(root))
         {
             throw new ConnectorConfigurationException($"source directory '{configuration.Path}' does not exist");

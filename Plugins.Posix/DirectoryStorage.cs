@@ -19,12 +19,35 @@ internal sealed class DirectoryStorage : IStorageConnector
     // Copies use a buffer this size: big enough for few syscalls, small enough never to matter.
     private const int CopyBufferSize = 1024 * 1024;
 
+    // Private by default whatever the umask, as restic: only the owner reads a store. A store whose
+    // CONFIG its owner made group-readable is shared with the group: what is added later follows.
+    private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode GroupDirectory = PrivateDirectory | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+    private const UnixFileMode GroupFile = DurableFile.Private | UnixFileMode.GroupRead;
+
     private readonly string _root;
+    private readonly UnixFileMode _fileMode;
+    private readonly UnixFileMode _directoryMode;
 
     public DirectoryStorage(string root, StorageMode mode)
     {
         _root = root;
         Mode = mode;
+        var shared = SharedWithGroup(Path.Combine(root, ConfigName));
+        _fileMode = shared ? GroupFile : DurableFile.Private;
+        _directoryMode = shared ? GroupDirectory : PrivateDirectory;
+    }
+
+    private static bool SharedWithGroup(string configPath)
+    {
+        try
+        {
+            return (File.GetUnixFileMode(configPath) & UnixFileMode.GroupRead) != 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // no store yet (create makes it private), or not ours to look at
+        }
     }
 
     public string Description => $"directory store {_root}";
@@ -65,13 +88,14 @@ internal sealed class DirectoryStorage : IStorageConnector
             throw AlreadyExists();
         }
 
-        Directory.CreateDirectory(_root);
+        // An existing root keeps the mode its owner gave it; what coffer creates is private.
+        Directory.CreateDirectory(_root, _directoryMode);
         foreach (var objectClass in Enum.GetValues<StorageObjectClass>())
         {
-            Directory.CreateDirectory(Path.Combine(_root, ClassDirectory(objectClass)));
+            Directory.CreateDirectory(Path.Combine(_root, ClassDirectory(objectClass)), _directoryMode);
         }
 
-        var temp = await DurableFile.WriteTempAsync(_root, (s, ct) => s.WriteAsync(config, ct).AsTask(), DurableFile.Readable, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+        var temp = await DurableFile.WriteTempAsync(_root, (s, ct) => s.WriteAsync(config, ct).AsTask(), _fileMode, flushToDisk: true, cancellationToken).ConfigureAwait(false);
         try
         {
             // link(2) fails if CONFIG exists, so of two concurrent creates exactly one wins, and CONFIG
@@ -112,11 +136,11 @@ internal sealed class DirectoryStorage : IStorageConnector
             if (!Directory.Exists(directory))
             {
                 // A new shard must survive a crash along with the object renamed into it.
-                Directory.CreateDirectory(directory);
+                Directory.CreateDirectory(directory, _directoryMode);
                 DurableFile.FsyncDirectory(Path.GetDirectoryName(directory)!);
             }
 
-            var temp = await DurableFile.WriteTempAsync(directory, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), DurableFile.Readable, flushToDisk: true, cancellationToken).ConfigureAwait(false);
+            var temp = await DurableFile.WriteTempAsync(directory, (s, ct) => content.CopyToAsync(s, CopyBufferSize, ct), _fileMode, flushToDisk: true, cancellationToken).ConfigureAwait(false);
             DurableFile.Commit(temp, path);
         }
         catch (IOException e) when (DiskStateFailure(e) is { } failure)
@@ -189,15 +213,29 @@ internal sealed class DirectoryStorage : IStorageConnector
             await Task.Yield();
             foreach (var file in new DirectoryInfo(shard).EnumerateFiles())
             {
-                if (StorageObjectName.IsValid(file.Name))
+                if (StorageObjectName.IsValid(file.Name) && LengthIfPresent(file) is { } length)
                 {
-                    yield return new StorageObject(file.Name, file.Length);
+                    yield return new StorageObject(file.Name, length);
                 }
             }
         }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    // The length is read after the directory listing: an object deleted in between (a released lock, a
+    // pack maintenance removed) is simply no longer there, not an error.
+    private static long? LengthIfPresent(FileInfo file)
+    {
+        try
+        {
+            return file.Length;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
 
     private string ObjectPath(StorageObjectClass objectClass, string name)
     {

@@ -18,7 +18,7 @@ internal sealed class CliContext : IDisposable
         Error = error;
         _catalog = new Lazy<ConnectorCatalog>(() =>
         {
-            var catalog = ConnectorCatalog.LoadInstalled(Paths);
+            var catalog = ConnectorCatalog.LoadInstalled(Paths, PluginStartLimit());
             foreach (var line in catalog.Errors)
             {
                 Error.WriteLine($"coffer: {line}");
@@ -27,6 +27,9 @@ internal sealed class CliContext : IDisposable
             return catalog;
         });
     }
+
+    /// <summary>Seconds a plugin's start-up may take (default <see cref="ConnectorCatalog.DefaultStartLimit"/>), e.g. for a slow machine.</summary>
+    public const string PluginStartVariable = "COFFER_PLUGIN_START_SECONDS";
 
     public CofferPaths Paths { get; }
 
@@ -47,6 +50,11 @@ internal sealed class CliContext : IDisposable
 
     /// <summary>The clock for snapshot times.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    private static TimeSpan? PluginStartLimit() =>
+        double.TryParse(Environment.GetEnvironmentVariable(PluginStartVariable), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
 
     public void Dispose()
     {

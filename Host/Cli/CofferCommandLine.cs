@@ -79,6 +79,14 @@ internal static class CofferCommandLine
 
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken)
     {
+        // Every line below may echo what the user typed: a location's query string (a SAS) is masked.
+        var typed = args;
+        async Task<int> Fail(string line, int exitCode)
+        {
+            await context.Error.WriteLineAsync($"coffer: {StoreReferences.MaskQueryValues(line, typed)}");
+            return exitCode;
+        }
+
         try
         {
             if (args is [KeepstoreCommand.Name, .. var keepstoreArgs])
@@ -104,43 +112,36 @@ internal static class CofferCommandLine
                 var problem = parsed.UnmatchedTokens.Count > 0
                     ? $"unknown command or argument '{parsed.UnmatchedTokens[0]}'"
                     : parsed.Errors[0].Message.TrimEnd('.');
-                await context.Error.WriteLineAsync($"coffer: {Redacted(problem, args)} (see 'coffer --help')");
-                return ExitCodes.Usage;
+                return await Fail($"{Redacted(problem, args)} (see 'coffer --help')", ExitCodes.Usage);
             }
 
-            // Program.cs turns Ctrl-C into the token; System.CommandLine's own handler would return 130 at once,
-            // before the command had removed its lock and temp files, and without a word.
+            // Program owns Ctrl-C: System.CommandLine's own handler would cancel a token of its own (which
+            // the catch below cannot tell from a bug) and return 130 after a timeout while locks are held.
             return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken);
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && IsCancellation(e))
+        {
+            return await Fail("interrupted", ExitCodes.Interrupted);
         }
         catch (CliFailure failure)
         {
-            await context.Error.WriteLineAsync($"coffer: {failure.Message}");
-            return failure.ExitCode;
+            return await Fail(failure.Message, failure.ExitCode);
         }
         catch (KeepConfigurationException e)
         {
-            await context.Error.WriteLineAsync($"coffer: {e.Message}");
-            return ExitCodes.Failure;
+            return await Fail(e.Message, ExitCodes.Failure);
         }
         catch (StoreException e)
         {
-            await context.Error.WriteLineAsync($"coffer: {FirstLine(e.Message)}");
-            return ExitCodes.Failure;
+            return await Fail(FirstLine(e.Message), ExitCodes.Failure);
         }
         catch (ConnectorException e)
         {
-            await context.Error.WriteLineAsync($"coffer: {e.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            await context.Error.WriteLineAsync("coffer: interrupted");
-            return ExitCodes.Interrupted;
+            return await Fail(e.Message, ExitCodes.Failure);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await context.Error.WriteLineAsync($"coffer: {FirstLine(e.Message)}");
-            return ExitCodes.Failure;
+            return await Fail(FirstLine(e.Message), ExitCodes.Failure);
         }
 #pragma warning disable CA1031 // The last resort: a bug still gets one line, details only on request.
         catch (Exception e)
@@ -149,9 +150,22 @@ internal static class CofferCommandLine
             var details = Environment.GetEnvironmentVariable(DebugVariable) == "1"
                 ? e.ToString()
                 : $"{e.GetType().Name}: {FirstLine(e.Message)} (set {DebugVariable}=1 for details)";
-            await context.Error.WriteLineAsync($"coffer: internal error: {details}");
-            return ExitCodes.Failure;
+            return await Fail($"internal error: {details}", ExitCodes.Failure);
         }
+    }
+
+    // Cancellation may arrive wrapped (a connector's or the store's exception around the cancelled call).
+    private static bool IsCancellation(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is OperationCanceledException || (e is AggregateException aggregate && aggregate.InnerExceptions.Any(IsCancellation)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].TrimEnd();

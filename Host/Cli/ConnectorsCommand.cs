@@ -11,7 +11,15 @@ internal static class ConnectorsCommand
         var command = new Command("connectors", "List the connectors the installed packages provide: kind, scheme, package and options.");
         command.SetAction(_ =>
         {
+            // Listing loads every package (only here: a store command loads only the ones it needs), so
+            // the packages that fail to load are reported now.
+            var reported = context.Catalog.Errors.Count;
             var connectors = context.Catalog.Connectors;
+            foreach (var line in context.Catalog.Errors.Skip(reported))
+            {
+                context.Error.WriteLine($"coffer: {line}");
+            }
+
             if (connectors.Count == 0)
             {
                 context.Output.WriteLine("no connectors: install a package with 'coffer pkg add FILE.ptar'");

@@ -163,7 +163,7 @@ internal static class NamedConnectorCommands
     private static HashSet<string>? SecretOptions(CliContext context, ConnectorKind kind, string location)
     {
         var scheme = ConnectorConfiguration.ParseLocation(location).Scheme;
-        var connector = context.Catalog.Connectors.FirstOrDefault(c => c.Descriptor.Kind == kind && c.Descriptor.Scheme == scheme);
+        var connector = context.Catalog.FindOrDefault(kind, scheme);
         return connector?.Descriptor.Options.Where(o => o.Secret).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
     }
 

@@ -9,5 +9,19 @@ Console.CancelKeyPress += (_, e) =>
     cancellation.Cancel();
 };
 
+// Code in a plugin can call Environment.Exit(0) in the middle of a command: the process then ends without
+// the command's work done, and must not report success (docs/abi.md says what else cannot be guarded).
+var finished = false;
+AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+{
+    if (!finished && Environment.ExitCode == ExitCodes.Success)
+    {
+        Console.Error.WriteLine("coffer: the process was ended before the command finished (a plugin called Environment.Exit?): its work is not done");
+        Environment.ExitCode = ExitCodes.Failure;
+    }
+};
+
 using var context = new CliContext(CofferPaths.FromEnvironment(), Console.Out, Console.Error);
-return await CofferCommandLine.RunAsync(args, context, cancellation.Token);
+var exitCode = await CofferCommandLine.RunAsync(args, context, cancellation.Token);
+finished = true;
+return exitCode;

@@ -132,6 +132,35 @@ internal static class StoreReferences
         }
     }
 
+    /// <summary>
+    /// Masks the values of every query string in <paramref name="message"/> that comes from one of the
+    /// <paramref name="arguments"/> (<c>azblob://c?sig=SECRET</c> becomes <c>azblob://c?sig=…</c>): a location's
+    /// query may carry a SAS signature or a token, and an error that echoes the location must not print it.
+    /// </summary>
+    public static string MaskQueryValues(string message, IEnumerable<string> arguments)
+    {
+        foreach (var argument in arguments)
+        {
+            var query = argument.IndexOf('?', StringComparison.Ordinal);
+            if (query < 0)
+            {
+                continue;
+            }
+
+            foreach (var pair in argument[(query + 1)..].Split('&'))
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                var value = equals < 0 ? pair : pair[(equals + 1)..];
+                if (value.Length > 0)
+                {
+                    message = message.Replace(equals < 0 ? value : $"{pair[..equals]}={value}", equals < 0 ? "…" : $"{pair[..equals]}=…", StringComparison.Ordinal);
+                }
+            }
+        }
+
+        return message;
+    }
+
     /// <summary>A source reference: the configuration, and the stable name a snapshot records (its parent is found by it).</summary>
     public static (ConnectorConfiguration Configuration, string Name) ResolveSource(CliContext context, string reference)
     {

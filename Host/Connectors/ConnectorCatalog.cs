@@ -6,130 +6,214 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Coffer.Connectors;
 
 /// <summary>
-/// Every connector the loaded plugins provide, found by kind and scheme. Plugins register into one
-/// service collection; a plugin that fails to load, to register or to construct its factories is
+/// Every connector the plugins provide, found by kind and scheme. Installed packages are known by their
+/// manifests, and a package's assembly is loaded only when a command needs a scheme its manifest declares,
+/// so a broken or hostile plugin affects only the commands that use it. A plugin that fails to load, to
+/// register or to construct its factories, or whose start-up outlives <see cref="StartLimit"/>, is
 /// reported by name in <see cref="Errors"/> and left out, and the others go on.
 /// </summary>
 public sealed class ConnectorCatalog : IDisposable
 {
-    private readonly ServiceProvider _services;
+    /// <summary>How long a plugin's start-up (loading, ConfigureServices, its factories' constructors) may take unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultStartLimit = TimeSpan.FromSeconds(10);
 
-    private ConnectorCatalog(ServiceProvider services, IReadOnlyList<LoadedConnector> connectors, IReadOnlyList<string> errors)
+    private readonly Lock _gate = new();
+    private readonly List<(PluginSource Plugin, PackageManifest? Manifest)> _plugins;
+    private readonly HashSet<int> _started = [];
+    private readonly Dictionary<string, string> _failed = new(StringComparer.Ordinal);
+    private readonly List<ServiceProvider> _providers = [];
+    private readonly List<LoadedConnector> _connectors = [];
+    private readonly List<string> _errors;
+
+    private ConnectorCatalog(IEnumerable<(PluginSource, PackageManifest?)> plugins, IEnumerable<string> errors, TimeSpan startLimit)
     {
-        _services = services;
-        Connectors = connectors;
-        Errors = errors;
+        _plugins = plugins.ToList();
+        _errors = errors.ToList();
+        StartLimit = startLimit;
     }
 
-    /// <summary>The connectors, in load order.</summary>
-    public IReadOnlyList<LoadedConnector> Connectors { get; }
+    /// <summary>How long one plugin's start-up may take before it is given up (its thread is left behind, and never blocks the exit).</summary>
+    public TimeSpan StartLimit { get; }
 
-    /// <summary>One line for each plugin that could not be loaded, naming it.</summary>
-    public IReadOnlyList<string> Errors { get; }
+    /// <summary>The connectors of every plugin (loading those not loaded yet), in load order.</summary>
+    public IReadOnlyList<LoadedConnector> Connectors
+    {
+        get
+        {
+            lock (_gate)
+            {
+                LoadPending(_ => true);
+                return _connectors.ToList();
+            }
+        }
+    }
 
-    /// <summary>Loads every package installed under <paramref name="paths"/>.</summary>
+    /// <summary>One line for each plugin that could not be read or loaded so far, naming it.</summary>
+    public IReadOnlyList<string> Errors
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _errors.ToList();
+            }
+        }
+    }
+
+    /// <summary>Knows every package installed under <paramref name="paths"/> by its manifest; loads none yet.</summary>
     /// <param name="paths">Where packages are installed.</param>
+    /// <param name="startLimit">How long one plugin's start-up may take; <see cref="DefaultStartLimit"/> when null.</param>
     /// <returns>The catalog.</returns>
-    public static ConnectorCatalog LoadInstalled(CofferPaths paths)
+    public static ConnectorCatalog LoadInstalled(CofferPaths paths, TimeSpan? startLimit = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
         var errors = new List<string>();
         var packages = InstalledPackage.List(paths.PluginsDirectory, (name, reason) => errors.Add($"plugin '{name}' not loaded: {reason}"));
-        var catalog = Load(packages.Select(p => new PluginSource(p.Manifest.Name, p.EntryAssemblyPath)));
-        var undeclared = Undeclared(catalog.Connectors, packages);
-        return errors.Count == 0 && undeclared.Count == 0 ? catalog : catalog.Without(undeclared, errors);
+        return new ConnectorCatalog(packages.Select(p => (new PluginSource(p.Manifest.Name, p.EntryAssemblyPath), (PackageManifest?)p.Manifest)), errors, startLimit ?? DefaultStartLimit);
     }
 
-    // A package may provide only what its manifest declares: `pkg add` refuses schemes by the manifest,
-    // so a connector registered behind its back could shadow another package's scheme.
-    private static Dictionary<string, string> Undeclared(IReadOnlyList<LoadedConnector> connectors, IReadOnlyList<InstalledPackage> packages)
-    {
-        var refused = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var connector in connectors)
-        {
-            var package = packages.FirstOrDefault(p => p.Manifest.Name == connector.Package);
-            var declared = package is not null && package.Manifest.Connectors.Any(c => c.Kind == connector.Descriptor.Kind && c.Scheme == connector.Descriptor.Scheme);
-            if (!declared && !refused.ContainsKey(connector.Package))
-            {
-                var kind = connector.Descriptor.Kind.ToString().ToLowerInvariant();
-                refused[connector.Package] = $"plugin '{connector.Package}' not loaded: it registers {kind} '{connector.Descriptor.Scheme}' that its manifest does not declare";
-            }
-        }
-
-        return refused;
-    }
-
-    /// <summary>Loads the given plugins into one service provider.</summary>
+    /// <summary>Loads the given plugins now (no manifest: whatever they register is taken).</summary>
     /// <param name="plugins">The plugins.</param>
+    /// <param name="startLimit">How long one plugin's start-up may take; <see cref="DefaultStartLimit"/> when null.</param>
     /// <returns>The catalog.</returns>
-    public static ConnectorCatalog Load(IEnumerable<PluginSource> plugins)
+    public static ConnectorCatalog Load(IEnumerable<PluginSource> plugins, TimeSpan? startLimit = null)
     {
         ArgumentNullException.ThrowIfNull(plugins);
-        var services = new ServiceCollection();
-        var errors = new List<string>();
-        var registered = new List<(PluginSource Plugin, ServiceDescriptor[] Factories)>();
+        var catalog = new ConnectorCatalog(plugins.Select(p => (p, (PackageManifest?)null)), [], startLimit ?? DefaultStartLimit);
+        _ = catalog.Connectors;
+        return catalog;
+    }
 
-        foreach (var plugin in plugins)
+    /// <summary>Finds the factory of a kind for a scheme, loading only the packages whose manifests declare it.</summary>
+    /// <typeparam name="TFactory">The factory interface of the kind.</typeparam>
+    /// <param name="kind">The kind, for the message.</param>
+    /// <param name="scheme">The scheme.</param>
+    /// <returns>The factory.</returns>
+    /// <exception cref="ConnectorConfigurationException">No package provides it, or the one that does could not be loaded.</exception>
+    public TFactory Find<TFactory>(ConnectorKind kind, string scheme)
+        where TFactory : IConnectorFactory
+    {
+        if (FindLoaded(kind, scheme, out var failures) is { Factory: TFactory factory })
         {
-            var before = services.Count;
+            return factory;
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new ConnectorConfigurationException(failures[0]);
+        }
+
+        var kindName = kind.ToString().ToLowerInvariant();
+        throw new ConnectorConfigurationException(
+            $"no installed package provides a {kindName} connector for '{scheme}://': install one with 'coffer pkg add FILE.ptar' (see 'coffer connectors')");
+    }
+
+    /// <summary>The connector of a kind for a scheme, loading only the packages that declare it; null when none provides it.</summary>
+    /// <param name="kind">The kind.</param>
+    /// <param name="scheme">The scheme.</param>
+    /// <returns>The connector, or null.</returns>
+    public LoadedConnector? FindOrDefault(ConnectorKind kind, string scheme) => FindLoaded(kind, scheme, out _);
+
+    private LoadedConnector? FindLoaded(ConnectorKind kind, string scheme, out List<string> failures)
+    {
+        lock (_gate)
+        {
+            var providers = LoadPending(m => m is null || m.Connectors.Any(c => c.Kind == kind && c.Scheme == scheme));
+            failures = providers.Where(_failed.ContainsKey).Select(name => _failed[name]).ToList();
+            return _connectors.FirstOrDefault(c => c.Descriptor.Kind == kind && c.Descriptor.Scheme == scheme);
+        }
+    }
+
+    // Loads the plugins not started yet whose manifest (null: none) matches; returns the names of every
+    // plugin, started now or before, that matches.
+    private List<string> LoadPending(Func<PackageManifest?, bool> wanted)
+    {
+        var matching = new List<string>();
+        for (var i = 0; i < _plugins.Count; i++)
+        {
+            var (plugin, manifest) = _plugins[i];
+            if (!wanted(manifest))
+            {
+                continue;
+            }
+
+            if (_started.Add(i) && Start(plugin, manifest) is { } failure)
+            {
+                _failed[plugin.Name] = failure;
+                _errors.Add(failure);
+            }
+
+            matching.Add(plugin.Name);
+        }
+
+        return matching;
+    }
+
+    // Starts one plugin on a thread of its own, so a start-up that never ends costs one idle thread and
+    // a clear line, not the command; returns the line when it fails.
+    private string? Start(PluginSource plugin, PackageManifest? manifest)
+    {
+        (ServiceProvider Provider, List<LoadedConnector> Connectors)? started = null;
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
             try
             {
-                var entry = CreateEntry(plugin);
-                entry.ConfigureServices(services);
-                registered.Add((plugin, services.Skip(before).Where(d => d.ServiceType == typeof(IConnectorFactory)).ToArray()));
+                started = Register(plugin);
             }
 #pragma warning disable CA1031 // A plugin may throw anything; it must not take the host down.
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                // Undo whatever the plugin registered before it failed.
-                while (services.Count > before)
-                {
-                    services.RemoveAt(services.Count - 1);
-                }
-
-                errors.Add($"plugin '{plugin.Name}' not loaded: {Describe(e)}");
+                error = e;
             }
-        }
-
-        var provider = services.BuildServiceProvider();
-        var connectors = new List<LoadedConnector>();
-        foreach (var (plugin, factories) in registered)
+        })
+        { IsBackground = true, Name = $"start-up of plugin {plugin.Name}" };
+        thread.Start();
+        if (!thread.Join(StartLimit))
         {
-            try
-            {
-                var created = factories.Select(d => (IConnectorFactory)Instantiate(d, provider)).ToList();
-                connectors.AddRange(created.Select(f => new LoadedConnector(f, plugin.Name)));
-            }
-#pragma warning disable CA1031 // A factory constructor may throw anything.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                errors.Add($"plugin '{plugin.Name}' not loaded: {Describe(e)}");
-            }
+            return $"plugin '{plugin.Name}' not loaded: its start-up did not finish within {StartLimit.TotalSeconds:0.#} s: remove it with 'coffer pkg remove {plugin.Name}' or install a fixed version";
         }
 
-        return new ConnectorCatalog(provider, connectors, errors);
+        if (error is not null || started is not { } loaded)
+        {
+            return $"plugin '{plugin.Name}' not loaded: {Describe(error!)}";
+        }
+
+        _providers.Add(loaded.Provider);
+        if (manifest is not null && Undeclared(loaded.Connectors, manifest) is { } undeclared)
+        {
+            return $"plugin '{plugin.Name}' not loaded: {undeclared}";
+        }
+
+        _connectors.AddRange(loaded.Connectors);
+        return null;
     }
 
-    /// <summary>Finds the factory of a kind for a scheme.</summary>
-    /// <typeparam name="TFactory">The factory interface of the kind.</typeparam>
-    /// <param name="kind">The kind, for the message.</param>
-    /// <param name="scheme">The scheme.</param>
-    /// <returns>The factory.</returns>
-    /// <exception cref="ConnectorConfigurationException">No loaded package provides it.</exception>
-    public TFactory Find<TFactory>(ConnectorKind kind, string scheme)
-        where TFactory : IConnectorFactory
+    private static (ServiceProvider, List<LoadedConnector>) Register(PluginSource plugin)
     {
-        var match = Connectors.FirstOrDefault(c => c.Descriptor.Kind == kind && c.Descriptor.Scheme == scheme && c.Factory is TFactory);
-        if (match is null)
+        var services = new ServiceCollection();
+        CreateEntry(plugin).ConfigureServices(services);
+        var provider = services.BuildServiceProvider();
+        try
         {
-            var kindName = kind.ToString().ToLowerInvariant();
-            throw new ConnectorConfigurationException(
-                $"no installed package provides a {kindName} connector for '{scheme}://': install one with 'coffer pkg add FILE.ptar' (see 'coffer connectors')");
+            var factories = services.Where(d => d.ServiceType == typeof(IConnectorFactory)).Select(d => (IConnectorFactory)Instantiate(d, provider));
+            return (provider, factories.Select(f => new LoadedConnector(f, plugin.Name)).ToList());
         }
+        catch
+        {
+            provider.Dispose();
+            throw;
+        }
+    }
 
-        return (TFactory)match.Factory;
+    // A package may provide only what its manifest declares: `pkg add` refuses schemes by the manifest,
+    // so a connector registered behind its back could shadow another package's scheme.
+    private static string? Undeclared(IEnumerable<LoadedConnector> connectors, PackageManifest manifest)
+    {
+        var connector = connectors.FirstOrDefault(c => !manifest.Connectors.Any(m => m.Kind == c.Descriptor.Kind && m.Scheme == c.Descriptor.Scheme));
+        return connector is null ? null
+            : $"it registers {connector.Descriptor.Kind.ToString().ToLowerInvariant()} '{connector.Descriptor.Scheme}' that its manifest does not declare";
     }
 
     /// <summary>Creates a storage connector for a location.</summary>
@@ -162,7 +246,18 @@ public sealed class ConnectorCatalog : IDisposable
         Validated<IVolumeFactory>(ConnectorKind.Volume, configuration).CreateVolumeAsync(configuration, settings, cancellationToken);
 
     /// <inheritdoc />
-    public void Dispose() => _services.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var provider in _providers)
+            {
+                provider.Dispose();
+            }
+
+            _providers.Clear();
+        }
+    }
 
     private TFactory Validated<TFactory>(ConnectorKind kind, ConnectorConfiguration configuration)
         where TFactory : IConnectorFactory
@@ -172,9 +267,6 @@ public sealed class ConnectorCatalog : IDisposable
         configuration.Validate(factory.Descriptor);
         return factory;
     }
-
-    private ConnectorCatalog Without(Dictionary<string, string> refused, IEnumerable<string> earlier) =>
-        new(_services, Connectors.Where(c => !refused.ContainsKey(c.Package)).ToList(), earlier.Concat(Errors).Concat(refused.Values).ToList());
 
     private static ICofferPlugin CreateEntry(PluginSource plugin)
     {

@@ -75,6 +75,23 @@ public class ConnectorCatalogTests
     }
 
     [Test]
+    public async Task An_installed_package_is_loaded_only_when_a_scheme_its_manifest_declares_is_used()
+    {
+        using var root = new TemporaryDirectory("lazy");
+        InstalledPlugins.InstallBuildOutput(root.Path, "humanizer-old", TestPlugin("HumanizerOld").EntryAssemblyPath);
+        InstalledPlugins.InstallBuildOutput(root.Path, "throwing", TestPlugin("Throwing").EntryAssemblyPath);
+        using var catalog = ConnectorCatalog.LoadInstalled(new CofferPaths(root.Path, root.Path));
+
+        Assert.That(await ProbeAsync(catalog, "humanizer-old"), Does.StartWith("probe entry"));
+        Assert.That(catalog.Errors, Is.Empty, "the throwing package declares no 'humanizer-old': it was never loaded");
+        Assert.That(catalog.FindOrDefault(ConnectorKind.Storage, "nosuch"), Is.Null);
+        Assert.That(catalog.Errors, Is.Empty);
+
+        Assert.That(catalog.Connectors.Select(c => c.Package), Is.EqualTo(new[] { "humanizer-old" }));
+        Assert.That(catalog.Errors, Is.EqualTo(new[] { "plugin 'throwing' not loaded: the throwing test plugin refuses to register" }), "listing every connector loads every package");
+    }
+
+    [Test]
     public void Installed_packages_are_discovered_and_a_broken_one_is_reported_by_the_cli()
     {
         using var root = new TemporaryDirectory("host");
