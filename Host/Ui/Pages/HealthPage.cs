@@ -20,7 +20,7 @@ internal static class HealthPage
         var unique = data.Sum(b => (long)b.RawLength);
         var logical = snapshots.Sum(s => s.Summary.Bytes);
         var config = store.Config;
-        var encryption = config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, key wrapped with {config.Encryption.Kdf.Algorithm}";
+        var encryption = config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, keys wrapped with argon2id";
         var ratio = (unique == 0 ? 1.0 : (double)logical / unique).ToString("0.00", CultureInfo.InvariantCulture);
         var tokens = state.Antiforgery.GetAndStoreTokens(context);
         var body = Html.Of($"""

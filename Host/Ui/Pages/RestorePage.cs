@@ -52,8 +52,11 @@ internal static class RestorePage
                 var destination = await settings.OpenDestination(to, ct).ConfigureAwait(false);
                 await using (destination.ConfigureAwait(false))
                 {
-                    var (files, bytes) = await new RestoreRunner(state.Store, destination, progress).RunAsync(snapshot, path, ct).ConfigureAwait(false);
-                    return $"restored {files} files, {Page.Size(bytes)} from snapshot {snapshot.ShortId} to {destination.Description}";
+                    var runner = new RestoreRunner(state.Store, destination, progress);
+                    var result = await runner.RunAsync(snapshot, path, ct).ConfigureAwait(false);
+                    var incomplete = runner.NotBackedUp.Count + runner.Damaged.Count;
+                    return $"restored {result.Files} files, {Page.Size(result.Bytes)} from snapshot {snapshot.ShortId} to {destination.Description}"
+                        + (incomplete == 0 ? "" : $"; {incomplete} entries not restored (unreadable at backup or damaged in the store: see 'coffer restore')");
                 }
             }, ct));
         context.Response.Redirect(JobPage.Url(job));
