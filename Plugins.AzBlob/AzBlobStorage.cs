@@ -10,7 +10,7 @@ namespace Coffer.Plugins.AzBlob;
 
 /// <summary>
 /// A store in an Azure Blob container (or under a prefix): the plaintext config in the blob <c>CONFIG</c>, each
-/// object in <c>&lt;class&gt;/&lt;name&gt;</c> (<c>packfile/</c>, <c>index/</c>, <c>snapshot/</c>, <c>lock/</c>).
+/// object in <c>&lt;class&gt;/&lt;name&gt;</c> (<c>packfile/</c>, <c>index/</c>, <c>snapshot/</c>, <c>lock/</c>, <c>key/</c>).
 /// Creation is atomic (If-None-Match on <c>CONFIG</c>); large objects are uploaded in 8 MiB blocks and
 /// committed at once, so an object is either absent or complete.
 /// </summary>

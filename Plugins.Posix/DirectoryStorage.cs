@@ -7,8 +7,8 @@ namespace Coffer.Plugins.Posix;
 
 /// <summary>
 /// A store laid out as a directory: <c>CONFIG</c>, then <c>packfiles/XX/NAME</c> and <c>index/XX/NAME</c>
-/// (sharded by the name's first two characters, because there are many), <c>snapshots/NAME</c> and
-/// <c>locks/NAME</c>. Every put goes to a temp file beside its target, is fsynced, renamed into place and
+/// (sharded by the name's first two characters, because there are many), <c>snapshots/NAME</c>,
+/// <c>locks/NAME</c> and <c>keys/NAME</c>. Every put goes to a temp file beside its target, is fsynced, renamed into place and
 /// its directory fsynced, so an object is either absent or complete.
 /// </summary>
 internal sealed class DirectoryStorage : IStorageConnector

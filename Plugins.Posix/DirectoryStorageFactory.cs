@@ -13,7 +13,7 @@ public sealed class DirectoryStorageFactory : IStorageConnectorFactory
     public ConnectorDescriptor Descriptor { get; } = new(
         ConnectorKind.Storage,
         PosixPlugin.Scheme,
-        "a store in a local directory (CONFIG, packfiles/, index/, snapshots/, locks/)",
+        "a store in a local directory (CONFIG, packfiles/, index/, snapshots/, locks/, keys/)",
         [new ConnectorOption(ReadOnlyOption, "open the store read-only: every put, delete and create is refused", DefaultValue: "false")]);
 
     /// <inheritdoc />

@@ -102,12 +102,9 @@ internal static class KeyCommand
 
     // Key commands read no index and take no lock: key objects are apart from everything a backup or
     // maintenance touches, and a running command keeps the master key it unwrapped.
-    private static async Task<int> WithKeysAsync(CliContext context, string? passphraseFile, bool changes, Func<CofferStore, Task> action, CancellationToken cancellationToken)
-    {
-        var storage = await StoreReferences.ConnectStoreAsync(context, cancellationToken);
-        await using (storage)
+    private static Task<int> WithKeysAsync(CliContext context, string? passphraseFile, bool changes, Func<CofferStore, Task> action, CancellationToken cancellationToken) =>
+        StoreReferences.WithUnindexedStoreAsync(context, passphraseFile, async store =>
         {
-            var store = await StoreReferences.OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: false);
             if (store.KeyId is null)
             {
                 throw new CliFailure("a plaintext store has no keys: nothing opens it but access to its storage, so there is no passphrase to list or change");
@@ -120,6 +117,5 @@ internal static class KeyCommand
 
             await action(store);
             return ExitCodes.Success;
-        }
-    }
+        }, cancellationToken);
 }

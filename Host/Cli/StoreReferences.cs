@@ -105,6 +105,16 @@ internal static class StoreReferences
         }
     }
 
+    /// <summary>Connects to the store the command line names and opens it without its index or a lock (the key commands), runs <paramref name="action"/>.</summary>
+    internal static async Task<int> WithUnindexedStoreAsync(CliContext context, string? passphraseFile, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var storage = await ConnectStoreAsync(context, cancellationToken);
+        await using (storage)
+        {
+            return await action(await OpenStoreAsync(context, storage, passphraseFile, cancellationToken, loadIndex: false));
+        }
+    }
+
     /// <summary>Opens the store: reads CONFIG, asks for the passphrase if it is encrypted, loads the index.</summary>
     public static async Task<CofferStore> OpenStoreAsync(CliContext context, IStorageConnector storage, string? passphraseFile, CancellationToken cancellationToken, bool loadIndex = true)
     {

@@ -9,6 +9,15 @@ public class KeyCommandTests
 {
     private static readonly string[] Passphrases = ["first pass phrase", "second pass phrase", "third pass phrase"];
 
+    [OneTimeSetUp]
+    public void RegisterSecrets()
+    {
+        foreach (var passphrase in Passphrases)
+        {
+            SecretLeaks.Register("a key test passphrase", passphrase);
+        }
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public async Task Keys_are_listed_added_removed_and_changed_and_a_removed_key_no_longer_opens(bool azure)
@@ -131,6 +140,28 @@ public class KeyCommandTests
             var cat = await coffer.RunAsync("at", store, "cat", "latest:a.txt", "--passphrase-file", passphrase);
             Assert.That(cat.Output, Is.EqualTo("old store"), cat.ToString());
         }
+    }
+
+    [Test]
+    public async Task Passwd_on_the_default_store_rewrites_its_generated_passphrase_file()
+    {
+        using var temp = new TemporaryDirectory("keys-default");
+        var coffer = CofferCli.WithPosix(temp);
+        Assert.That((await coffer.RunAsync("create")).ExitCode, Is.Zero);
+        var generatedFile = Path.Combine(coffer.ConfigDirectory, "default-store.passphrase");
+        var generated = await File.ReadAllTextAsync(generatedFile);
+
+        var changed = await coffer.RunAsync("key", "passwd", "--new-passphrase-file", PassFile(temp, 2));
+
+        Assert.That(changed.ExitCode, Is.Zero, changed.ToString());
+        Assert.That(changed.Error, Is.EqualTo($"coffer: wrote the new passphrase into {generatedFile}\n"));
+        Assert.That(await File.ReadAllTextAsync(generatedFile), Is.EqualTo(Passphrases[2] + "\n"));
+        Assert.That(File.GetUnixFileMode(generatedFile), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        Assert.That((await coffer.RunAsync("ls")).ExitCode, Is.Zero, "later runs open the default store with the file");
+        var old = temp.Combine("old");
+        await File.WriteAllTextAsync(old, generated);
+        File.SetUnixFileMode(old, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        CofferCli.AssertOneLineFailure(await coffer.RunAsync("ls", "--passphrase-file", old), "wrong passphrase");
     }
 
     internal static async Task<(CofferProcess Coffer, string Store)> EncryptedStoreAsync(TemporaryDirectory temp, bool azure)
