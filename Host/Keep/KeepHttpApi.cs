@@ -92,6 +92,12 @@ internal sealed partial class KeepHttpApi
             // (Go's status text) rather than Kestrel's internal message; nothing to answer when the client is gone.
             if (context.RequestAborted.IsCancellationRequested)
             {
+                // Logged as today's keepstore logs it (499) or as the seed's ErrClientDisconnect (503).
+                if (!context.Response.HasStarted)
+                {
+                    context.Response.StatusCode = _options.FromClusterConfig ? 499 : KeepFailure.ClientDisconnected.Status;
+                }
+
                 return;
             }
 
