@@ -115,6 +115,37 @@ internal static class StoreReferences
         }
     }
 
+    /// <summary>
+    /// Opens a second store, <paramref name="reference"/>, to write into beside <paramref name="source"/> (<c>sync --to</c>):
+    /// refuses no store there, the source store itself and a read-only store, locks it for a backup, loads its index, runs <paramref name="action"/>.
+    /// </summary>
+    internal static async Task<int> WithDestinationStoreAsync(CliContext context, string reference, CofferStore source, Func<string> passphrase, Func<CofferStore, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var storage = await ConnectStoreAsync(context, reference, cancellationToken);
+        await using (storage)
+        {
+            var config = await ReadStoreConfigAsync(storage, $"coffer at {reference} create", cancellationToken);
+            if (config.Id == source.Config.Id)
+            {
+                throw new CliFailure($"--to {reference} is the source store itself: give another store to copy into");
+            }
+
+            var destination = await CofferStore.OpenAsync(storage, config, passphrase, cancellationToken, loadIndex: false);
+            if (destination.IsReadOnly)
+            {
+                throw new CliFailure($"--to {reference} is read-only (a portable store): give a store that can be written");
+            }
+
+            // Lock, then read the index, as every writer does (maintenance's two-phase delete relies on that order).
+            var held = await StoreLock.AcquireAsync(destination, LockKind.Backup, context.Time, Environment.MachineName, $"coffer at {reference} unlock", cancellationToken);
+            await using (held)
+            {
+                await destination.LoadIndexAsync(cancellationToken);
+                return await action(destination);
+            }
+        }
+    }
+
     /// <summary>Opens the store: reads CONFIG, asks for the passphrase if it is encrypted, loads the index.</summary>
     public static async Task<CofferStore> OpenStoreAsync(CliContext context, IStorageConnector storage, string? passphraseFile, CancellationToken cancellationToken, bool loadIndex = true)
     {

@@ -29,35 +29,14 @@ internal static class SyncCommand
             var destinationReference = parse.GetValue(to)!;
             var references = parse.GetValue(ids) ?? [];
             var filter = filterOptions.Get(parse);
-            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async source =>
-            {
-                var storage = await StoreReferences.ConnectStoreAsync(context, destinationReference, ct);
-                await using (storage)
+            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), source =>
+                StoreReferences.WithDestinationStoreAsync(context, destinationReference, source, () => Passphrases.ForDestination(context, parse.GetValue(toPassphraseFile)), async destination =>
                 {
-                    var config = await StoreReferences.ReadStoreConfigAsync(storage, $"coffer at {destinationReference} create", ct);
-                    if (config.Id == source.Config.Id)
-                    {
-                        throw new CliFailure($"--to {destinationReference} is the source store itself: give another store to copy into");
-                    }
-
-                    var destination = await CofferStore.OpenAsync(storage, config, () => Passphrases.ForDestination(context, parse.GetValue(toPassphraseFile)), ct, loadIndex: false);
-                    if (destination.IsReadOnly)
-                    {
-                        throw new CliFailure($"--to {destinationReference} is read-only (a portable store): give a store that can be written");
-                    }
-
-                    // Lock, then read the index, as every writer does (maintenance's two-phase delete relies on that order).
-                    var held = await StoreLock.AcquireAsync(destination, LockKind.Backup, context.Time, Environment.MachineName, $"coffer at {destinationReference} unlock", ct);
-                    await using (held)
-                    {
-                        await destination.LoadIndexAsync(ct);
-                        var plan = await SnapshotSync.PlanAsync(source, destination, references, filter, ct);
-                        return parse.GetValue(dryRun)
-                            ? DryRun(context, plan, destination)
-                            : await RunAsync(context, source, destination, plan, ct);
-                    }
-                }
-            }, ct, LockKind.Read);
+                    var plan = await SnapshotSync.PlanAsync(source, destination, references, filter, ct);
+                    return parse.GetValue(dryRun)
+                        ? DryRun(context, plan, destination)
+                        : await RunAsync(context, source, destination, plan, ct);
+                }, ct), ct, LockKind.Read);
         });
         return command;
     }

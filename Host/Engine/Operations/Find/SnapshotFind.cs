@@ -1,3 +1,4 @@
+using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
 using Coffer.Engine.Repository;
 
@@ -28,6 +29,7 @@ internal sealed class SnapshotFind
             // A directory's root is the source itself, not an entry in it (ls and restore do not name it
             // either); a file backed up alone is its own entry, under its name.
             var rootPath = snapshot.Root.Kind == Node.DirectoryKind ? "" : snapshot.Root.Name;
+            await PrefetchTreesAsync(snapshot.Root, trees, cancellationToken).ConfigureAwait(false);
             await foreach (var (path, node) in _store.WalkAsync(snapshot.Root, rootPath, trees, cancellationToken).ConfigureAwait(false))
             {
                 if (path.Length > 0 && matches(path, node))
@@ -35,6 +37,42 @@ internal sealed class SnapshotFind
                     yield return new FindMatch(snapshot, path, node);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads a snapshot's trees into <paramref name="trees"/> a directory level at a time, in parallel (up to
+    /// <see cref="CofferStore.MaxCachedTrees"/>): read one by one as the walk meets them, tree reads were most
+    /// of a find's walk. A tree that cannot be read is left to the walk, which reports it where it is met.
+    /// </summary>
+    private async Task PrefetchTreesAsync(Node root, Dictionary<string, TreeNode> trees, CancellationToken cancellationToken)
+    {
+        var level = root.Subtree is { } rootTree ? new List<string> { rootTree } : [];
+        while (level.Count > 0)
+        {
+            var missing = level.Where(id => !trees.ContainsKey(id)).Distinct(StringComparer.Ordinal).Take(CofferStore.MaxCachedTrees - trees.Count).ToList();
+            var read = new TreeNode?[missing.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, missing.Count), new ParallelOptions { MaxDegreeOfParallelism = CofferStore.ParallelReads, CancellationToken = cancellationToken }, async (i, ct) =>
+            {
+                try
+                {
+                    read[i] = await _store.ReadTreeAsync(BlobId.Parse(missing[i]), ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is StoreException or FormatException)
+                {
+                    read[i] = null;
+                }
+            }).ConfigureAwait(false);
+
+            for (var i = 0; i < missing.Count; i++)
+            {
+                if (read[i] is { } tree)
+                {
+                    trees[missing[i]] = tree;
+                }
+            }
+
+            level = level.Where(trees.ContainsKey).SelectMany(id => trees[id].Entries).Select(entry => entry.Subtree).OfType<string>().ToList();
         }
     }
 }

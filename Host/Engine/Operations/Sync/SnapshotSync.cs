@@ -202,8 +202,8 @@ internal sealed class SnapshotSync : IDisposable
         {
             var ids = new List<string>();
 
-            // The SHA-256 check at the end of the content proves the copy whole, beyond each blob's own MAC.
-            var content = new BlobSequenceStream(_source, file.Content!, file.Sha256, path);
+            // The chunk reader hashes what it reads: its SHA-256 against the file's proves the copy whole, beyond each blob's own MAC.
+            var content = new BlobSequenceStream(_source, file.Content!, expectedSha256: null, path);
             await using (content.ConfigureAwait(false))
             {
                 using var reader = new ChunkReader(_destination.Chunker, content, file.Size, window);
@@ -230,6 +230,11 @@ internal sealed class SnapshotSync : IDisposable
                     {
                         BlobBuffers.Pool.Return(chunk.Buffer);
                     }
+                }
+
+                if (file.Sha256 is not null && Convert.ToHexStringLower(reader.ContentHash()) != file.Sha256)
+                {
+                    throw new StoreFormatException($"{path}: content does not match its recorded SHA-256");
                 }
             }
 

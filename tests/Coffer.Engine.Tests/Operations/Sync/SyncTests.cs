@@ -154,13 +154,13 @@ public class SyncTests
         coffer.Environment["COFFER_PASSPHRASE"] = SourcePassphrase;
         var encrypted = await CreateStoreAsync(coffer, temp, "encrypted", azure: false, passphraseFile: null);
         coffer.Environment.Remove("COFFER_PASSPHRASE");
-        var before = StoreFiles(temp.Path);
+        var before = StoreFiles(source, destination, encrypted);
         var missing = temp.Combine("missing");
 
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", source, "sync", "--to", destination, "ffffffff"), "no snapshot 'ffffffff'");
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", source, "sync", "--to", destination, "--tag", "nightly"), "no snapshot matches --tag nightly");
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", source, "sync", "--to", source), "is the source store itself");
-        CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", source, "sync", "--to", missing), $"no store at {missing}");
+        CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", source, "sync", "--to", missing), $"no store at directory store {missing}: create one with 'coffer at {missing} create'");
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", source, "sync"), "--to");
         var noKey = await coffer.RunAsync("at", source, "sync", "--to", encrypted);
         CofferCli.AssertOneLineFailure(noKey, "COFFER_TO_PASSPHRASE");
@@ -170,7 +170,7 @@ public class SyncTests
         Assert.That(wrongKey.Output + wrongKey.Error, Does.Not.Contain("not-the-passphrase"));
 
         Assert.That(Directory.Exists(missing), Is.False);
-        Assert.That(StoreFiles(temp.Path), Is.EqualTo(before), "no store changed");
+        Assert.That(StoreFiles(source, destination, encrypted), Is.EqualTo(before), "no store changed");
     }
 
     private static async Task<string> CreateStoreAsync(CofferProcess coffer, TemporaryDirectory temp, string name, bool azure, string? passphraseFile, bool plaintext = false)
@@ -223,9 +223,9 @@ public class SyncTests
         return (files.Count, files.Sum(f => f.Length));
     }
 
-    // Every object of every store below root but locks (a command takes and drops its lock).
-    private static Dictionary<string, byte[]> StoreFiles(string root) =>
-        Directory.GetFiles(root, "*", SearchOption.AllDirectories)
-            .Where(p => !p.Contains("/locks/", StringComparison.Ordinal) && !p.Contains("/data/", StringComparison.Ordinal) && !p.Contains("/config/", StringComparison.Ordinal))
+    // Every object of the stores but locks (a command takes and drops its lock).
+    private static Dictionary<string, byte[]> StoreFiles(params string[] stores) =>
+        stores.SelectMany(store => Directory.GetFiles(store, "*", SearchOption.AllDirectories))
+            .Where(p => !p.Contains("/locks/", StringComparison.Ordinal))
             .ToDictionary(p => p, File.ReadAllBytes);
 }
