@@ -124,8 +124,8 @@ public sealed class ConnectorCatalog : IDisposable
         }
     }
 
-    // Loads the plugins not started yet whose manifest (null: none) matches; returns the names of every
-    // plugin, started now or before, that matches.
+    // Loads the plugins not started yet whose manifest (null: none) matches; returns the names of the
+    // plugins, started now or before, whose manifest matches (without one, nothing says what it provides).
     private List<string> LoadPending(Func<PackageManifest?, bool> wanted)
     {
         var matching = new List<string>();
@@ -143,7 +143,10 @@ public sealed class ConnectorCatalog : IDisposable
                 _errors.Add(failure);
             }
 
-            matching.Add(plugin.Name);
+            if (manifest is not null)
+            {
+                matching.Add(plugin.Name);
+            }
         }
 
         return matching;

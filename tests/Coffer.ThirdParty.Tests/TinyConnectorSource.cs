@@ -102,7 +102,17 @@ internal static class TinyConnectorSource
                 foreach (var file in new DirectoryInfo(location).EnumerateFiles($"{prefix}*"))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    yield return new StorageObject(file.Name[prefix.Length..], file.Length);
+                    long length;
+                    try
+                    {
+                        length = file.Length;
+                    }
+                    catch (FileNotFoundException)
+                    {
+                        continue; // deleted since the directory was read: no longer there
+                    }
+
+                    yield return new StorageObject(file.Name[prefix.Length..], length);
                 }
 
                 await Task.CompletedTask;
