@@ -232,6 +232,12 @@ public class PackageRepositoryTests
         var manifest = CraftedPackage.Open(_azblob).Manifest;
         File.WriteAllText(copy + ".sig", PackageSignature.Create(stranger, manifest.ToJson()).ToLine());
         Refused("a key you do not trust", "pkg", "add", copy);
+
+        // The same file with a detached signature by the trusted key installs, without a warning, and shows its signer.
+        File.WriteAllText(copy + ".sig", PackageSignature.Create(signer, manifest.ToJson()).ToLine());
+        var signed = Ok(coffer, "pkg", "add", copy);
+        Assert.That(signed.Error, Is.Empty, signed.ToString());
+        Assert.That(Ok(coffer, "pkg", "list", "--long").Output, Does.Contain("signed by    " + signer.PublicKey.Text));
     }
 
     private static async Task<WebRepository> ServeAsync(string directory)
