@@ -139,7 +139,7 @@ internal static class PkgCommand
             }
             else if (packages.Count == 0)
             {
-                context.Output.WriteLine("no packages installed: add one with 'coffer pkg add FILE.ptar'");
+                context.Output.WriteLine("no packages installed: add one with 'coffer pkg add NAME' (from a repository) or 'coffer pkg add FILE.ptar'");
             }
             else if (parsed.GetValue(longFormat))
             {

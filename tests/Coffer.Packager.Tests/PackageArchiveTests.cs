@@ -14,7 +14,7 @@ public class PackageArchiveTests : PackageTestBase
         var path = Good.Write(Work);
 
         var manifest = await PackageArchive.VerifyAsync(path);
-        var result = Coffer.Run("pkg", "add", path);
+        var result = Coffer.Run("pkg", "add", "--allow-unsigned", path);
 
         Assert.That(manifest, Is.EqualTo(Good.Manifest).Using<PackageManifest>((a, b) => a.ToJson().AsSpan().SequenceEqual(b.ToJson())));
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
@@ -26,7 +26,7 @@ public class PackageArchiveTests : PackageTestBase
     {
         var path = CraftedPackage.Write(Path.Combine(Work, ProbeFileName), Good.Entries(), gzip: false);
 
-        var result = Coffer.Run("pkg", "add", path);
+        var result = Coffer.Run("pkg", "add", "--allow-unsigned", path);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
     }
@@ -196,7 +196,7 @@ public class PackageArchiveTests : PackageTestBase
     {
         var path = WriteWith(m => m with { Version = "1.1.0-beta.2+build.7" });
 
-        var result = Coffer.Run("pkg", "add", path);
+        var result = Coffer.Run("pkg", "add", "--allow-unsigned", path);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
     }

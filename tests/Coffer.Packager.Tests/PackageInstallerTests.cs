@@ -208,7 +208,7 @@ public class PackageInstallerTests : PackageTestBase
         var first = Good.Write(Work);
         var second = Good.Renamed("probe2").Write(Work);
 
-        var results = await Task.WhenAll(Coffer.RunAsync(["pkg", "add", first]), Coffer.RunAsync(["pkg", "add", second]));
+        var results = await Task.WhenAll(Coffer.RunAsync(["pkg", "add", "--allow-unsigned", first]), Coffer.RunAsync(["pkg", "add", "--allow-unsigned", second]));
 
         Assert.That(results.Select(r => r.ExitCode), Is.All.EqualTo(0), string.Join("\n", results.Select(r => r.ToString())));
         Assert.That(new PackageInstaller(Paths).List().Select(p => p.Manifest.Name), Is.EquivalentTo(new[] { "baseline", "probe", "probe2" }));

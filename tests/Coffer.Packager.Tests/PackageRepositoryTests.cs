@@ -68,14 +68,19 @@ public class PackageRepositoryTests
     }
 
     [Test]
-    public void A_directory_repository_publishes_both_bundled_plugins_installs_by_name_and_upgrades()
+    public async Task A_directory_repository_publishes_both_bundled_plugins_at_once_installs_by_name_and_upgrades()
     {
         var (coffer, key) = Publisher("dir");
         var repository = _root.Combine("dir-repo");
         Ok(coffer, "pkg", "repo", "add", "local", repository);
         Assert.That(Ok(coffer, "pkg", "repo", "list").Output, Does.Contain("local").And.Contain(repository));
-        Assert.That(Ok(coffer, "pkg", "publish", _posix, "--to", "local", "--key", key).Output, Does.StartWith("published posix 1.0.0"));
-        Assert.That(Ok(coffer, "pkg", "publish", _azblob, "--to", "local", "--key", key).Output, Does.Contain("index version 2"));
+
+        // Two publishers at once: neither package is lost from the index.
+        var publishing = await Task.WhenAll(
+            coffer.RunAsync(["pkg", "publish", _posix, "--to", "local", "--key", key], TimeSpan.FromMinutes(2)),
+            coffer.RunAsync(["pkg", "publish", _azblob, "--to", "local", "--key", key], TimeSpan.FromMinutes(2)));
+        Assert.That(publishing.Select(p => p.ExitCode), Is.All.Zero, string.Join("\n", publishing.Select(p => p.ToString())));
+        Assert.That(publishing[0].Output, Does.StartWith("published posix 1.0.0"));
 
         var search = Ok(coffer, "pkg", "search").Output;
         Assert.That(search, Does.Contain("posix").And.Contain("azblob"));
@@ -227,6 +232,12 @@ public class PackageRepositoryTests
         var manifest = CraftedPackage.Open(_azblob).Manifest;
         File.WriteAllText(copy + ".sig", PackageSignature.Create(stranger, manifest.ToJson()).ToLine());
         Refused("a key you do not trust", "pkg", "add", copy);
+
+        // The same file with a detached signature by the trusted key installs, without a warning, and shows its signer.
+        File.WriteAllText(copy + ".sig", PackageSignature.Create(signer, manifest.ToJson()).ToLine());
+        var signed = Ok(coffer, "pkg", "add", copy);
+        Assert.That(signed.Error, Is.Empty, signed.ToString());
+        Assert.That(Ok(coffer, "pkg", "list", "--long").Output, Does.Contain("signed by    " + signer.PublicKey.Text));
     }
 
     private static async Task<WebRepository> ServeAsync(string directory)
