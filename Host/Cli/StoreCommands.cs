@@ -274,7 +274,9 @@ internal static class StoreCommands
 
                 if (runner.Damaged.Count > 0)
                 {
-                    throw new CliFailure($"restore incomplete: {runner.Damaged.Count} directories of snapshot {snapshot.ShortId} are damaged in the store (the rest is restored): run '{StoreReferences.Hint(context, "check")}'");
+                    var (first, why) = runner.Damaged[0];
+                    var others = runner.Damaged.Count == 1 ? "" : $" (and {runner.Damaged.Count - 1} more directories)";
+                    throw new CliFailure($"restore incomplete: {Node.Quote(first.Length == 0 ? "/" : first)} of snapshot {snapshot.ShortId}{others} could not be restored: {why}; the rest is restored: run '{StoreReferences.Hint(context, "check")}'");
                 }
 
                 return runner.NotBackedUp.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Success;
