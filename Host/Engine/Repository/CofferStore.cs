@@ -194,6 +194,7 @@ internal sealed class CofferStore
             PacksIndexedFromHeaders = (await OrphanPacks.IndexInMemoryAsync(this, cancellationToken).ConfigureAwait(false)).Select(p => p.Pack).ToList();
         }
 
+        _indexLoaded = true;
         return LoadedIndexObjects;
     }
 
@@ -394,7 +395,45 @@ internal sealed class CofferStore
             }
         }).ConfigureAwait(false);
 
+        // A backup that finished after the index was loaded wrote its index objects before its snapshot: read
+        // them now, or its snapshot would name blobs this command cannot find.
+        if (_indexLoaded)
+        {
+            await LoadNewIndexObjectsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return new SnapshotListing(snapshots.OfType<Snapshot>().OrderBy(s => s.Time).ThenBy(s => s.Id, StringComparer.Ordinal).ToList(), damaged.OfType<DamagedObject>().OrderBy(d => d.Name, StringComparer.Ordinal).ToList());
+    }
+
+    private bool _indexLoaded;
+
+    /// <summary>Adds the index objects written since <see cref="LoadIndexAsync"/> to <see cref="Index"/> (a damaged or vanished one is left for the next load to report).</summary>
+    private async Task LoadNewIndexObjectsAsync(CancellationToken cancellationToken)
+    {
+        var known = LoadedIndexObjects.Concat(DamagedIndexObjects.Select(d => d.Name)).ToHashSet(StringComparer.Ordinal);
+        var added = new List<string>();
+        foreach (var name in await ListIndexObjectsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (known.Contains(name))
+            {
+                continue;
+            }
+
+            try
+            {
+                Index.Load(Keys, await ReadObjectAsync(StorageObjectClass.Index, name, cancellationToken).ConfigureAwait(false), name);
+                added.Add(name);
+            }
+            catch (Exception e) when (e is StoreFormatException or NotFoundException)
+            {
+                // Written by a command that is still running, or replaced by maintenance: nothing listed here needs it.
+            }
+        }
+
+        if (added.Count > 0)
+        {
+            LoadedIndexObjects = [.. LoadedIndexObjects, .. added];
+        }
     }
 
     private async Task<Snapshot> ReadSnapshotAsync(string name, CancellationToken cancellationToken)

@@ -102,7 +102,11 @@ public class DamageTests
         var repair = await coffer.RunAsync("at", store, "repair", "index");
         Assert.That(repair.ExitCode, Is.Zero, repair.ToString());
         Assert.That(repair.Output, Does.Match("read from their headers; wrote [1-9][0-9]* index objects replacing"), repair.ToString());
-        Assert.That(await objects.NamesAsync(StorageObjectClass.Index), Does.Not.Contain(truncated));
+        // A plaintext index object is named by its content, so the rebuilt one may carry the damaged one's name: then whole.
+        if ((await objects.NamesAsync(StorageObjectClass.Index)).Contains(truncated))
+        {
+            Assert.That(await objects.ReadAsync(StorageObjectClass.Index, truncated), Is.EqualTo(bytes), "the object under the truncated one's name is whole again");
+        }
 
         var after = await coffer.RunAsync("at", store, "check");
         Assert.That(after.ExitCode, Is.Zero, after.ToString());

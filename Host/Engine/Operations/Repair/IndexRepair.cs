@@ -1,3 +1,4 @@
+using Coffer.Abstractions;
 using Coffer.Engine.Repository;
 using Coffer.Engine.Repository.Packs;
 
@@ -36,10 +37,26 @@ internal static class IndexRepair
         IReadOnlyList<string> written = [];
         if (!dryRun)
         {
+            // Damaged objects go first: they hold nothing readable, and a plaintext index object is named by its
+            // content, so the rewrite of a truncated one may land on its very name and must not find it there
+            // (a put of an existing name keeps what is stored). A crash right after leaves packs the next
+            // command indexes from their headers.
+            foreach (var damaged in store.DamagedIndexObjects)
+            {
+                try
+                {
+                    await store.DeleteIndexObjectAsync(damaged.Name, cancellationToken).ConfigureAwait(false);
+                }
+                catch (NotFoundException)
+                {
+                    // It vanished while the index was read (maintenance replaced it): nothing to delete.
+                }
+            }
+
             written = await OrphanPacks.WriteIndexObjectsAsync(store, keep, cancellationToken).ConfigureAwait(false);
 
-            // A plaintext index object is named by its content: a rewritten object may be one of the old ones.
-            foreach (var name in replaced.Except(written, StringComparer.Ordinal))
+            // A rewritten readable object may be one of the old ones, for the same reason.
+            foreach (var name in store.LoadedIndexObjects.Except(written, StringComparer.Ordinal))
             {
                 await store.DeleteIndexObjectAsync(name, cancellationToken).ConfigureAwait(false);
             }
