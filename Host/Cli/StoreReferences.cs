@@ -67,7 +67,7 @@ internal static class StoreReferences
             var chosen = passphrase();
             try
             {
-                return (await CofferStore.CreateAsync(storage, chosen, context.Time, cancellationToken), storage.Description);
+                return (await CofferStore.CreateAsync(storage, chosen, context.Time, Environment.MachineName, cancellationToken), storage.Description);
             }
             catch (StoreAlreadyExistsException)
             {

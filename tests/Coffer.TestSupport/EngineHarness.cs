@@ -28,7 +28,7 @@ internal static class EngineHarness
 
     public static async Task<CofferStore> CreateAndOpenAsync(IStorageConnector storage, string? passphrase = Passphrase)
     {
-        await CofferStore.CreateAsync(storage, passphrase, TimeProvider.System, CancellationToken.None);
+        await CofferStore.CreateAsync(storage, passphrase, TimeProvider.System, Environment.MachineName, CancellationToken.None);
         var config = await CofferStore.ReadConfigAsync(storage, CancellationToken.None);
         return await CofferStore.OpenAsync(storage, config, () => passphrase!, CancellationToken.None);
     }

@@ -80,8 +80,8 @@ internal sealed class CofferStore
     }
 
     /// <summary>Creates a store, with its first key; a null passphrase makes a plaintext store.</summary>
-    public static Task<StoreConfig> CreateAsync(IStorageConnector storage, string? passphrase, TimeProvider time, CancellationToken cancellationToken, string? hostName = null) =>
-        StoreKeyring.CreateAsync(storage, passphrase, time, hostName ?? Environment.MachineName, cancellationToken);
+    public static Task<StoreConfig> CreateAsync(IStorageConnector storage, string? passphrase, TimeProvider time, string hostName, CancellationToken cancellationToken) =>
+        StoreKeyring.CreateAsync(storage, passphrase, time, hostName, cancellationToken);
 
     /// <summary>Whether <paramref name="storage"/> holds a store's CONFIG, readable or not.</summary>
     public static async Task<bool> ExistsAsync(IStorageConnector storage, CancellationToken cancellationToken)
