@@ -296,7 +296,15 @@ internal static partial class Native
         var fd = open(path, OReadOnly | OCloseOnExec);
         if (fd < 0)
         {
-            throw Error(Marshal.GetLastPInvokeError(), "open", path);
+            var errno = Marshal.GetLastPInvokeError();
+
+            // Removed since it was written (by its owner): nothing of it is left to make durable.
+            if (errno == ENOENT)
+            {
+                return;
+            }
+
+            throw Error(errno, "open", path);
         }
 
         try
