@@ -12,13 +12,52 @@ namespace Coffer.Engine.Operations.Backup;
 /// <param name="Source">The source as the user named it, resolved (a snapshot's parent is the latest one of the same source and host).</param>
 /// <param name="Tags">Tags for the snapshot.</param>
 /// <param name="Excludes">Glob patterns of paths to leave out.</param>
-internal sealed record BackupRequest(string Source, IReadOnlyList<string> Tags, IReadOnlyList<string> Excludes);
+internal sealed record BackupRequest(string Source, IReadOnlyList<string> Tags, IReadOnlyList<string> Excludes)
+{
+    /// <summary>Exclude globs that ignore case (<c>--iexclude</c>).</summary>
+    public IReadOnlyList<string> CaseInsensitiveExcludes { get; init; } = [];
+
+    /// <summary>Tag files (<c>--exclude-if-present NAME[:HEADER]</c>): a directory holding one keeps only the tag file.</summary>
+    public IReadOnlyList<TagFile> ExcludeIfPresent { get; init; } = [];
+
+    /// <summary>Files larger than this many bytes are left out; null: no limit.</summary>
+    public long? ExcludeLargerThan { get; init; }
+
+    /// <summary>Paths or globs relative to the source root to back up (<c>--files-from</c>); null: everything.</summary>
+    public IReadOnlyList<string>? Includes { get; init; }
+
+    /// <summary>The snapshot's time (<c>--time</c>); null: now.</summary>
+    public DateTimeOffset? Time { get; init; }
+
+    /// <summary>Read and count, store nothing: no pack, tree, index or snapshot is written.</summary>
+    public bool DryRun { get; init; }
+}
+
+/// <summary>A tag file naming a directory whose content is not backed up (restic's <c>--exclude-if-present</c>).</summary>
+/// <param name="Name">The tag file's name.</param>
+/// <param name="Header">What its content must start with; null: any content.</param>
+internal sealed record TagFile(string Name, string? Header)
+{
+    /// <summary>The Cache Directory Tagging Specification's tag (<c>--exclude-caches</c>).</summary>
+    public static TagFile Caches { get; } = new("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55");
+
+    /// <summary>Parses <c>NAME[:HEADER]</c>.</summary>
+    public static TagFile Parse(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? new TagFile(text, null) : new TagFile(text[..colon], text[(colon + 1)..]);
+    }
+}
 
 /// <summary>What a backup did.</summary>
 /// <param name="Snapshot">The snapshot written.</param>
 /// <param name="Warnings">Lines about entries that could not be read (the snapshot still holds everything else).</param>
 /// <param name="AdoptedPacks">Packs an interrupted backup left unindexed that this one indexed and reused.</param>
-internal sealed record BackupResult(Snapshot Snapshot, IReadOnlyList<string> Warnings, int AdoptedPacks);
+internal sealed record BackupResult(Snapshot Snapshot, IReadOnlyList<string> Warnings, int AdoptedPacks)
+{
+    /// <summary>With <see cref="BackupRequest.DryRun"/>: the files that would be read (new or changed); the snapshot was not written and its <c>NewBytesStored</c> counts new data before compression.</summary>
+    public IReadOnlyList<string>? WouldRead { get; init; }
+}
 
 /// <summary>
 /// One backup as a pipeline: the scan feeds files to readers (which chunk, hash the whole file and name
@@ -38,6 +77,8 @@ internal sealed class BackupRunner
     private readonly BackupProgress _progress;
     private readonly ExcludeMatcher _excludes;
     private readonly List<string> _warnings = [];
+    private readonly List<string> _wouldRead = [];
+    private long _wouldAdd;
 
     /// <param name="store">The store, locked for a backup, its index loaded.</param>
     /// <param name="source">What to back up.</param>
@@ -53,7 +94,7 @@ internal sealed class BackupRunner
         _time = time;
         _hostName = hostName;
         _progress = progress;
-        _excludes = new ExcludeMatcher(request.Excludes);
+        _excludes = new ExcludeMatcher(request.Excludes, request.CaseInsensitiveExcludes, request.ExcludeLargerThan, request.Includes);
     }
 
     public async Task<BackupResult> RunAsync(CancellationToken cancellationToken)
@@ -61,7 +102,7 @@ internal sealed class BackupRunner
         var started = _time.GetTimestamp();
 
         // Packs an interrupted backup uploaded but never indexed are reused, not sent again.
-        var adoptedPacks = await OrphanPacks.AdoptAsync(_store, cancellationToken).ConfigureAwait(false);
+        var adoptedPacks = _request.DryRun ? 0 : await OrphanPacks.AdoptAsync(_store, cancellationToken).ConfigureAwait(false);
         var parent = await FindParentAsync(cancellationToken).ConfigureAwait(false);
         var previous = parent is null ? new Dictionary<string, Node>(StringComparer.Ordinal) : await LoadFilesAsync(parent, cancellationToken).ConfigureAwait(false);
 
@@ -101,13 +142,20 @@ internal sealed class BackupRunner
         {
             await Pipeline.WhenAllAsync(scan, readers, encoding).ConfigureAwait(false);
             var all = directories.SelectMany(d => d.Children).ToList();
-            var root = await WriteTreesAsync(directories, uploader, token).ConfigureAwait(false);
-            await uploader.CompleteAsync(token).ConfigureAwait(false);
+            var root = _request.DryRun ? directories[0].ToNode() : await WriteTreesAsync(directories, uploader, token).ConfigureAwait(false);
+            if (_request.DryRun)
+            {
+                await uploader.AbandonAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await uploader.CompleteAsync(token).ConfigureAwait(false);
+            }
 
             var snapshot = new Snapshot
             {
                 Id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
-                Time = _time.GetUtcNow(),
+                Time = _request.Time ?? _time.GetUtcNow(),
                 Hostname = _hostName,
                 Username = Environment.UserName,
                 Source = _request.Source,
@@ -117,16 +165,21 @@ internal sealed class BackupRunner
                 Summary = new SnapshotSummary
                 {
                     Files = all.Count(c => c.Kind == EntryKind.File),
-                    Directories = directories.Count,
+                    Directories = directories.Count(d => !d.Pruned),
                     Symlinks = all.Count(c => c.Kind == EntryKind.Symlink),
                     Bytes = all.OfType<FileState>().Sum(f => f.Entry.Size),
                     Errors = _warnings.Count,
                     FilesUnchanged = all.OfType<FileState>().Count(f => f.Unchanged),
                     NewBlobs = uploader.NewBlobs,
-                    NewBytesStored = uploader.NewBytes,
+                    NewBytesStored = _request.DryRun ? Interlocked.Read(ref _wouldAdd) : uploader.NewBytes,
                     Seconds = _time.GetElapsedTime(started).TotalSeconds,
                 },
             };
+            if (_request.DryRun)
+            {
+                return new BackupResult(snapshot, _warnings.ToList(), adoptedPacks) { WouldRead = _wouldRead };
+            }
+
             await _store.WriteSnapshotAsync(snapshot, token).ConfigureAwait(false);
             return new BackupResult(snapshot, _warnings.ToList(), adoptedPacks);
         }
@@ -211,7 +264,7 @@ internal sealed class BackupRunner
                     throw new StoreException($"the source's root {_source.Description} is not a directory");
                 }
 
-                var root = new DirectoryState(entry, "");
+                var root = new DirectoryState(entry, "") { Listed = !_excludes.HasIncludes, TaggedBy = await FindTagFileAsync("", cancellationToken).ConfigureAwait(false) };
                 directories.Add(root);
                 byPath[""] = root;
                 continue;
@@ -224,12 +277,13 @@ internal sealed class BackupRunner
                 continue; // inside an excluded directory
             }
 
-            if (_excludes.Matches(entry.Path))
+            var name = entry.Path[(slash + 1)..];
+            var inclusion = parent.Listed ? Inclusion.Listed : _excludes.Includes(entry.Path, entry.Kind == EntryKind.Directory);
+            if (_excludes.Excludes(entry) || inclusion == Inclusion.None || (parent.TaggedBy is { } tag && (name != tag || entry.Kind != EntryKind.File)))
             {
                 continue;
             }
 
-            var name = entry.Path[(slash + 1)..];
             if (!Node.IsSafeName(name) || !parent.ChildNames.Add(name))
             {
                 // A source (perhaps a third-party one) must not smuggle a path that escapes a restore into a tree.
@@ -252,7 +306,7 @@ internal sealed class BackupRunner
             switch (entry.Kind)
             {
                 case EntryKind.Directory:
-                    var directory = new DirectoryState(entry, name);
+                    var directory = new DirectoryState(entry, name) { Listed = inclusion == Inclusion.Listed, TaggedBy = await FindTagFileAsync(entry.Path, cancellationToken).ConfigureAwait(false) };
                     directories.Add(directory);
                     byPath[entry.Path] = directory;
                     parent.Children.Add(directory);
@@ -268,6 +322,11 @@ internal sealed class BackupRunner
                     }
                     else if (entry.Error is null)
                     {
+                        if (_request.DryRun)
+                        {
+                            _wouldRead.Add(entry.Path);
+                        }
+
                         await files.WriteAsync(file, cancellationToken).ConfigureAwait(false);
                     }
 
@@ -282,6 +341,39 @@ internal sealed class BackupRunner
         {
             throw new StoreException($"the source {_source.Description} yielded nothing");
         }
+    }
+
+    /// <summary>The name of the first <c>--exclude-if-present</c> tag file the directory holds, or null.</summary>
+    private async Task<string?> FindTagFileAsync(string directory, CancellationToken cancellationToken)
+    {
+        foreach (var tag in _request.ExcludeIfPresent)
+        {
+            try
+            {
+                var stream = await _source.OpenReadAsync(directory.Length == 0 ? tag.Name : $"{directory}/{tag.Name}", cancellationToken).ConfigureAwait(false);
+                await using (stream.ConfigureAwait(false))
+                {
+                    if (tag.Header is null)
+                    {
+                        return tag.Name;
+                    }
+
+                    var expected = System.Text.Encoding.UTF8.GetBytes(tag.Header);
+                    var header = new byte[expected.Length];
+                    var read = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                    if (read == header.Length && header.AsSpan().SequenceEqual(expected))
+                    {
+                        return tag.Name;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotFoundException or PathEscapesRootException)
+            {
+                // No such file (or not a readable one): the directory is not tagged by it.
+            }
+        }
+
+        return null;
     }
 
     private static bool IsUnchanged(Node before, TreeEntry entry) =>
@@ -307,7 +399,16 @@ internal sealed class BackupRunner
                         var id = _store.Keys.ComputeId(chunk.Buffer.AsSpan(0, chunk.Length));
                         file.Content.Add(id);
                         _progress.AddDone(chunk.Length, file: false);
-                        if (uploader.TryClaim(id))
+                        if (_request.DryRun)
+                        {
+                            if (uploader.TryClaim(id))
+                            {
+                                Interlocked.Add(ref _wouldAdd, chunk.Length);
+                            }
+
+                            BlobBuffers.Pool.Return(chunk.Buffer);
+                        }
+                        else if (uploader.TryClaim(id))
                         {
                             await chunks.WriteAsync(new ChunkWork(id, chunk.Buffer, chunk.Length), cancellationToken).ConfigureAwait(false);
                         }
@@ -358,6 +459,14 @@ internal sealed class BackupRunner
         for (var i = directories.Count - 1; i >= 0; i--)
         {
             var directory = directories[i];
+            directory.Children.RemoveAll(c => c is DirectoryState { Pruned: true });
+            if (i > 0 && !directory.Listed && directory.Children.Count == 0)
+            {
+                // Only on the way to a --files-from glob that matched nothing below it.
+                directory.Pruned = true;
+                continue;
+            }
+
             var tree = new TreeNode { Entries = directory.Children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList() };
             var id = await uploader.AddTreeAsync(tree, cancellationToken).ConfigureAwait(false);
             directory.Subtree = id.ToString();
@@ -389,6 +498,14 @@ internal sealed class BackupRunner
         public HashSet<string> ChildNames { get; } = new(StringComparer.Ordinal);
 
         public string? Subtree { get; set; }
+
+        /// <summary>Kept with everything below it (no <c>--files-from</c>, or listed); false: only on the way to a listed path.</summary>
+        public bool Listed { get; init; }
+
+        /// <summary>The <c>--exclude-if-present</c> tag file it holds: only that file is kept.</summary>
+        public string? TaggedBy { get; init; }
+
+        public bool Pruned { get; set; }
 
         public override Node ToNode() => base.ToNode() with { Subtree = Subtree };
     }

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
 
@@ -55,7 +53,7 @@ internal sealed record SizeRange(long? Min, long? Max)
         var dots = text.IndexOf("..", StringComparison.Ordinal);
         if (dots < 0)
         {
-            if (!TryParseBytes(text, out var exact))
+            if (!ByteSize.TryParse(text, out var exact))
             {
                 return false;
             }
@@ -68,7 +66,7 @@ internal sealed record SizeRange(long? Min, long? Max)
         var (low, high) = (text[..dots], text[(dots + 2)..]);
         if (low.Length > 0)
         {
-            if (!TryParseBytes(low, out var value))
+            if (!ByteSize.TryParse(low, out var value))
             {
                 return false;
             }
@@ -78,7 +76,7 @@ internal sealed record SizeRange(long? Min, long? Max)
 
         if (high.Length > 0)
         {
-            if (!TryParseBytes(high, out var value))
+            if (!ByteSize.TryParse(high, out var value))
             {
                 return false;
             }
@@ -92,33 +90,6 @@ internal sealed record SizeRange(long? Min, long? Max)
         }
 
         range = new SizeRange(min, max);
-        return true;
-    }
-
-    private static bool TryParseBytes(string text, out long bytes)
-    {
-        bytes = 0;
-        var match = Regex.Match(text.Trim(), @"^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-        if (!match.Success || !decimal.TryParse(match.Groups[1].Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-        {
-            return false;
-        }
-
-        var shift = char.ToLowerInvariant(match.Groups[2].Value.FirstOrDefault()) switch
-        {
-            'k' => 10,
-            'm' => 20,
-            'g' => 30,
-            't' => 40,
-            _ => 0,
-        };
-        var value = number * (1L << shift);
-        if (value > long.MaxValue)
-        {
-            return false;
-        }
-
-        bytes = (long)decimal.Floor(value);
         return true;
     }
 }
