@@ -45,6 +45,12 @@ internal sealed class CliContext : IDisposable
     /// <summary>True when a person is at a terminal: passphrases may be prompted for and progress shown.</summary>
     public bool IsInteractive { get; init; } = !Console.IsInputRedirected && !Console.IsErrorRedirected;
 
+    /// <summary>Where <c>backup --stdin</c> reads (binary).</summary>
+    public Func<Stream> OpenBinaryInput { get; init; } = Console.OpenStandardInput;
+
+    /// <summary>False when standard input is a terminal: <c>backup --stdin</c> has nothing piped to read.</summary>
+    public bool IsInputRedirected { get; init; } = Console.IsInputRedirected;
+
     /// <summary>Where <c>cat</c> writes file content (binary).</summary>
     public Func<Stream> OpenBinaryOutput { get; init; } = Console.OpenStandardOutput;
 

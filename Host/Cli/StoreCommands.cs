@@ -49,18 +49,23 @@ internal static class StoreCommands
     {
         var source = new Argument<string>("SOURCE") { Description = "A path, a scheme://… location or @source[:sub]; the current directory by default.", Arity = ArgumentArity.ZeroOrOne };
         var tags = new Option<string[]>("--tag", "-tag") { Description = "Tag the snapshot (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var excludes = new Option<string[]>("--exclude", "-exclude") { Description = "Leave out paths matching a glob (repeatable; * ? **).", AllowMultipleArgumentsPerToken = false };
-        var command = new Command("backup", "Back up a directory or a source into the store.") { source, tags, excludes };
+        var command = new Command("backup", "Back up a directory or a source (or what is piped in, --stdin) into the store.") { source, tags };
+        var selection = BackupSelectionOptions.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var (configuration, name) = StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
+            var stdin = selection.IsStdin(parse);
+            var (configuration, name) = stdin ? (null, $"stdin:{selection.StdinFileName(parse)}") : StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
+            var request = selection.Request(parse, name, parse.GetValue(tags) ?? [], parse.GetValue(source) is not null, context.Time.LocalTimeZone);
+            var piped = stdin ? await OpenStdinAsync(context, selection.StdinFileName(parse), request.Time ?? context.Time.GetUtcNow(), ct) : null;
+
+            // A dry run writes nothing, so it takes no lock that could keep others waiting (as restic).
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
-                var connector = await context.Catalog.CreateSourceAsync(configuration, ct);
+                var connector = piped ?? await context.Catalog.CreateSourceAsync(configuration!, ct);
                 await using (connector)
                 {
                     var progress = new BackupProgress();
-                    var runner = new BackupRunner(store, connector, new BackupRequest(name, parse.GetValue(tags) ?? [], parse.GetValue(excludes) ?? []), context.Time, Environment.MachineName, progress);
+                    var runner = new BackupRunner(store, connector, request, context.Time, selection.HostName(parse), progress);
                     BackupResult result;
                     try
                     {
@@ -78,6 +83,18 @@ internal static class StoreCommands
 
                     var snapshot = result.Snapshot;
                     var s = snapshot.Summary;
+                    if (result.WouldRead is { } wouldRead)
+                    {
+                        foreach (var path in wouldRead)
+                        {
+                            context.Output.WriteLine($"would read {Node.Quote(path)}");
+                        }
+
+                        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"dry run: would back up {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), about {Size.Format(s.NewBytesStored)} of new data before compression; nothing stored"));
+                        return result.Warnings.Count == 0 ? ExitCodes.Success : ExitCodes.Incomplete;
+                    }
+
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
                     if (result.Warnings.Count == 0)
@@ -94,9 +111,24 @@ internal static class StoreCommands
 
                     return ExitCodes.Incomplete;
                 }
-            }, ct, LockKind.Backup);
+            }, ct, request.DryRun ? null : LockKind.Backup);
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>--stdin</c>'s source, refused before the store is touched when standard input is a terminal or empty:
+    /// an empty dump is far more often a failed producer (<c>pg_dump</c> that could not connect) than data.
+    /// </summary>
+    private static async Task<ISourceConnector> OpenStdinAsync(CliContext context, string fileName, DateTimeOffset time, CancellationToken cancellationToken)
+    {
+        if (!context.IsInputRedirected)
+        {
+            throw new CliFailure("--stdin reads what is piped in, but standard input is a terminal: pipe the data in (e.g. pg_dump db | coffer backup --stdin)");
+        }
+
+        return await StdinSource.OpenAsync(context.OpenBinaryInput(), fileName, time, cancellationToken)
+            ?? throw new CliFailure("--stdin: nothing was piped in (standard input is empty); nothing stored: check the command that feeds coffer");
     }
 
     private static Command LsCommand(CliContext context, Option<string?> passphraseFile)
