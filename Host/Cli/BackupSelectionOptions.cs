@@ -132,23 +132,23 @@ internal sealed class BackupSelectionOptions
             throw new CliFailure($"--files-from lists paths of a local directory: give one as SOURCE, not {source}");
         }
 
-        var entries = filesFrom.SelectMany(file => PatternFiles([file], "--files-from").Select(line => (file, line, IsGlob: line.Contains('*') || line.Contains('?'))))
-            .Concat(verbatim.SelectMany(file => Lines(file, "--files-from-verbatim").Where(line => line.Length > 0).Select(line => (file, line, IsGlob: false))))
-            .Concat(raw.SelectMany(file => RawNames(file).Select(line => (file, line, IsGlob: false))));
+        var entries = filesFrom.SelectMany(file => PatternFiles([file], "--files-from").Select(line => ($"--files-from {file}", line, IsGlob: line.Contains('*') || line.Contains('?'))))
+            .Concat(verbatim.SelectMany(file => Lines(file, "--files-from-verbatim").Where(line => line.Length > 0).Select(line => ($"--files-from-verbatim {file}", line, IsGlob: false))))
+            .Concat(raw.SelectMany(file => RawNames(file).Select(line => ($"--files-from-raw {file}", line, IsGlob: false))));
         var includes = new List<string>();
-        foreach (var (file, entry, isGlob) in entries)
+        foreach (var (list, entry, isGlob) in entries)
         {
             // Relative to where the user is, as restic reads them; the snapshot holds them relative to SOURCE.
             var full = Path.GetFullPath(entry);
             var relative = Path.GetRelativePath(source, full);
             if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
             {
-                throw new CliFailure($"{file}: {Node.Quote(entry)} is outside the source {source}: list paths below it, or back up a directory that holds them");
+                throw new CliFailure($"{list}: {Node.Quote(entry)} is outside the source {source}: list paths below it, or back up a directory that holds them");
             }
 
             if (!isGlob && !Path.Exists(full) && new FileInfo(full).LinkTarget is null)
             {
-                throw new CliFailure($"{file}: {Node.Quote(entry)} does not exist: fix the list");
+                throw new CliFailure($"{list}: {Node.Quote(entry)} does not exist: fix the list");
             }
 
             if (relative == ".")
