@@ -17,20 +17,20 @@ internal sealed class BackupSelectionOptions
     /// <summary>restic's <c>--time</c> format, read in the local time zone as restic does.</summary>
     private const string TimeFormat = "yyyy-MM-dd HH:mm:ss";
 
-    private readonly Option<string[]> _excludes = Repeatable("--exclude", "Leave out paths matching a glob (repeatable; * ? **).");
-    private readonly Option<string[]> _excludeFiles = Repeatable("--exclude-file", "Read --exclude globs from FILE, one a line; # comments and blank lines are skipped (repeatable).");
-    private readonly Option<string[]> _iexcludes = Repeatable("--iexclude", "Like --exclude, ignoring case (repeatable).");
-    private readonly Option<string[]> _iexcludeFiles = Repeatable("--iexclude-file", "Like --exclude-file, ignoring case (repeatable).");
-    private readonly Option<string[]> _excludeIfPresent = Repeatable("--exclude-if-present", "Leave out the content of a directory holding a file NAME (whose content starts with HEADER if given: NAME[:HEADER]; repeatable).");
+    private readonly Option<string[]> _excludes = Repeatable("--exclude", "GLOB", "Leave out paths matching a glob (repeatable; * ? **).");
+    private readonly Option<string[]> _excludeFiles = Repeatable("--exclude-file", "FILE", "Read --exclude globs from FILE, one a line; # comments and blank lines are skipped (repeatable).");
+    private readonly Option<string[]> _iexcludes = Repeatable("--iexclude", "GLOB", "Like --exclude, ignoring case (repeatable).");
+    private readonly Option<string[]> _iexcludeFiles = Repeatable("--iexclude-file", "FILE", "Like --exclude-file, ignoring case (repeatable).");
+    private readonly Option<string[]> _excludeIfPresent = Repeatable("--exclude-if-present", "NAME[:HEADER]", "Leave out the content of a directory holding a file NAME (whose content starts with HEADER if given: NAME[:HEADER]; repeatable).");
     private readonly Option<bool> _excludeCaches = new("--exclude-caches", "-exclude-caches") { Description = "Leave out the content of directories holding a CACHEDIR.TAG with the standard signature." };
-    private readonly Option<string?> _excludeLargerThan = new("--exclude-larger-than", "-exclude-larger-than") { Description = "Leave out files larger than SIZE (bytes, or 10K, 10M, 1G, 1T: powers of 1024)." };
-    private readonly Option<string[]> _filesFrom = Repeatable("--files-from", "Back up only the paths listed in FILE, one a line (# comments; * ? ** globs), below SOURCE (repeatable).");
-    private readonly Option<string[]> _filesFromVerbatim = Repeatable("--files-from-verbatim", "Like --files-from, every non-empty line a path as written (no comments, no globs).");
-    private readonly Option<string[]> _filesFromRaw = Repeatable("--files-from-raw", "Like --files-from-verbatim, the paths each ended by a NUL byte (find -print0).");
+    private readonly Option<string?> _excludeLargerThan = new("--exclude-larger-than", "-exclude-larger-than") { HelpName = "SIZE", Description = "Leave out files larger than SIZE (bytes, or 10K, 10M, 1G, 1T: powers of 1024)." };
+    private readonly Option<string[]> _filesFrom = Repeatable("--files-from", "FILE", "Back up only the paths listed in FILE, one a line (# comments; * ? ** globs), below SOURCE (repeatable).");
+    private readonly Option<string[]> _filesFromVerbatim = Repeatable("--files-from-verbatim", "FILE", "Like --files-from, every non-empty line a path as written (no comments, no globs).");
+    private readonly Option<string[]> _filesFromRaw = Repeatable("--files-from-raw", "FILE", "Like --files-from-verbatim, the paths each ended by a NUL byte (find -print0).");
     private readonly Option<bool> _stdin = new("--stdin", "-stdin") { Description = "Back up what is piped in as one file (no SOURCE)." };
-    private readonly Option<string> _stdinFileName = new("--stdin-filename", "-stdin-filename") { Description = "The name of the --stdin file in the snapshot.", DefaultValueFactory = _ => "stdin" };
-    private readonly Option<string?> _host = new("--host", "-host") { Description = "Record this host name instead of the machine's (the parent is the latest snapshot of the same source and host)." };
-    private readonly Option<string?> _time = new("--time", "-time") { Description = $"Record this time instead of now: \"{TimeFormat}\", local time." };
+    private readonly Option<string> _stdinFileName = new("--stdin-filename", "-stdin-filename") { HelpName = "NAME", Description = "The name of the --stdin file in the snapshot.", DefaultValueFactory = _ => "stdin" };
+    private readonly Option<string?> _host = new("--host", "-host") { HelpName = "NAME", Description = "Record this host name instead of the machine's (the parent is the latest snapshot of the same source and host)." };
+    private readonly Option<string?> _time = new("--time", "-time") { HelpName = "TIME", Description = $"Record this time instead of now: \"{TimeFormat}\", local time." };
     private readonly Option<bool> _dryRun = new("--dry-run", "-dry-run", "-n") { Description = "Show what would be read and roughly how much would be added; store nothing and take no lock." };
 
     private BackupSelectionOptions()
@@ -117,8 +117,8 @@ internal sealed class BackupSelectionOptions
         };
     }
 
-    private static Option<string[]> Repeatable(string name, string description) =>
-        new(name, name[1..]) { Description = description, AllowMultipleArgumentsPerToken = false };
+    private static Option<string[]> Repeatable(string name, string valueName, string description) =>
+        new(name, name[1..]) { Description = description, HelpName = valueName, AllowMultipleArgumentsPerToken = false };
 
     /// <summary>restic's pattern files: one glob a line, surrounding blanks trimmed, blank lines and <c>#</c> comments skipped.</summary>
     private static IEnumerable<string> PatternFiles(IEnumerable<string> files, string flag) =>
