@@ -125,7 +125,7 @@ internal sealed class BackupSelectionOptions
         files.SelectMany(file => Lines(file, flag)).Select(line => line.Trim()).Where(line => line.Length > 0 && line[0] != '#');
 
     /// <summary>The <c>--files-from*</c> lists as paths or globs relative to the source's root; each literal path must exist below it.</summary>
-    private static List<string>? Includes(string source, string[] filesFrom, string[] verbatim, string[] raw)
+    private static List<IncludedPath>? Includes(string source, string[] filesFrom, string[] verbatim, string[] raw)
     {
         if (ConnectorConfiguration.ParseLocation(source).Scheme != ConnectorConfiguration.FileSystemScheme || !Path.IsPathRooted(source))
         {
@@ -135,7 +135,7 @@ internal sealed class BackupSelectionOptions
         var entries = filesFrom.SelectMany(file => PatternFiles([file], "--files-from").Select(line => ($"--files-from {file}", line, IsGlob: line.Contains('*') || line.Contains('?'))))
             .Concat(verbatim.SelectMany(file => Lines(file, "--files-from-verbatim").Where(line => line.Length > 0).Select(line => ($"--files-from-verbatim {file}", line, IsGlob: false))))
             .Concat(raw.SelectMany(file => RawNames(file).Select(line => ($"--files-from-raw {file}", line, IsGlob: false))));
-        var includes = new List<string>();
+        var includes = new List<IncludedPath>();
         foreach (var (list, entry, isGlob) in entries)
         {
             // Relative to where the user is, as restic reads them; the snapshot holds them relative to SOURCE.
@@ -156,7 +156,7 @@ internal sealed class BackupSelectionOptions
                 return null; // the whole source is listed
             }
 
-            includes.Add(relative);
+            includes.Add(new IncludedPath(relative, isGlob));
         }
 
         return includes;

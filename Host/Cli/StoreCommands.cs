@@ -54,7 +54,7 @@ internal static class StoreCommands
         command.SetAction(async (parse, ct) =>
         {
             var stdin = selection.IsStdin(parse);
-            var (configuration, name) = stdin ? (null, $"stdin:{selection.StdinFileName(parse)}") : StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
+            var (configuration, name) = stdin ? (null, $"stdin://{selection.StdinFileName(parse)}") : StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
             var request = selection.Request(parse, name, parse.GetValue(tags) ?? [], parse.GetValue(source) is not null, context.Time.LocalTimeZone);
             var piped = stdin ? await OpenStdinAsync(context, selection.StdinFileName(parse), request.Time ?? context.Time.GetUtcNow(), ct) : null;
 

@@ -53,6 +53,8 @@ public class BackupSelectionTests
         Write(source, "src/b.h", "b");
         Write(source, "src/sub/c.c", "c");
         Write(source, "docs/readme.md", "docs");
+        Write(source, "odd*name", "a star in its name");
+        Write(source, "oddXname", "not listed");
         var excludeFile = temp.Combine("excludes");
         File.WriteAllText(excludeFile, "# logs\n\n  *.log  \n");
         var iexcludeFile = temp.Combine("iexcludes");
@@ -64,7 +66,7 @@ public class BackupSelectionTests
         Assert.That(await PathsAsync(coffer, store, first), Is.EqualTo(new[]
         {
             "cache", "cache/CACHEDIR.TAG", "docs", "docs/readme.md", "keep.txt", "marked", "marked/.nobackup",
-            "notcache", "notcache/CACHEDIR.TAG", "notcache/blob", "src", "src/a.c", "src/b.h",
+            "notcache", "notcache/CACHEDIR.TAG", "notcache/blob", "odd*name", "oddXname", "src", "src/a.c", "src/b.h",
         }));
 
         // The lists: globs and comments in --files-from, literal lines in -verbatim, NUL-ended names in -raw; paths as the user
@@ -72,13 +74,13 @@ public class BackupSelectionTests
         var filesFrom = temp.Combine("files-from");
         File.WriteAllText(filesFrom, $"# sources\n\n  {source}/src/*.c  \n{source}/docs\n");
         var verbatim = temp.Combine("verbatim");
-        File.WriteAllText(verbatim, $"{source}/keep.txt\n\n");
+        File.WriteAllText(verbatim, $"{source}/keep.txt\n\n{source}/odd*name\n");
         var raw = temp.Combine("raw");
         File.WriteAllText(raw, $"{source}/marked/secret\0");
         var listed = await coffer.RunAsync("at", store, "backup", source, "--files-from", filesFrom, "--files-from-verbatim", verbatim, "--files-from-raw", raw,
             "--host", "db-server", "--time", "2026-01-02 03:04:05");
         var second = LifecycleCli.SnapshotId(listed);
-        Assert.That(await PathsAsync(coffer, store, second), Is.EqualTo(new[] { "docs", "docs/readme.md", "keep.txt", "marked", "marked/secret", "src", "src/a.c" }));
+        Assert.That(await PathsAsync(coffer, store, second), Is.EqualTo(new[] { "docs", "docs/readme.md", "keep.txt", "marked", "marked/secret", "odd*name", "src", "src/a.c" }));
         var byHost = await coffer.RunAsync("at", store, "ls", "--host", "db-server");
         Assert.That(byHost.Output.Trim(), Does.StartWith($"{second}  2026-01-02 03:04:05"), byHost.ToString());
 
@@ -120,6 +122,8 @@ public class BackupSelectionTests
         var back = await coffer.RunAsync("at", store, "dump", $"{snapshot}:db.sql");
         Assert.That(back.ExitCode, Is.Zero, back.ToString());
         Assert.That(back.Output, Is.EqualTo(dump));
+        var bySource = await coffer.RunAsync("at", store, "ls", "--source", "stdin://db.sql");
+        Assert.That(bySource.Output, Does.StartWith(snapshot).And.Contain("stdin://db.sql  tags=db"), bySource.ToString());
 
         // A dry run reads and counts: what is already stored (the dump) is not counted as new; nothing is written.
         var source = temp.Combine("source");

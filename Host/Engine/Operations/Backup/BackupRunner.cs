@@ -24,7 +24,7 @@ internal sealed record BackupRequest(string Source, IReadOnlyList<string> Tags, 
     public long? ExcludeLargerThan { get; init; }
 
     /// <summary>Paths or globs relative to the source root to back up (<c>--files-from</c>); null: everything.</summary>
-    public IReadOnlyList<string>? Includes { get; init; }
+    public IReadOnlyList<IncludedPath>? Includes { get; init; }
 
     /// <summary>The snapshot's time (<c>--time</c>); null: now.</summary>
     public DateTimeOffset? Time { get; init; }

@@ -4,6 +4,11 @@ using System.Text.RegularExpressions;
 
 namespace Coffer.Engine.Operations.Backup;
 
+/// <summary>A path a <c>--files-from</c> list names, relative to the source's root.</summary>
+/// <param name="Path">The path, or a glob.</param>
+/// <param name="IsGlob">Whether <c>*</c>, <c>?</c> and <c>**</c> in it are wildcards.</param>
+internal sealed record IncludedPath(string Path, bool IsGlob);
+
 /// <summary>How a path stands against a <c>--files-from</c> list.</summary>
 internal enum Inclusion
 {
@@ -33,15 +38,15 @@ internal sealed class ExcludeMatcher
     /// <param name="globs">Exclude globs, case-sensitive.</param>
     /// <param name="caseInsensitiveGlobs">Exclude globs that ignore case.</param>
     /// <param name="largerThan">Files larger than this many bytes are left out; null: no limit.</param>
-    /// <param name="includes">Paths or globs relative to the source root to keep; null: everything.</param>
-    public ExcludeMatcher(IEnumerable<string> globs, IEnumerable<string>? caseInsensitiveGlobs = null, long? largerThan = null, IEnumerable<string>? includes = null)
+    /// <param name="includes">Paths (literal) or globs relative to the source root to keep; null: everything.</param>
+    public ExcludeMatcher(IEnumerable<string> globs, IEnumerable<string>? caseInsensitiveGlobs = null, long? largerThan = null, IEnumerable<IncludedPath>? includes = null)
     {
         _patterns = globs.Select(g => Pattern(g, ignoreCase: false)).Concat((caseInsensitiveGlobs ?? []).Select(g => Pattern(g, ignoreCase: true))).ToList();
         _largerThan = largerThan;
 
         // A segment holding ** may stand for any number of directories: every directory may be on its way.
-        _includes = includes?.Select(i => i.Trim('/'))
-            .Select(i => (Glob.ToRegex(i), i.Split('/').Select(s => s.Contains("**", StringComparison.Ordinal) ? null : Glob.ToRegex(s)).ToArray()))
+        _includes = includes?.Select(i => i with { Path = i.Path.Trim('/') })
+            .Select(i => (ToRegex(i.Path, i.IsGlob), i.Path.Split('/').Select(s => i.IsGlob && s.Contains("**", StringComparison.Ordinal) ? null : ToRegex(s, i.IsGlob)).ToArray()))
             .ToList();
     }
 
@@ -92,6 +97,9 @@ internal sealed class ExcludeMatcher
 
         return true;
     }
+
+    private static Regex ToRegex(string text, bool isGlob) =>
+        isGlob ? Glob.ToRegex(text) : new Regex($"^{Regex.Escape(text)}$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     private static (Regex Pattern, bool ByName) Pattern(string glob, bool ignoreCase) =>
         (Glob.ToRegex(glob.Trim('/'), ignoreCase), !glob.Trim('/').Contains('/'));
