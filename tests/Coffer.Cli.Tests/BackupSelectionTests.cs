@@ -136,4 +136,32 @@ public class BackupSelectionTests
             .And.Contain("dry run: would back up 2 files, 1 directories").And.Contain("about 13 B of new data"), dryRun.ToString());
         Assert.That(Directory.GetFiles(store, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal), Is.EqualTo(objects), "a dry run wrote to the store");
     }
+
+    [Test]
+    public async Task On_an_Azurite_source_tag_files_the_size_limit_and_case_insensitive_excludes_apply_to_blobs()
+    {
+        using var temp = new TemporaryDirectory("backup-select-azure");
+        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        CofferCli.InstallBundled(coffer, "AzBlob", "azblob");
+        var azurite = await AzuriteServer.GetSharedAsync();
+        var location = $"azblob://select-{Guid.NewGuid():N}";
+        Assert.That((await coffer.RunAsync("destination", "add", "blobs", location, $"connection_string={azurite.ConnectionString}")).ExitCode, Is.Zero);
+        Assert.That((await coffer.RunAsync("source", "add", "blobs", location, $"connection_string={azurite.ConnectionString}")).ExitCode, Is.Zero);
+
+        // The tree goes into the container the way a user would put it there: a restore to the destination.
+        var source = temp.Combine("source");
+        Write(source, "keep.txt", "keep");
+        Write(source, "Notes.TMP", "iexcluded");
+        Write(source, "big.bin", new string('x', 3000));
+        Write(source, "cache/CACHEDIR.TAG", CacheSignature);
+        Write(source, "cache/blob", "cached");
+        Write(source, "docs/readme.md", "docs");
+        LifecycleCli.SnapshotId(await coffer.RunAsync("at", store, "backup", source));
+        var restored = await coffer.RunAsync("at", store, "restore", "latest", "-to", "@blobs");
+        Assert.That(restored.ExitCode, Is.Zero, restored.ToString());
+
+        var backup = await coffer.RunAsync("at", store, "backup", "@blobs", "--exclude-caches", "--iexclude", "*.tmp", "--exclude-larger-than", "2K");
+        var snapshot = LifecycleCli.SnapshotId(backup);
+        Assert.That(await PathsAsync(coffer, store, snapshot), Is.EqualTo(new[] { "cache", "cache/CACHEDIR.TAG", "docs", "docs/readme.md", "keep.txt" }));
+    }
 }
