@@ -325,7 +325,21 @@ internal sealed class CofferStore
         var (buffer, length) = await ReadBlobAsync(id, cancellationToken).ConfigureAwait(false);
         try
         {
-            var tree = TreeNode.Parse(buffer.AsSpan(0, length));
+            return ParseTree(id, buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            BlobBuffers.Pool.Return(buffer);
+        }
+    }
+
+    /// <summary>A decoded tree blob as a tree, refused when it is malformed or names an entry unsafely.</summary>
+    /// <exception cref="StoreFormatException">The tree is malformed or was tampered with.</exception>
+    public static TreeNode ParseTree(BlobId id, ReadOnlySpan<byte> plain)
+    {
+        try
+        {
+            var tree = TreeNode.Parse(plain);
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in tree.Entries)
             {
@@ -342,10 +356,6 @@ internal sealed class CofferStore
         catch (System.Text.Json.JsonException e)
         {
             throw new StoreFormatException($"tree {id} is malformed", e);
-        }
-        finally
-        {
-            BlobBuffers.Pool.Return(buffer);
         }
     }
 
