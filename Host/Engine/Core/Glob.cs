@@ -9,12 +9,7 @@ namespace Coffer.Engine.Core;
 /// </summary>
 internal static class Glob
 {
-    /// <summary>
-    /// The glob as an anchored regular expression. <paramref name="compiled"/> emits IL: worth it for the many
-    /// thousands of paths a backup tests, not for a command that matches a few thousand names once
-    /// (compiling cost find ~45 ms CPU of its start, bench/README.md).
-    /// </summary>
-    public static Regex ToRegex(string glob, bool ignoreCase = false, bool compiled = true)
+    public static Regex ToRegex(string glob, bool ignoreCase = false)
     {
         var pattern = new StringBuilder("^");
         for (var i = 0; i < glob.Length; i++)
@@ -36,7 +31,7 @@ internal static class Glob
             }
         }
 
-        var options = RegexOptions.CultureInvariant | (compiled ? RegexOptions.Compiled : RegexOptions.None) | (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None);
+        var options = RegexOptions.CultureInvariant | RegexOptions.Compiled | (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None);
         return new Regex(pattern.Append('$').ToString(), options, TimeSpan.FromSeconds(1));
     }
 }

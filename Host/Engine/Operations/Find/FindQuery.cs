@@ -33,7 +33,7 @@ internal sealed record FindQuery
     /// <summary>Builds the matcher once, so each entry costs only the regular expressions.</summary>
     internal Func<string, Node, bool> CreateMatcher()
     {
-        var patterns = Patterns.Select(p => Glob.ToRegex(WholePath ? p.Trim('/') : p, IgnoreCase, compiled: false)).ToList();
+        var patterns = Patterns.Select(p => Glob.ToRegex(WholePath ? p.Trim('/') : p, IgnoreCase)).ToList();
         return (path, node) =>
             (Kinds.Count == 0 || Kinds.Contains(node.Kind))
             && (Newer is not { } newer || node.Mtime >= newer)
