@@ -2,6 +2,7 @@ using Azure.Storage.Blobs;
 using Coffer.Abstractions;
 using Coffer.Engine.Core;
 using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Packs;
 using Coffer.TestSupport;
 
 namespace Coffer.Cli.Tests.Reliability;
@@ -113,15 +114,19 @@ public class DamageTests
         Assert.That(after.Error, Is.Empty, after.ToString());
     }
 
-    [Test]
-    public async Task A_damaged_directory_tree_costs_only_that_directory_at_restore_and_repair_salvages_the_rest()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_damaged_directory_tree_costs_only_that_directory_at_restore_and_repair_salvages_the_rest(bool azure)
     {
         using var temp = new TemporaryDirectory("damage-tree");
-        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        var (coffer, store, container) = await LifecycleCli.StoreWithContainerAsync(temp, azure);
         var source = temp.Combine("source");
         LifecycleCli.BuildTree(source, seed: 4, files: 8, size: 2000);
         var id = LifecycleCli.SnapshotId(await coffer.RunAsync("at", store, "backup", source));
-        await DamageTreeAsync(store, "d1");
+        var location = container is null
+            ? new ConnectorConfiguration(store)
+            : new ConnectorConfiguration($"azblob://{container}", new Dictionary<string, string> { ["connection_string"] = (await AzuriteServer.GetSharedAsync()).ConnectionString });
+        await DamageTreeAsync(location, new StoreObjects(store, container), "d1");
 
         var restored = temp.Combine("restored");
         var restore = await coffer.RunAsync("at", store, "restore", "latest", "-to", restored);
@@ -180,19 +185,22 @@ public class DamageTests
     }
 
     /// <summary>Flips a byte in the middle of the tree blob of <paramref name="directory"/> (a child of the latest snapshot's root).</summary>
-    private static async Task DamageTreeAsync(string storePath, string directory)
+    private static async Task DamageTreeAsync(ConnectorConfiguration location, StoreObjects objects, string directory)
     {
         using var catalog = EngineHarness.LoadBundled();
-        await using var storage = await catalog.CreateStorageAsync(new ConnectorConfiguration(storePath));
-        var store = await EngineHarness.ReopenAsync(storage, passphrase: "");
-        var snapshot = (await store.ListSnapshotsAsync(CancellationToken.None))[^1];
-        var root = await store.ReadTreeAsync(BlobId.Parse(snapshot.Root.Subtree!), CancellationToken.None);
-        var tree = BlobId.Parse(root.Entries.Single(e => e.Name == directory).Subtree!);
-        Assert.That(store.Index.TryGet(tree, out var location), Is.True);
-        var pack = Directory.GetFiles(Path.Combine(storePath, "packfiles"), location.Pack, SearchOption.AllDirectories).Single();
-        var bytes = await File.ReadAllBytesAsync(pack);
-        bytes[location.Offset + location.Length / 2] ^= 0x55;
-        await File.WriteAllBytesAsync(pack, bytes);
+        BlobLocation blob;
+        await using (var storage = await catalog.CreateStorageAsync(location))
+        {
+            var store = await EngineHarness.ReopenAsync(storage, passphrase: "");
+            var snapshot = (await store.ListSnapshotsAsync(CancellationToken.None))[^1];
+            var root = await store.ReadTreeAsync(BlobId.Parse(snapshot.Root.Subtree!), CancellationToken.None);
+            var tree = BlobId.Parse(root.Entries.Single(e => e.Name == directory).Subtree!);
+            Assert.That(store.Index.TryGet(tree, out blob), Is.True);
+        }
+
+        var bytes = await objects.ReadAsync(StorageObjectClass.Packfile, blob.Pack);
+        bytes[blob.Offset + blob.Length / 2] ^= 0x55;
+        await objects.WriteAsync(StorageObjectClass.Packfile, blob.Pack, bytes);
     }
 
     private static void Run(string file, string arg1, string arg2, string workingDirectory)

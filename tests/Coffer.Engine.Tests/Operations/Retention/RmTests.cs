@@ -1,3 +1,4 @@
+using System.Globalization;
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Operations.Retention;
@@ -13,7 +14,7 @@ public class RmTests
         TreeAssert.BuildSample(source);
         for (var i = 0; i < 3; i++)
         {
-            File.WriteAllText(Path.Combine(source, "counter.txt"), i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            File.WriteAllText(Path.Combine(source, "counter.txt"), i.ToString(CultureInfo.InvariantCulture));
             Assert.That((await coffer.RunAsync("at", store, "backup", source)).ExitCode, Is.Zero);
         }
 
@@ -42,11 +43,13 @@ public class RmTests
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", "ffffffff"), "no snapshot 'ffffffff'");
     }
 
-    [Test]
-    public async Task Rm_with_restic_rules_keeps_tagged_and_recent_snapshots_says_why_and_prunes()
+    // On Azurite too (issue 16: each command on every connector), ending with the partial checks a cron job runs there.
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task Rm_with_restic_rules_keeps_tagged_and_recent_snapshots_says_why_and_prunes(bool azure)
     {
         using var temp = new TemporaryDirectory("rm-restic");
-        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        var (coffer, store) = await LifecycleCli.StoreAsync(temp, azure);
         var source = temp.Combine("source");
         TreeAssert.BuildSample(source);
         string[][] tags = [["release"], [], []];
@@ -57,7 +60,7 @@ public class RmTests
             Assert.That((await coffer.RunAsync(args)).ExitCode, Is.Zero);
         }
 
-        var ids = (await coffer.RunAsync("at", store, "ls")).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..8]).ToList();
+        var ids = await SnapshotIdsAsync(coffer, store);
         Assert.That(ids, Has.Count.EqualTo(3));
 
         // All three are within the hour before the newest one.
@@ -70,7 +73,7 @@ public class RmTests
         Assert.That(dry.Output, Does.Contain($"keep    {ids[0]}").And.Contain("(tag release)")
             .And.Contain($"keep    {ids[2]}").And.Contain("(hourly)")
             .And.Contain($"would remove  {ids[1]}").And.Contain("maintenance not run"), dry.ToString());
-        Assert.That(Directory.GetFiles(Path.Combine(store, "snapshots")), Has.Length.EqualTo(3));
+        Assert.That(await SnapshotIdsAsync(coffer, store), Is.EqualTo(ids), "a dry run removes nothing");
 
         // Grouping by tags makes the release snapshot its own group, so --keep-last 1 keeps it too.
         var grouped = await coffer.RunAsync("at", store, "rm", "--keep-last", "1", "--group-by", "host,paths,tags", "--prune");
@@ -87,5 +90,27 @@ public class RmTests
 
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", "--keep-within", "a week"), "is not a duration");
         CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "rm", "--keep-last", "1", "--group-by", "user"), "is not a grouping");
+        Assert.That(await SnapshotIdsAsync(coffer, store), Is.EqualTo(new[] { ids[2] }), "refused input removes nothing");
+
+        // check --read-data-subset: the two halves read every pack once between them, and 100% reads them all.
+        var read = new List<(int Read, int Of)>();
+        foreach (var subset in new[] { "1/2", "2/2", "100%" })
+        {
+            var check = await coffer.RunAsync("at", store, "check", "--read-data-subset", subset);
+            Assert.That(check.ExitCode, Is.Zero, check.ToString());
+            var counts = System.Text.RegularExpressions.Regex.Match(check.Output, @"(\d+) of (\d+) packs read \(subset " + System.Text.RegularExpressions.Regex.Escape(subset) + @"\)");
+            Assert.That(counts.Success, Is.True, check.ToString());
+            read.Add((int.Parse(counts.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(counts.Groups[2].Value, CultureInfo.InvariantCulture)));
+        }
+
+        var packs = read[2].Of;
+        Assert.That(read.Select(r => r.Of), Is.All.EqualTo(packs));
+        Assert.That(packs, Is.GreaterThan(0));
+        Assert.That(read[0].Read + read[1].Read, Is.EqualTo(packs), string.Join(", ", read));
+        Assert.That(read[2].Read, Is.EqualTo(packs), string.Join(", ", read));
+        CofferCli.AssertOneLineFailure(await coffer.RunAsync("at", store, "check", "--read-data-subset", "3/2"), "1 <= K <= N");
     }
+
+    private static async Task<List<string>> SnapshotIdsAsync(CofferProcess coffer, string store) =>
+        (await coffer.RunAsync("at", store, "ls")).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l[..8]).ToList();
 }
