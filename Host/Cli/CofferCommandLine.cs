@@ -28,6 +28,9 @@ internal static class CofferCommandLine
             Recursive = true,
         };
         root.Options.Add(passphraseFile);
+        root.Options.Add(new Option<bool>(JsonOption) { Description = "Print JSON documents, one a line, and errors as one JSON object on stderr (docs/json.md).", Recursive = true });
+        root.Options.Add(new Option<bool>(QuietOption, "-q") { Description = "Print errors only (the exit code still tells the outcome).", Recursive = true });
+        root.Options.Add(new Option<bool>(VerboseOption, "-v") { Description = "Print a line per file that backup or restore handles.", Recursive = true });
         var parts = Parts(context, passphraseFile);
         var needed = firstWord is null ? null : Array.Find(parts, part => part.Names.Contains(firstWord, StringComparer.Ordinal));
         foreach (var part in needed is null ? parts : [needed])
@@ -40,6 +43,10 @@ internal static class CofferCommandLine
 
         return root;
     }
+
+    private const string JsonOption = "--json";
+    private const string QuietOption = "--quiet";
+    private const string VerboseOption = "--verbose";
 
     /// <summary>The top-level commands, in the order help lists them, each part with the names it adds.</summary>
     internal static TreePart[] Parts(CliContext context, Option<string?> passphraseFile) =>
@@ -83,10 +90,13 @@ internal static class CofferCommandLine
         var typed = args;
         async Task<int> Fail(string line, int exitCode)
         {
-            await context.Error.WriteLineAsync($"coffer: {StoreReferences.MaskQueryValues(line, typed)}");
+            var masked = StoreReferences.MaskQueryValues(line, typed);
+            await context.Error.WriteLineAsync(context.IsJson ? JsonOutput.Error(exitCode, masked) : $"coffer: {masked}");
             return exitCode;
         }
 
+        // Known before parsing, so that a usage error is already reported the way the user asked.
+        context.IsJson = args.Contains(JsonOption, StringComparer.Ordinal);
         try
         {
             if (args is [KeepstoreCommand.Name, .. var keepstoreArgs])
@@ -114,6 +124,9 @@ internal static class CofferCommandLine
                     : parsed.Errors[0].Message.TrimEnd('.');
                 return await Fail($"{Redacted(problem, args)} (see 'coffer --help')", ExitCodes.Usage);
             }
+
+            context.Quiet = parsed.GetValue<bool>(QuietOption);
+            context.Verbose = parsed.GetValue<bool>(VerboseOption) && !context.Quiet;
 
             // Program owns Ctrl-C: System.CommandLine's own handler would cancel a token of its own (which
             // the catch below cannot tell from a bug) and return 130 after a timeout while locks are held.
