@@ -104,6 +104,27 @@ internal sealed record JsonStoreInfo(string Id, string Location, int Format, Dat
     string Chunker, long ChunkMin, long ChunkAverage, long ChunkMax, string Compression, int CompressionLevel, int Snapshots, int Packs,
     long PackBytes, int DataBlobs, int TreeBlobs, long TotalSize, long UniqueSize, double DedupRatio);
 
+/// <summary>A match of <c>find</c>: the snapshot and the entry.</summary>
+internal sealed record JsonFindMatch(string SnapshotId, JsonNode Node);
+
+/// <summary>A difference <c>diff</c> found: <c>+</c> added, <c>-</c> removed, <c>M</c> modified, with what changed.</summary>
+internal sealed record JsonDiffChange(string Modifier, string Path, IReadOnlyList<string> What);
+
+/// <summary>A key of the store, in <c>key list</c>.</summary>
+internal sealed record JsonKey(string Id, DateTimeOffset Created, string? Hostname, string? Username, bool Current, bool InConfig);
+
+/// <summary>A snapshot <c>tag</c> looked at.</summary>
+internal sealed record JsonTagChange(string SnapshotId, bool Changed, IReadOnlyList<string> Tags);
+
+/// <summary>A named store, source or destination; secret options are masked unless <c>show --secrets</c>.</summary>
+internal sealed record JsonNamedConnector(string Name, string Location, IReadOnlyDictionary<string, string> Options);
+
+/// <summary>A connector an installed package provides, in <c>connectors</c>.</summary>
+internal sealed record JsonConnector(string Kind, string Scheme, string Package, string Description, IReadOnlyList<JsonConnectorOption> Options);
+
+/// <summary>An option of a connector.</summary>
+internal sealed record JsonConnectorOption(string Name, string Description, bool Required, bool Secret);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(JsonError))]
 [JsonSerializable(typeof(JsonStatus))]
@@ -114,4 +135,11 @@ internal sealed record JsonStoreInfo(string Id, string Location, int Format, Dat
 [JsonSerializable(typeof(JsonRestoreSummary))]
 [JsonSerializable(typeof(JsonCheckSummary))]
 [JsonSerializable(typeof(JsonStoreInfo))]
+[JsonSerializable(typeof(JsonFindMatch))]
+[JsonSerializable(typeof(JsonDiffChange))]
+[JsonSerializable(typeof(List<JsonKey>))]
+[JsonSerializable(typeof(List<JsonTagChange>))]
+[JsonSerializable(typeof(List<JsonNamedConnector>))]
+[JsonSerializable(typeof(JsonNamedConnector))]
+[JsonSerializable(typeof(List<JsonConnector>))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

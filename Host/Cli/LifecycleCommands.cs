@@ -246,9 +246,16 @@ internal static class LifecycleCommands
                 var b = await store.FindSnapshotAsync(ref2, ct);
                 var before = await store.ResolveAsync(a, path1, ct);
                 var after = await store.ResolveAsync(b, path2, ct);
-                await foreach (var line in new SnapshotDiff(store).CompareAsync(before, after, path2, ct))
+                await foreach (var change in new SnapshotDiff(store).ChangesAsync(before, after, path2, ct))
                 {
-                    context.Output.WriteLine(line);
+                    if (context.IsJson)
+                    {
+                        context.Json.Write(new JsonDiffChange(change.Marker.ToString(), change.Path, change.What), CliJsonContext.Default.JsonDiffChange);
+                    }
+                    else
+                    {
+                        context.Output.WriteLine(change.ToString());
+                    }
                 }
 
                 return ExitCodes.Success;
