@@ -125,6 +125,30 @@ internal sealed record JsonConnector(string Kind, string Scheme, string Package,
 /// <summary>An option of a connector.</summary>
 internal sealed record JsonConnectorOption(string Name, string Description, bool Required, bool Secret);
 
+/// <summary>The end of a sync (or what a dry run would copy: no <c>copy_id</c>).</summary>
+internal sealed record JsonSyncSummary(string Destination, bool DryRun, IReadOnlyList<JsonSyncedSnapshot> Snapshots, long DataBlobs, long DataAdded, int AdoptedPacks)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "summary";
+}
+
+/// <summary>A snapshot sync copied: its id here and the copy's id in the destination.</summary>
+internal sealed record JsonSyncedSnapshot(string SnapshotId, string? CopyId);
+
+/// <summary>The end of maintenance.</summary>
+internal sealed record JsonMaintenanceSummary(bool DryRun, int Snapshots, int BlobsInUse, int OrphansIndexed, int PacksRepacked, long RepackedBytes,
+    int PacksMarked, int PacksDeleted, long DeletedBytes, int PacksDeferred, string? DeferredBecause, IReadOnlyList<string> DamagedSnapshots)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "summary";
+}
+
+/// <summary>What <c>rm</c> removed (or would remove under <c>--dry-run</c>) and kept, and why.</summary>
+internal sealed record JsonRemoval(bool DryRun, IReadOnlyList<JsonKept> Kept, IReadOnlyList<string> Removed, IReadOnlyList<string> RemovedDamaged);
+
+/// <summary>A snapshot <c>rm</c> keeps, and the rules that keep it.</summary>
+internal sealed record JsonKept(string SnapshotId, IReadOnlyList<string> Reasons);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(JsonError))]
 [JsonSerializable(typeof(JsonStatus))]
@@ -142,4 +166,7 @@ internal sealed record JsonConnectorOption(string Name, string Description, bool
 [JsonSerializable(typeof(List<JsonNamedConnector>))]
 [JsonSerializable(typeof(JsonNamedConnector))]
 [JsonSerializable(typeof(List<JsonConnector>))]
+[JsonSerializable(typeof(JsonSyncSummary))]
+[JsonSerializable(typeof(JsonMaintenanceSummary))]
+[JsonSerializable(typeof(JsonRemoval))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
