@@ -47,9 +47,6 @@ internal sealed class CliContext : IDisposable
     /// <summary>True under <c>--quiet</c>: only errors are printed.</summary>
     public bool Quiet { get; set; }
 
-    /// <summary>True under <c>--verbose</c>: backup and restore print a line per file.</summary>
-    public bool Verbose { get; set; }
-
     public TextWriter Error { get; }
 
     public ConnectorCatalog Catalog => _catalog.Value;

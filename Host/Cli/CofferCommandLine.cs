@@ -30,7 +30,6 @@ internal static class CofferCommandLine
         root.Options.Add(passphraseFile);
         root.Options.Add(new Option<bool>(JsonOption) { Description = "Print JSON documents, one a line, and errors as one JSON object on stderr (docs/json.md).", Recursive = true });
         root.Options.Add(new Option<bool>(QuietOption, "-q") { Description = "Print errors only (the exit code still tells the outcome).", Recursive = true });
-        root.Options.Add(new Option<bool>(VerboseOption, "-v") { Description = "Print a line per file that backup or restore handles.", Recursive = true });
         var parts = Parts(context, passphraseFile);
         var needed = firstWord is null ? null : Array.Find(parts, part => part.Names.Contains(firstWord, StringComparer.Ordinal));
         foreach (var part in needed is null ? parts : [needed])
@@ -46,7 +45,6 @@ internal static class CofferCommandLine
 
     private const string JsonOption = "--json";
     private const string QuietOption = "--quiet";
-    private const string VerboseOption = "--verbose";
 
     /// <summary>The top-level commands, in the order help lists them, each part with the names it adds.</summary>
     internal static TreePart[] Parts(CliContext context, Option<string?> passphraseFile) =>
@@ -105,11 +103,17 @@ internal static class CofferCommandLine
                 return await KeepstoreCommand.RunAsync(context, keepstoreArgs, cancellationToken);
             }
 
+            // 'coffer --json at STORE ls': global flags typed first move behind the command word, so that
+            // 'at' and the choice of the part of the tree to build still see the command first.
+            var leading = args.TakeWhile(arg => arg is JsonOption or QuietOption or "-q").ToArray();
+            args = args[leading.Length..];
             if (args.Length >= 3 && args[0] == "at")
             {
                 context.StoreReference = args[1];
                 args = args[2..];
             }
+
+            args = args.Length > 0 ? [args[0], .. leading, .. args[1..]] : leading;
 
             var root = Build(context, args.FirstOrDefault());
 
@@ -126,7 +130,6 @@ internal static class CofferCommandLine
             }
 
             context.Quiet = parsed.GetValue<bool>(QuietOption);
-            context.Verbose = parsed.GetValue<bool>(VerboseOption) && !context.Quiet;
 
             // Program owns Ctrl-C: System.CommandLine's own handler would cancel a token of its own (which
             // the catch below cannot tell from a bug) and return 130 after a timeout while locks are held.
