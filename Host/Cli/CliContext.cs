@@ -10,11 +10,13 @@ namespace Coffer.Cli;
 internal sealed class CliContext : IDisposable
 {
     private readonly Lazy<ConnectorCatalog> _catalog;
+    private readonly TextWriter _output;
+    private JsonOutput? _json;
 
     public CliContext(CofferPaths paths, TextWriter output, TextWriter error)
     {
         Paths = paths;
-        Output = output;
+        _output = output;
         Error = error;
         _catalog = new Lazy<ConnectorCatalog>(() =>
         {
@@ -33,7 +35,17 @@ internal sealed class CliContext : IDisposable
 
     public CofferPaths Paths { get; }
 
-    public TextWriter Output { get; }
+    /// <summary>Where human output goes: nowhere under <c>--quiet</c> (errors still go to <see cref="Error"/>).</summary>
+    public TextWriter Output => Quiet ? TextWriter.Null : _output;
+
+    /// <summary>Prints the <c>--json</c> documents (docs/json.md); status lines are left out under <c>--quiet</c>, summaries are not.</summary>
+    public JsonOutput Json => _json ??= new JsonOutput(_output, Quiet);
+
+    /// <summary>True under <c>--json</c>: commands print JSON documents instead of lines.</summary>
+    public bool IsJson { get; set; }
+
+    /// <summary>True under <c>--quiet</c>: only errors are printed.</summary>
+    public bool Quiet { get; set; }
 
     public TextWriter Error { get; }
 

@@ -28,6 +28,8 @@ internal static class CofferCommandLine
             Recursive = true,
         };
         root.Options.Add(passphraseFile);
+        root.Options.Add(new Option<bool>(JsonOption) { Description = "Print JSON documents, one a line, and errors as one JSON object on stderr (docs/json.md).", Recursive = true });
+        root.Options.Add(new Option<bool>(QuietOption, "-q") { Description = "Print errors only (the exit code still tells the outcome).", Recursive = true });
         var parts = Parts(context, passphraseFile);
         var needed = firstWord is null ? null : Array.Find(parts, part => part.Names.Contains(firstWord, StringComparer.Ordinal));
         foreach (var part in needed is null ? parts : [needed])
@@ -40,6 +42,9 @@ internal static class CofferCommandLine
 
         return root;
     }
+
+    private const string JsonOption = "--json";
+    private const string QuietOption = "--quiet";
 
     /// <summary>The top-level commands, in the order help lists them, each part with the names it adds.</summary>
     internal static TreePart[] Parts(CliContext context, Option<string?> passphraseFile) =>
@@ -83,10 +88,13 @@ internal static class CofferCommandLine
         var typed = args;
         async Task<int> Fail(string line, int exitCode)
         {
-            await context.Error.WriteLineAsync($"coffer: {StoreReferences.MaskQueryValues(line, typed)}");
+            var masked = StoreReferences.MaskQueryValues(line, typed);
+            await context.Error.WriteLineAsync(context.IsJson ? JsonOutput.Error(exitCode, masked) : $"coffer: {masked}");
             return exitCode;
         }
 
+        // Known before parsing, so that a usage error is already reported the way the user asked.
+        context.IsJson = args.Contains(JsonOption, StringComparer.Ordinal);
         try
         {
             if (args is [KeepstoreCommand.Name, .. var keepstoreArgs])
@@ -95,11 +103,17 @@ internal static class CofferCommandLine
                 return await KeepstoreCommand.RunAsync(context, keepstoreArgs, cancellationToken);
             }
 
+            // 'coffer --json at STORE ls': global flags typed first move behind the command word, so that
+            // 'at' and the choice of the part of the tree to build still see the command first.
+            var leading = args.TakeWhile(arg => arg is JsonOption or QuietOption or "-q").ToArray();
+            args = args[leading.Length..];
             if (args.Length >= 3 && args[0] == "at")
             {
                 context.StoreReference = args[1];
                 args = args[2..];
             }
+
+            args = args.Length > 0 ? [args[0], .. leading, .. args[1..]] : leading;
 
             var root = Build(context, args.FirstOrDefault());
 
@@ -114,6 +128,8 @@ internal static class CofferCommandLine
                     : parsed.Errors[0].Message.TrimEnd('.');
                 return await Fail($"{Redacted(problem, args)} (see 'coffer --help')", ExitCodes.Usage);
             }
+
+            context.Quiet = parsed.GetValue<bool>(QuietOption);
 
             // Program owns Ctrl-C: System.CommandLine's own handler would cancel a token of its own (which
             // the catch below cannot tell from a bug) and return 130 after a timeout while locks are held.

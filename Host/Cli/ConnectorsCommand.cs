@@ -20,16 +20,23 @@ internal static class ConnectorsCommand
                 context.Error.WriteLine($"coffer: {line}");
             }
 
-            if (connectors.Count == 0)
+            if (context.IsJson)
+            {
+                context.Json.Write(connectors.OrderBy(c => c.Descriptor.Scheme, StringComparer.Ordinal).ThenBy(c => c.Descriptor.Kind)
+                    .Select(c => new JsonConnector(c.Descriptor.Kind.ToString().ToLowerInvariant(), c.Descriptor.Scheme, c.Package, c.Descriptor.Description,
+                        c.Descriptor.Options.Select(o => new JsonConnectorOption(o.Name, o.Description, o.Required, o.Secret)).ToList())).ToList(), CliJsonContext.Default.ListJsonConnector);
+            }
+            else if (connectors.Count == 0)
             {
                 context.Output.WriteLine("no connectors: install a package with 'coffer pkg add FILE.ptar'");
-                return context.Catalog.Errors.Count == 0 ? ExitCodes.Success : ExitCodes.Failure;
             }
-
-            foreach (var connector in connectors.OrderBy(c => c.Descriptor.Scheme, StringComparer.Ordinal).ThenBy(c => c.Descriptor.Kind))
+            else
+            {
+                foreach (var connector in connectors.OrderBy(c => c.Descriptor.Scheme, StringComparer.Ordinal).ThenBy(c => c.Descriptor.Kind))
             {
                 var d = connector.Descriptor;
                 Write(context.Output, "", d.Kind, $"{d.Scheme,-10} {connector.Package,-12}", d.Description, d.Options);
+                }
             }
 
             return context.Catalog.Errors.Count == 0 ? ExitCodes.Success : ExitCodes.Failure;

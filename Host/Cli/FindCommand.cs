@@ -59,7 +59,14 @@ internal static class FindCommand
                 var selected = filter.Select(chosen.Length > 0 ? await store.FindSnapshotsAsync(chosen, ct) : await store.ListSnapshotsAsync(ct));
                 await foreach (var match in new SnapshotFind(store).FindAsync(selected, query, ct))
                 {
-                    context.Output.WriteLine($"{match.Snapshot.ShortId}  {StoreCommands.Describe(match.Node, match.Path)}");
+                    if (context.IsJson)
+                    {
+                        context.Json.Write(new JsonFindMatch(match.Snapshot.Id, JsonOutput.Node(match.Node, match.Path)), CliJsonContext.Default.JsonFindMatch);
+                    }
+                    else
+                    {
+                        context.Output.WriteLine($"{match.Snapshot.ShortId}  {StoreCommands.Describe(match.Node, match.Path)}");
+                    }
                 }
 
                 return ExitCodes.Success;

@@ -29,6 +29,12 @@ internal static class KeyCommand
         command.SetAction(async (parse, ct) => await WithKeysAsync(context, parse.GetValue(passphraseFile), changes: false, async store =>
         {
             var keys = await StoreKeyring.ListAsync(store, ct);
+            if (context.IsJson)
+            {
+                context.Json.Write(keys.Select(k => new JsonKey(k.Id, k.Created, k.Hostname, k.Username, k.InUse, k.InConfig)).ToList(), CliJsonContext.Default.ListJsonKey);
+                return;
+            }
+
             var rows = keys.Select(k => new[]
             {
                 (k.InUse ? "* " : "  ") + StoreKeyring.Short(k.Id),

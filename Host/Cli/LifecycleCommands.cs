@@ -119,9 +119,11 @@ internal static class LifecycleCommands
                 var plan = explicitIds.Length > 0
                     ? await SnapshotRemoval.PlanAsync(store, explicitIds, ct)
                     : await SnapshotRemoval.PlanAsync(store, policy, age, filter, context.Time, ct);
+                // Under --json the lines below go nowhere; one document says it all at the end.
+                var output = context.IsJson ? TextWriter.Null : context.Output;
                 foreach (var damaged in plan.RemovedDamaged)
                 {
-                    context.Output.WriteLine($"{(dry ? "would remove" : "remove")}  {damaged.ShortName}  (damaged: cannot be read)");
+                    output.WriteLine($"{(dry ? "would remove" : "remove")}  {damaged.ShortName}  (damaged: cannot be read)");
                     if (!dry)
                     {
                         await store.DeleteSnapshotAsync(damaged.Name, ct);
@@ -130,19 +132,25 @@ internal static class LifecycleCommands
 
                 foreach (var (s, rules) in plan.Kept)
                 {
-                    context.Output.WriteLine($"keep    {Line(s)}  ({(rules.Count > 0 ? string.Join(", ", rules) : $"newer than {parse.GetValue(olderThan)}")})");
+                    output.WriteLine($"keep    {Line(s)}  ({(rules.Count > 0 ? string.Join(", ", rules) : $"newer than {parse.GetValue(olderThan)}")})");
                 }
 
                 foreach (var s in plan.Removed)
                 {
-                    context.Output.WriteLine($"{(dry ? "would remove" : "remove")}  {Line(s)}");
+                    output.WriteLine($"{(dry ? "would remove" : "remove")}  {Line(s)}");
                     if (!dry)
                     {
                         await store.DeleteSnapshotAsync(s.Id, ct);
                     }
                 }
 
-                context.Output.WriteLine(dry
+                if (context.IsJson)
+                {
+                    context.Json.Write(new JsonRemoval(dry, plan.Kept.Select(k => new JsonKept(k.Snapshot.Id, k.Rules.Count > 0 ? k.Rules : [$"newer than {parse.GetValue(olderThan)}"])).ToList(),
+                        plan.Removed.Select(s => s.Id).ToList(), plan.RemovedDamaged.Select(d => d.Name).ToList()), CliJsonContext.Default.JsonRemoval);
+                }
+
+                output.WriteLine(dry
                     ? $"dry run: {plan.Removed.Count + plan.RemovedDamaged.Count} snapshots would be removed"
                     : parse.GetValue(prune) ? $"{plan.Removed.Count + plan.RemovedDamaged.Count} snapshots removed; maintenance follows"
                     : $"{plan.Removed.Count + plan.RemovedDamaged.Count} snapshots removed; run '{StoreReferences.Hint(context, "maintenance")}' to free their space");
@@ -156,7 +164,7 @@ internal static class LifecycleCommands
             if (dry)
             {
                 // A maintenance dry run now would count the snapshots still there, so it would not tell what the prune frees.
-                context.Output.WriteLine("dry run: maintenance not run");
+                (context.IsJson ? TextWriter.Null : context.Output).WriteLine("dry run: maintenance not run");
                 return removal;
             }
 
@@ -192,6 +200,13 @@ internal static class LifecycleCommands
         var indexObjects = store.LoadedIndexObjects.Concat(store.DamagedIndexObjects.Select(d => d.Name)).ToList();
         var maintenance = new Maintenance(store, indexObjects, context.Time, Environment.MachineName, clockSkew);
         var r = await maintenance.RunAsync(dryRun, ct);
+        if (context.IsJson)
+        {
+            context.Json.Write(new JsonMaintenanceSummary(dryRun, r.Snapshots, r.BlobsInUse, r.OrphansIndexed, r.Repacked, r.RepackedBytes, r.Marked, r.Deleted, r.DeletedBytes, r.Deferred, r.DeferredBecause, r.DamagedSnapshots),
+                CliJsonContext.Default.JsonMaintenanceSummary);
+            return ExitCodes.Success;
+        }
+
         var o = context.Output;
         if (r.DamagedSnapshots.Count > 0)
         {
@@ -246,9 +261,16 @@ internal static class LifecycleCommands
                 var b = await store.FindSnapshotAsync(ref2, ct);
                 var before = await store.ResolveAsync(a, path1, ct);
                 var after = await store.ResolveAsync(b, path2, ct);
-                await foreach (var line in new SnapshotDiff(store).CompareAsync(before, after, path2, ct))
+                await foreach (var change in new SnapshotDiff(store).ChangesAsync(before, after, path2, ct))
                 {
-                    context.Output.WriteLine(line);
+                    if (context.IsJson)
+                    {
+                        context.Json.Write(new JsonDiffChange(change.Marker.ToString(), change.Path, change.What), CliJsonContext.Default.JsonDiffChange);
+                    }
+                    else
+                    {
+                        context.Output.WriteLine(change.ToString());
+                    }
                 }
 
                 return ExitCodes.Success;

@@ -46,6 +46,12 @@ internal static class NamedConnectorCommands
         var list = new Command("list", $"List named {noun}s.");
         list.SetAction(_ =>
         {
+            if (context.IsJson)
+            {
+                context.Json.Write(named.List().Select(name => Shown(context, kind, name, named.Get(name).Location, named.Get(name).Options, reveal: false)).ToList(), CliJsonContext.Default.ListJsonNamedConnector);
+                return ExitCodes.Success;
+            }
+
             foreach (var name in named.List())
             {
                 context.Output.WriteLine($"{name}\t{named.Get(name).Location}");
@@ -61,6 +67,12 @@ internal static class NamedConnectorCommands
             var name = parse.GetValue(nameArgument)!;
             var connector = named.Get(name);
             var reveal = parse.GetValue(secrets);
+            if (context.IsJson)
+            {
+                context.Json.Write(Shown(context, kind, name, connector.Location, connector.Options, reveal), CliJsonContext.Default.JsonNamedConnector);
+                return ExitCodes.Success;
+            }
+
             var secretNames = SecretOptions(context, kind, connector.Location);
             context.Output.WriteLine($"{name}");
             context.Output.WriteLine($"    location={connector.Location}");
@@ -165,6 +177,14 @@ internal static class NamedConnectorCommands
         var scheme = ConnectorConfiguration.ParseLocation(location).Scheme;
         var connector = context.Catalog.FindOrDefault(kind, scheme);
         return connector?.Descriptor.Options.Where(o => o.Secret).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+    }
+
+    // A named connector as --json shows it: secrets masked unless asked for, as 'show' prints them.
+    private static JsonNamedConnector Shown(CliContext context, ConnectorKind kind, string name, string location, IReadOnlyDictionary<string, string> options, bool reveal)
+    {
+        var secretNames = reveal ? null : SecretOptions(context, kind, location);
+        return new JsonNamedConnector(name, location, options.OrderBy(o => o.Key, StringComparer.Ordinal).ToDictionary(
+            o => o.Key, o => !reveal && (secretNames?.Contains(o.Key) ?? LooksSecret(o.Key)) ? Mask : o.Value, StringComparer.Ordinal));
     }
 
     private static readonly string[] SecretWords = ["key", "secret", "password", "passphrase", "token", "connection", "sas"];

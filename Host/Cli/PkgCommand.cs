@@ -126,13 +126,12 @@ internal static class PkgCommand
     private static Command List(CliContext context)
     {
         var longFormat = new Option<bool>("--long", "-l") { Description = "Show descriptions, licenses, connectors and options." };
-        var json = new Option<bool>("--json") { Description = "Print JSON (for scripts)." };
-        var command = new Command("list", "List the installed packages.") { longFormat, json };
+        var command = new Command("list", "List the installed packages (the global --json prints them as JSON).") { longFormat };
         command.SetAction(parsed =>
         {
             var errors = new List<string>();
             var packages = InstalledPackage.List(context.Paths.PluginsDirectory, (name, reason) => errors.Add($"package '{name}': {reason}"));
-            if (parsed.GetValue(json))
+            if (context.IsJson)
             {
                 context.Output.Write(System.Text.Encoding.UTF8.GetString(InstalledPackage.ToJson(packages)));
                 context.Output.WriteLine();
@@ -150,7 +149,7 @@ internal static class PkgCommand
                     context.Output.WriteLine($"  signed by    {(signature is null ? "nobody (installed with --allow-unsigned)" : signature.Key.Text)}");
                 }
             }
-            else if (!Console.IsOutputRedirected && ReferenceEquals(context.Output, Console.Out))
+            else if (!Console.IsOutputRedirected && !ProgressDisplay.NoColor && ReferenceEquals(context.Output, Console.Out))
             {
                 WriteTable(packages);
             }

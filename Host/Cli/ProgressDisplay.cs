@@ -1,14 +1,27 @@
+using System.Diagnostics;
 using Coffer.Engine.Operations.Backup;
 using Spectre.Console;
 
 namespace Coffer.Cli;
 
-/// <summary>Progress bars (files, bytes, rate, time left) on a terminal; nothing at all when output goes to a pipe or file.</summary>
+/// <summary>
+/// Progress of a long command: under <c>--json</c> status lines (docs/json.md); else bars (files, bytes, rate,
+/// time left) on a terminal, and nothing at all when output goes to a pipe or file, <c>NO_COLOR</c> is set or
+/// <c>--quiet</c> was given.
+/// </summary>
 internal static class ProgressDisplay
 {
+    /// <summary>True when the user asked for no colours (https://no-color.org: set and not empty).</summary>
+    public static bool NoColor => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
+
     public static async Task<T> RunAsync<T>(CliContext context, string title, BackupProgress progress, Func<Task<T>> work)
     {
-        if (!context.IsInteractive || Console.IsOutputRedirected)
+        if (context.IsJson)
+        {
+            return await RunWithStatusLinesAsync(context, title, progress, work);
+        }
+
+        if (!context.IsInteractive || Console.IsOutputRedirected || NoColor || context.Quiet)
         {
             return await work();
         }
@@ -32,6 +45,33 @@ internal static class ProgressDisplay
 
                 result = await task;
             });
+        return result;
+    }
+
+    // One status line when the work starts, one a second while it runs, one when it ends: a wrapper sees at least two.
+    private static async Task<T> RunWithStatusLinesAsync<T>(CliContext context, string title, BackupProgress progress, Func<Task<T>> work)
+    {
+        var clock = Stopwatch.StartNew();
+        void Status()
+        {
+            var planned = progress.PlannedBytes;
+            var done = progress.DoneBytes;
+            context.Json.WriteStatus(new JsonStatus(title, planned == 0 ? 0 : Math.Min(1.0, (double)done / planned), progress.PlannedFiles, progress.DoneFiles, planned, done, clock.Elapsed.TotalSeconds));
+        }
+
+        Status();
+        var task = work();
+        while (!task.IsCompleted)
+        {
+            await Task.WhenAny(task, Task.Delay(1000));
+            if (!task.IsCompleted)
+            {
+                Status();
+            }
+        }
+
+        var result = await task;
+        Status();
         return result;
     }
 }

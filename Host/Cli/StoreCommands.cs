@@ -83,6 +83,7 @@ internal static class StoreCommands
 
                     var snapshot = result.Snapshot;
                     var s = snapshot.Summary;
+                    var exitCode = result.Warnings.Count == 0 ? ExitCodes.Success : ExitCodes.Incomplete;
                     if (result.WouldRead is { } wouldRead)
                     {
                         foreach (var path in wouldRead)
@@ -92,7 +93,14 @@ internal static class StoreCommands
 
                         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"dry run: would back up {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), about {Size.Format(s.NewBytesStored)} of new data before compression; nothing stored"));
-                        return result.Warnings.Count == 0 ? ExitCodes.Success : ExitCodes.Incomplete;
+                        return exitCode;
+                    }
+
+                    if (context.IsJson)
+                    {
+                        context.Json.Write(new JsonBackupSummary(snapshot.Id, s.Files, s.FilesUnchanged, s.Directories, s.Symlinks, s.Bytes, s.NewBytesStored, s.NewBlobs, s.Seconds, result.Warnings),
+                            CliJsonContext.Default.JsonBackupSummary);
+                        return exitCode;
                     }
 
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -151,6 +159,13 @@ internal static class StoreCommands
                 if (reference is null)
                 {
                     var listing = await store.ListAllSnapshotsAsync(ct);
+                    if (context.IsJson)
+                    {
+                        var damaged = filter.IsEmpty ? listing.Damaged.Select(d => new JsonSnapshot(d.Name, d.ShortName, null, null, null, null, null, null, null, null) { Damaged = true }) : [];
+                        context.Json.Write(filter.Select(listing.Snapshots).Select(JsonOutput.Snapshot).Concat(damaged).ToList(), CliJsonContext.Default.ListJsonSnapshot);
+                        return ExitCodes.Success;
+                    }
+
                     foreach (var s in filter.Select(listing.Snapshots))
                     {
                         context.Output.WriteLine(SnapshotLine(s));
@@ -168,13 +183,25 @@ internal static class StoreCommands
                 var (snapshotRef, path) = StoreReferences.SplitSnapshot(reference);
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
                 var node = await store.ResolveAsync(snapshot, path, ct);
+                void Print(Node entry, string entryPath)
+                {
+                    if (context.IsJson)
+                    {
+                        context.Json.Write(JsonOutput.Node(entry, entryPath), CliJsonContext.Default.JsonNode);
+                    }
+                    else
+                    {
+                        context.Output.WriteLine(Describe(entry, entryPath));
+                    }
+                }
+
                 if (parse.GetValue(recursive))
                 {
                     await foreach (var (entryPath, entry) in store.WalkAsync(node, path, ct))
                     {
                         if (entryPath.Length > 0)
                         {
-                            context.Output.WriteLine(Describe(entry, entryPath));
+                            Print(entry, entryPath);
                         }
                     }
                 }
@@ -182,12 +209,12 @@ internal static class StoreCommands
                 {
                     foreach (var child in (await store.ReadTreeAsync(BlobId.Parse(subtree), ct)).Entries)
                     {
-                        context.Output.WriteLine(Describe(child, path.Length == 0 ? child.Name : $"{path}/{child.Name}"));
+                        Print(child, path.Length == 0 ? child.Name : $"{path}/{child.Name}");
                     }
                 }
                 else
                 {
-                    context.Output.WriteLine(Describe(node, path));
+                    Print(node, path);
                 }
 
                 return ExitCodes.Success;
@@ -272,7 +299,7 @@ internal static class StoreCommands
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var snapshot = await store.FindSnapshotAsync(snapshotRef, ct);
-                if (implicitLatest)
+                if (implicitLatest && !context.IsJson)
                 {
                     context.Output.WriteLine($"restoring the latest snapshot {snapshot.Id} ({snapshot.Source}, {snapshot.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC)");
                 }
@@ -284,24 +311,21 @@ internal static class StoreCommands
                 await using (connector)
                 {
                     var progress = new BackupProgress();
-                    runner = new RestoreRunner(store, connector, progress, options, line => context.Output.WriteLine(line));
+                    runner = new RestoreRunner(store, connector, progress, options, line => (context.IsJson ? TextWriter.Null : context.Output).WriteLine(line));
                     result = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct));
                     where = connector.Description;
                 }
 
                 // Only now, the destination closed (its writes flushed to disk), is the restore reported done.
-                var extra = result.Unchanged > 0 || result.Deleted > 0 ? $" ({result.Unchanged} unchanged, {result.Deleted} deleted)" : "";
-                context.Output.WriteLine(options.DryRun
-                    ? $"dry run: would restore {result.Files} files, {Size.Format(result.Bytes)} from snapshot {snapshot.ShortId} to {where}{extra}; nothing was changed"
-                    : $"restored {result.Files} files, {Size.Format(result.Bytes)} from snapshot {snapshot.ShortId} to {where}{extra}");
-                foreach (var (missing, reason) in runner.NotBackedUp)
+                if (context.IsJson)
                 {
-                    context.Output.WriteLine($"not restored, the backup could not read it: {Node.Quote(missing)}: {reason}");
+                    context.Json.Write(new JsonRestoreSummary(snapshot.Id, where, options.DryRun, result.Files, result.Bytes, result.Unchanged, result.Deleted,
+                        runner.NotBackedUp.Select(p => new JsonPathReason(p.Path, p.Reason)).ToList(),
+                        runner.Damaged.Select(p => new JsonPathReason(p.Path.Length == 0 ? "/" : p.Path, p.Reason)).ToList()), CliJsonContext.Default.JsonRestoreSummary);
                 }
-
-                foreach (var (damaged, reason) in runner.Damaged)
+                else
                 {
-                    context.Output.WriteLine($"not restored, damaged in the store: {Node.Quote(damaged.Length == 0 ? "/" : damaged)}: {reason}");
+                    WriteRestoreSummary(context, options, result, runner, snapshot, where);
                 }
 
                 if (runner.Damaged.Count > 0)
@@ -315,6 +339,23 @@ internal static class StoreCommands
             }, ct, LockKind.Read);
         });
         return command;
+    }
+
+    private static void WriteRestoreSummary(CliContext context, RestoreOptions options, RestoreResult result, RestoreRunner runner, Snapshot snapshot, string where)
+    {
+        var extra = result.Unchanged > 0 || result.Deleted > 0 ? $" ({result.Unchanged} unchanged, {result.Deleted} deleted)" : "";
+        context.Output.WriteLine(options.DryRun
+            ? $"dry run: would restore {result.Files} files, {Size.Format(result.Bytes)} from snapshot {snapshot.ShortId} to {where}{extra}; nothing was changed"
+            : $"restored {result.Files} files, {Size.Format(result.Bytes)} from snapshot {snapshot.ShortId} to {where}{extra}");
+        foreach (var (missing, reason) in runner.NotBackedUp)
+        {
+            context.Output.WriteLine($"not restored, the backup could not read it: {Node.Quote(missing)}: {reason}");
+        }
+
+        foreach (var (damaged, reason) in runner.Damaged)
+        {
+            context.Output.WriteLine($"not restored, damaged in the store: {Node.Quote(damaged.Length == 0 ? "/" : damaged)}: {reason}");
+        }
     }
 
     private static Command CheckCommand(CliContext context, Option<string?> passphraseFile)
@@ -345,13 +386,20 @@ internal static class StoreCommands
                     : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference!).Snapshot, ct)];
                 var checker = new Checker(store) { DamagedSnapshots = listing?.Damaged ?? [] };
                 var result = await checker.RunAsync(snapshots, parse.GetValue(fast), subset, Random.Shared, ct);
-                foreach (var problem in result.Problems)
+                if (context.IsJson)
+                {
+                    static List<JsonCheckProblem> Problems(IEnumerable<CheckProblem> problems) => problems.Select(p => new JsonCheckProblem(p.Snapshot, p.Path, p.Reason)).ToList();
+                    context.Json.Write(new JsonCheckSummary(result.Problems.Count == 0, snapshots.Count, result.FilesChecked, result.BlobsChecked, result.PacksRead.Count, result.PacksIndexed,
+                        Problems(result.Problems), Problems(result.Incomplete)), CliJsonContext.Default.JsonCheckSummary);
+                }
+
+                foreach (var problem in context.IsJson ? [] : result.Problems)
                 {
                     context.Output.WriteLine(problem.ToString());
                 }
 
                 // Files the backup could not read make a snapshot incomplete; the store holds what it was given.
-                foreach (var incomplete in result.Incomplete)
+                foreach (var incomplete in context.IsJson ? [] : result.Incomplete)
                 {
                     context.Output.WriteLine($"incomplete: {incomplete}");
                 }
@@ -365,6 +413,11 @@ internal static class StoreCommands
                 }
 
                 var incompleteSnapshots = result.Incomplete.Select(p => p.Snapshot).Distinct().Count();
+                if (context.IsJson)
+                {
+                    return ExitCodes.Success;
+                }
+
                 var incompleteText = incompleteSnapshots == 0 ? "" : $"; {incompleteSnapshots} snapshots incomplete ({result.Incomplete.Count} entries the backup could not read)";
                 context.Output.WriteLine(subset is null
                     ? $"check ok: {snapshots.Count} snapshots, {result.FilesChecked} files{(parse.GetValue(fast) ? "" : $", {result.BlobsChecked} blobs verified")}{incompleteText}"
@@ -388,6 +441,12 @@ internal static class StoreCommands
                 if (reference is not null)
                 {
                     var s = await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference).Snapshot, ct);
+                    if (context.IsJson)
+                    {
+                        context.Json.Write(JsonOutput.Snapshot(s), CliJsonContext.Default.JsonSnapshot);
+                        return ExitCodes.Success;
+                    }
+
                     o.WriteLine($"snapshot:    {s.Id}");
                     o.WriteLine($"time:        {s.Time.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
                     o.WriteLine($"host:        {s.Username}@{s.Hostname}");
@@ -418,6 +477,15 @@ internal static class StoreCommands
                 var unique = data.Sum(b => (long)b.RawLength);
                 var logical = snapshots.Sum(s => s.Summary.Bytes);
                 var config = store.Config;
+                var dedup = unique == 0 ? 1.0 : (double)logical / unique;
+                if (context.IsJson)
+                {
+                    context.Json.Write(new JsonStoreInfo(config.Id, store.Description, config.Format, config.Created, config.Encryption?.Algorithm, config.Mac,
+                        config.Chunker.Algorithm, config.Chunker.MinSize, config.Chunker.AverageSize, config.Chunker.MaxSize, config.Compression, config.CompressionLevel,
+                        snapshots.Count, packs.Count, packBytes, data.Count, blobs.Count - data.Count, logical, unique, dedup), CliJsonContext.Default.JsonStoreInfo);
+                    return ExitCodes.Success;
+                }
+
                 o.WriteLine($"store:       {config.Id} at {store.Description}");
                 o.WriteLine($"format:      {config.Format}, created {config.Created.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC");
                 o.WriteLine($"encryption:  {(config.Encryption is null ? "none (plaintext)" : $"{config.Encryption.Algorithm}, keys wrapped with argon2id (see 'coffer key list')")}");
@@ -428,7 +496,7 @@ internal static class StoreCommands
                 o.WriteLine($"packs:       {packs.Count}, {Size.Format(packBytes)}");
                 o.WriteLine($"blobs:       {data.Count} data, {blobs.Count - data.Count} trees");
                 o.WriteLine($"content:     {Size.Format(logical)} in all snapshots, {Size.Format(unique)} unique");
-                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dedup ratio: {(unique == 0 ? 1.0 : (double)logical / unique):0.00}"));
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dedup ratio: {dedup:0.00}"));
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"compression: {(packBytes == 0 ? 1.0 : (double)unique / packBytes):0.00} (unique content / stored bytes)"));
                 return ExitCodes.Success;
             }, ct);

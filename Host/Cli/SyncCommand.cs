@@ -43,6 +43,12 @@ internal static class SyncCommand
 
     private static int DryRun(CliContext context, List<Snapshot> plan, CofferStore destination)
     {
+        if (context.IsJson)
+        {
+            context.Json.Write(new JsonSyncSummary(destination.Description, true, plan.Select(s => new JsonSyncedSnapshot(s.Id, null)).ToList(), 0, 0, 0), CliJsonContext.Default.JsonSyncSummary);
+            return ExitCodes.Success;
+        }
+
         foreach (var snapshot in plan)
         {
             context.Output.WriteLine($"would copy  {StoreCommands.SnapshotLine(snapshot)}");
@@ -54,7 +60,7 @@ internal static class SyncCommand
 
     private static async Task<int> RunAsync(CliContext context, CofferStore source, CofferStore destination, List<Snapshot> plan, CancellationToken cancellationToken)
     {
-        if (plan.Count == 0)
+        if (plan.Count == 0 && !context.IsJson)
         {
             context.Output.WriteLine($"nothing to copy: {destination.Description} holds every snapshot chosen");
             return ExitCodes.Success;
@@ -63,6 +69,13 @@ internal static class SyncCommand
         var progress = new BackupProgress();
         using var sync = new SnapshotSync(source, destination, progress);
         var result = await ProgressDisplay.RunAsync(context, "sync", progress, () => sync.RunAsync(plan, cancellationToken));
+        if (context.IsJson)
+        {
+            context.Json.Write(new JsonSyncSummary(destination.Description, false, result.Snapshots.Select(s => new JsonSyncedSnapshot(s.From.Id, s.Copy.Id)).ToList(), result.NewBlobs, result.NewBytes, result.AdoptedPacks),
+                CliJsonContext.Default.JsonSyncSummary);
+            return ExitCodes.Success;
+        }
+
         foreach (var (from, copy) in result.Snapshots)
         {
             context.Output.WriteLine($"copied  {StoreCommands.SnapshotLine(from)}  as {copy.ShortId}");

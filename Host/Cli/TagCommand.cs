@@ -52,6 +52,12 @@ internal static class TagCommand
                     : filter.Select(await store.ListSnapshotsAsync(ct));
 
                 var results = await SnapshotTags.ChangeAsync(store, chosen, change, ct);
+                if (context.IsJson)
+                {
+                    context.Json.Write(results.Select(r => new JsonTagChange(r.After.Id, r.Changed, r.After.Tags)).ToList(), CliJsonContext.Default.ListJsonTagChange);
+                    return ExitCodes.Success;
+                }
+
                 foreach (var result in results)
                 {
                     var tags = result.After.Tags.Count == 0 ? "no tags" : $"tags={string.Join(',', result.After.Tags)}";

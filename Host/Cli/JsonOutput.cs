@@ -1,0 +1,172 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Coffer.Engine.Core.Model;
+
+namespace Coffer.Cli;
+
+/// <summary>
+/// Writes what <c>--json</c> prints: each document on one line of stdout (JSON lines), an error as one object
+/// on stderr. Every shape is a record below, serialized by source generation (no reflection), and documented
+/// in docs/json.md.
+/// </summary>
+internal sealed class JsonOutput
+{
+    private readonly TextWriter _output;
+    private readonly bool _quiet;
+
+    public JsonOutput(TextWriter output, bool quiet)
+    {
+        _output = output;
+        _quiet = quiet;
+    }
+
+    /// <summary>Writes one document as one line.</summary>
+    public void Write<T>(T value, JsonTypeInfo<T> type) => _output.WriteLine(JsonSerializer.Serialize(value, type));
+
+    /// <summary>Writes a progress line, unless <c>--quiet</c> asked for none.</summary>
+    public void WriteStatus(JsonStatus status)
+    {
+        if (!_quiet)
+        {
+            Write(status, CliJsonContext.Default.JsonStatus);
+        }
+    }
+
+    /// <summary>The error object a failing command prints on stderr under <c>--json</c>.</summary>
+    public static string Error(int code, string message) => JsonSerializer.Serialize(new JsonError(code, message), CliJsonContext.Default.JsonError);
+
+    /// <summary>A snapshot as every listing shows it.</summary>
+    public static JsonSnapshot Snapshot(Snapshot s) =>
+        new(s.Id, s.ShortId, s.Time, s.Hostname, s.Username, s.Source, s.Tags, s.Parent, s.Origin, s.Summary);
+
+    /// <summary>A tree entry as <c>ls</c> and <c>find</c> show it.</summary>
+    public static JsonNode Node(Node node, string path) =>
+        new(path, node.Name, node.Kind, node.Mode, node.Uid, node.Gid, node.Size, node.Mtime, node.Target);
+}
+
+/// <summary>restic's error message shape: <c>{"message_type":"error","code":N,"message":"…"}</c>.</summary>
+internal sealed record JsonError(int Code, string Message)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "error";
+}
+
+/// <summary>A progress line of a long command (restic's status fields).</summary>
+internal sealed record JsonStatus(string Action, double PercentDone, long TotalFiles, long FilesDone, long TotalBytes, long BytesDone, double SecondsElapsed)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "status";
+}
+
+/// <summary>A snapshot in <c>ls</c>, <c>info SNAPSHOT</c> and the like; a damaged one has its ids and <c>damaged</c> only.</summary>
+internal sealed record JsonSnapshot(string Id, string ShortId, DateTimeOffset? Time, string? Hostname, string? Username, string? Source,
+    IReadOnlyList<string>? Tags, string? Parent, string? Origin, SnapshotSummary? Summary)
+{
+    public bool Damaged { get; init; }
+}
+
+/// <summary>A tree entry.</summary>
+internal sealed record JsonNode(string Path, string Name, string Type, int? Mode, long? Uid, long? Gid, long Size, DateTimeOffset Mtime, string? Target);
+
+/// <summary>The end of a backup (restic's backup summary names where the meaning is the same).</summary>
+internal sealed record JsonBackupSummary(string SnapshotId, long TotalFilesProcessed, long FilesUnmodified, long DirsProcessed, long Symlinks,
+    long TotalBytesProcessed, long DataAdded, long DataBlobs, double TotalDuration, IReadOnlyList<string> Unreadable)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "summary";
+}
+
+/// <summary>The end of a restore (restic's restore summary names where the meaning is the same).</summary>
+internal sealed record JsonRestoreSummary(string SnapshotId, string Destination, bool DryRun, long FilesRestored, long BytesRestored, long FilesSkipped,
+    long FilesDeleted, IReadOnlyList<JsonPathReason> NotBackedUp, IReadOnlyList<JsonPathReason> Damaged)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "summary";
+}
+
+/// <summary>A path and why something happened to it.</summary>
+internal sealed record JsonPathReason(string Path, string Reason);
+
+/// <summary>A problem <c>check</c> found.</summary>
+internal sealed record JsonCheckProblem(string? Snapshot, string? Path, string Reason);
+
+/// <summary>The end of a check.</summary>
+internal sealed record JsonCheckSummary(bool Ok, int Snapshots, long FilesChecked, long BlobsChecked, int PacksRead, int PacksIndexed,
+    IReadOnlyList<JsonCheckProblem> Problems, IReadOnlyList<JsonCheckProblem> Incomplete)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "summary";
+}
+
+/// <summary><c>info</c> of the store.</summary>
+internal sealed record JsonStoreInfo(string Id, string Location, int Format, DateTimeOffset Created, string? Encryption, string BlobIds,
+    string Chunker, long ChunkMin, long ChunkAverage, long ChunkMax, string Compression, int CompressionLevel, int Snapshots, int Packs,
+    long PackBytes, int DataBlobs, int TreeBlobs, long TotalSize, long UniqueSize, double DedupRatio);
+
+/// <summary>A match of <c>find</c>: the snapshot and the entry.</summary>
+internal sealed record JsonFindMatch(string SnapshotId, JsonNode Node);
+
+/// <summary>A difference <c>diff</c> found: <c>+</c> added, <c>-</c> removed, <c>M</c> modified, with what changed.</summary>
+internal sealed record JsonDiffChange(string Modifier, string Path, IReadOnlyList<string> What);
+
+/// <summary>A key of the store, in <c>key list</c>.</summary>
+internal sealed record JsonKey(string Id, DateTimeOffset Created, string? Hostname, string? Username, bool Current, bool InConfig);
+
+/// <summary>A snapshot <c>tag</c> looked at.</summary>
+internal sealed record JsonTagChange(string SnapshotId, bool Changed, IReadOnlyList<string> Tags);
+
+/// <summary>A named store, source or destination; secret options are masked unless <c>show --secrets</c>.</summary>
+internal sealed record JsonNamedConnector(string Name, string Location, IReadOnlyDictionary<string, string> Options);
+
+/// <summary>A connector an installed package provides, in <c>connectors</c>.</summary>
+internal sealed record JsonConnector(string Kind, string Scheme, string Package, string Description, IReadOnlyList<JsonConnectorOption> Options);
+
+/// <summary>An option of a connector.</summary>
+internal sealed record JsonConnectorOption(string Name, string Description, bool Required, bool Secret);
+
+/// <summary>The end of a sync (or what a dry run would copy: no <c>copy_id</c>).</summary>
+internal sealed record JsonSyncSummary(string Destination, bool DryRun, IReadOnlyList<JsonSyncedSnapshot> Snapshots, long DataBlobs, long DataAdded, int AdoptedPacks)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "summary";
+}
+
+/// <summary>A snapshot sync copied: its id here and the copy's id in the destination.</summary>
+internal sealed record JsonSyncedSnapshot(string SnapshotId, string? CopyId);
+
+/// <summary>The end of maintenance.</summary>
+internal sealed record JsonMaintenanceSummary(bool DryRun, int Snapshots, int BlobsInUse, int OrphansIndexed, int PacksRepacked, long RepackedBytes,
+    int PacksMarked, int PacksDeleted, long DeletedBytes, int PacksDeferred, string? DeferredBecause, IReadOnlyList<string> DamagedSnapshots)
+{
+    [JsonPropertyOrder(-1)]
+    public string MessageType { get; } = "summary";
+}
+
+/// <summary>What <c>rm</c> removed (or would remove under <c>--dry-run</c>) and kept, and why.</summary>
+internal sealed record JsonRemoval(bool DryRun, IReadOnlyList<JsonKept> Kept, IReadOnlyList<string> Removed, IReadOnlyList<string> RemovedDamaged);
+
+/// <summary>A snapshot <c>rm</c> keeps, and the rules that keep it.</summary>
+internal sealed record JsonKept(string SnapshotId, IReadOnlyList<string> Reasons);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(JsonError))]
+[JsonSerializable(typeof(JsonStatus))]
+[JsonSerializable(typeof(JsonSnapshot))]
+[JsonSerializable(typeof(List<JsonSnapshot>))]
+[JsonSerializable(typeof(JsonNode))]
+[JsonSerializable(typeof(JsonBackupSummary))]
+[JsonSerializable(typeof(JsonRestoreSummary))]
+[JsonSerializable(typeof(JsonCheckSummary))]
+[JsonSerializable(typeof(JsonStoreInfo))]
+[JsonSerializable(typeof(JsonFindMatch))]
+[JsonSerializable(typeof(JsonDiffChange))]
+[JsonSerializable(typeof(List<JsonKey>))]
+[JsonSerializable(typeof(List<JsonTagChange>))]
+[JsonSerializable(typeof(List<JsonNamedConnector>))]
+[JsonSerializable(typeof(JsonNamedConnector))]
+[JsonSerializable(typeof(List<JsonConnector>))]
+[JsonSerializable(typeof(JsonSyncSummary))]
+[JsonSerializable(typeof(JsonMaintenanceSummary))]
+[JsonSerializable(typeof(JsonRemoval))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;

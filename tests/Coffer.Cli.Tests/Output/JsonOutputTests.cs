@@ -1,0 +1,213 @@
+using System.Text.Json;
+using Coffer.Cli;
+using Coffer.TestSupport;
+
+namespace Coffer.Cli.Tests.Output;
+
+/// <summary>
+/// <c>--json</c>, <c>--quiet</c> and colour-free output through the real binary (docs/json.md): each command's
+/// documents parsed and checked against what the store and the source tree really hold. One store, built once.
+/// </summary>
+public class JsonOutputTests
+{
+    private TemporaryDirectory _temp = null!;
+    private CofferProcess _coffer = null!;
+    private string _store = "";
+    private string _source = "";
+
+    [OneTimeSetUp]
+    public async Task CreateStore()
+    {
+        _temp = new TemporaryDirectory("json-output");
+        _coffer = CofferCli.WithPosix(_temp);
+        _coffer.Environment["COFFER_PASSPHRASE"] = "json output test passphrase";
+        SecretLeaks.Register("the json test passphrase", "json output test passphrase");
+        _store = _temp.Combine("store");
+        Ok(await _coffer.RunAsync("at", _store, "create"));
+        _source = _temp.Combine("source");
+        Directory.CreateDirectory(Path.Combine(_source, "sub"));
+        File.WriteAllText(Path.Combine(_source, "a.txt"), "alpha\n");
+        File.WriteAllText(Path.Combine(_source, "sub", "b.txt"), "bravo bravo\n");
+        File.CreateSymbolicLink(Path.Combine(_source, "link"), "a.txt");
+    }
+
+    [OneTimeTearDown]
+    public void RemoveStore() => _temp.Dispose();
+
+    [Test]
+    public async Task Every_command_prints_json_documents_that_match_the_store_and_the_tree()
+    {
+        // backup: status lines, then one summary whose counts are the tree's.
+        var first = Lines(Ok(await _coffer.RunAsync("at", _store, "backup", _source, "--json")));
+        Assert.That(first[0].GetProperty("message_type").GetString(), Is.EqualTo("status"));
+        Assert.That(first.Count(l => l.GetProperty("message_type").GetString() == "status"), Is.GreaterThanOrEqualTo(2));
+        var summary1 = first[^1];
+        Assert.That(summary1.GetProperty("message_type").GetString(), Is.EqualTo("summary"));
+        var id1 = summary1.GetProperty("snapshot_id").GetString()!;
+        Assert.That(id1, Does.Match("^[0-9a-f]{64}$"));
+        Assert.That(summary1.GetProperty("total_files_processed").GetInt64(), Is.EqualTo(2));
+        Assert.That(summary1.GetProperty("total_bytes_processed").GetInt64(), Is.EqualTo(6 + 12));
+        Assert.That(summary1.GetProperty("symlinks").GetInt64(), Is.EqualTo(1));
+        Assert.That(summary1.GetProperty("data_added").GetInt64(), Is.GreaterThan(0));
+        Assert.That(summary1.GetProperty("unreadable").GetArrayLength(), Is.Zero);
+        Assert.That(first[^2].GetProperty("files_done").GetInt64(), Is.EqualTo(2), "the last status line is the finished work");
+
+        File.WriteAllText(Path.Combine(_source, "added.txt"), "charlie\n");
+        var second = Lines(Ok(await _coffer.RunAsync("at", _store, "backup", _source, "--json")))[^1];
+        var id2 = second.GetProperty("snapshot_id").GetString()!;
+        Assert.That(second.GetProperty("files_unmodified").GetInt64(), Is.EqualTo(2));
+        Assert.That(second.GetProperty("total_files_processed").GetInt64(), Is.EqualTo(3));
+
+        var snapshots = Single(Ok(await _coffer.RunAsync("at", _store, "ls", "--json")));
+        Assert.That(snapshots.EnumerateArray().Select(s => s.GetProperty("id").GetString()), Is.EqualTo(new[] { id1, id2 }));
+        var listed = snapshots[1];
+        Assert.That(listed.GetProperty("short_id").GetString(), Is.EqualTo(id2[..8]));
+        Assert.That(listed.GetProperty("source").GetString(), Is.EqualTo(_source));
+        Assert.That(listed.GetProperty("hostname").GetString(), Is.EqualTo(Environment.MachineName));
+        Assert.That(listed.GetProperty("summary").GetProperty("files").GetInt64(), Is.EqualTo(3));
+        Assert.That(listed.GetProperty("damaged").GetBoolean(), Is.False);
+
+        var tree = Lines(Ok(await _coffer.RunAsync("at", _store, "ls", id2, "-r", "--json")));
+        Assert.That(tree.Select(n => n.GetProperty("path").GetString()), Is.EquivalentTo(new[] { "a.txt", "added.txt", "link", "sub", "sub/b.txt" }));
+        var link = tree.Single(n => n.GetProperty("path").GetString() == "link");
+        Assert.That((link.GetProperty("type").GetString(), link.GetProperty("target").GetString()), Is.EqualTo(("symlink", "a.txt")));
+        Assert.That(tree.Single(n => n.GetProperty("path").GetString() == "sub/b.txt").GetProperty("size").GetInt64(), Is.EqualTo(12));
+
+        var info = Single(Ok(await _coffer.RunAsync("at", _store, "info", "--json")));
+        Assert.That(info.GetProperty("snapshots").GetInt32(), Is.EqualTo(2));
+        Assert.That(info.GetProperty("encryption").GetString(), Is.EqualTo("aes-256-gcm"));
+        Assert.That((info.GetProperty("data_blobs").GetInt32(), info.GetProperty("total_size").GetInt64()), Is.EqualTo((3, 18L + 26L)), "three distinct contents; both snapshots' sizes");
+        Assert.That(info.GetProperty("packs").GetInt32(), Is.Positive);
+        Assert.That(Single(Ok(await _coffer.RunAsync("at", _store, "info", id1[..8], "--json"))).GetProperty("id").GetString(), Is.EqualTo(id1));
+
+        var check = Single(Ok(await _coffer.RunAsync("at", _store, "check", "--json")));
+        Assert.That((check.GetProperty("ok").GetBoolean(), check.GetProperty("snapshots").GetInt32(), check.GetProperty("files_checked").GetInt64()), Is.EqualTo((true, 2, 5L)));
+
+        var found = Single(Ok(await _coffer.RunAsync("at", _store, "find", "added.txt", "--json")));
+        Assert.That((found.GetProperty("snapshot_id").GetString(), found.GetProperty("node").GetProperty("path").GetString(), found.GetProperty("node").GetProperty("size").GetInt64()), Is.EqualTo((id2, "added.txt", 8L)));
+
+        var diff = Single(Ok(await _coffer.RunAsync("at", _store, "diff", id1, id2, "--json")));
+        Assert.That((diff.GetProperty("modifier").GetString(), diff.GetProperty("path").GetString()), Is.EqualTo(("+", "added.txt")));
+
+        var keys = Single(Ok(await _coffer.RunAsync("at", _store, "key", "list", "--json")));
+        Assert.That((keys.GetArrayLength(), keys[0].GetProperty("current").GetBoolean()), Is.EqualTo((1, true)));
+
+        var tagged = Single(Ok(await _coffer.RunAsync("at", _store, "tag", "--add", "nightly", id1, "--json")));
+        Assert.That((tagged[0].GetProperty("changed").GetBoolean(), tagged[0].GetProperty("tags")[0].GetString()), Is.EqualTo((true, "nightly")));
+
+        var removal = Single(Ok(await _coffer.RunAsync("at", _store, "rm", "--keep-last", "1", "--dry-run", "--json")));
+        Assert.That(removal.GetProperty("dry_run").GetBoolean(), Is.True);
+        Assert.That(removal.GetProperty("removed").EnumerateArray().Select(r => r.GetString()), Is.EqualTo(new[] { id1 }));
+        Assert.That(removal.GetProperty("kept")[0].GetProperty("snapshot_id").GetString(), Is.EqualTo(id2));
+
+        var restored = _temp.Combine("restored");
+        var restore = Lines(Ok(await _coffer.RunAsync("at", _store, "restore", id2, "--to", restored, "--json")))[^1];
+        Assert.That((restore.GetProperty("snapshot_id").GetString(), restore.GetProperty("files_restored").GetInt64(), restore.GetProperty("bytes_restored").GetInt64()), Is.EqualTo((id2, 3L, 26L)));
+        TreeAssert.AreEqual(_source, restored, compareRootMtime: false);
+
+        var copy = _temp.Combine("copy");
+        Ok(await _coffer.RunAsync("at", copy, "create", "--plaintext"));
+        var synced = Lines(Ok(await _coffer.RunAsync("at", _store, "sync", "--to", copy, "--json")))[^1];
+        Assert.That(synced.GetProperty("snapshots").EnumerateArray().Select(s => s.GetProperty("snapshot_id").GetString()), Is.EquivalentTo(new[] { id1, id2 }));
+        var copies = Single(Ok(await _coffer.RunAsync("at", copy, "ls", "--json"))).EnumerateArray().Select(s => s.GetProperty("id").GetString());
+        Assert.That(synced.GetProperty("snapshots").EnumerateArray().Select(s => s.GetProperty("copy_id").GetString()), Is.EquivalentTo(copies));
+
+        var maintenance = Single(Ok(await _coffer.RunAsync("at", _store, "maintenance", "--json")));
+        Assert.That((maintenance.GetProperty("message_type").GetString(), maintenance.GetProperty("snapshots").GetInt32(), maintenance.GetProperty("dry_run").GetBoolean()), Is.EqualTo(("summary", 2, false)));
+
+        Ok(await _coffer.RunAsync("store", "add", "mine", _store));
+        var stores = Single(Ok(await _coffer.RunAsync("store", "list", "--json")));
+        Assert.That((stores[0].GetProperty("name").GetString(), stores[0].GetProperty("location").GetString()), Is.EqualTo(("mine", _store)));
+        Assert.That(Single(Ok(await _coffer.RunAsync("store", "show", "mine", "--json"))).GetProperty("location").GetString(), Is.EqualTo(_store));
+
+        var connectors = Single(Ok(await _coffer.RunAsync("connectors", "--json")));
+        Assert.That(connectors.EnumerateArray().Where(c => c.GetProperty("package").GetString() == "posix").Select(c => c.GetProperty("kind").GetString()),
+            Is.SupersetOf(new[] { "storage", "source", "destination" }));
+        // pkg list's JSON predates --json lines: one indented array.
+        Assert.That(JsonDocument.Parse(Ok(await _coffer.RunAsync("pkg", "list", "--json")).Output).RootElement.GetArrayLength(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Errors_are_one_json_object_quiet_prints_nothing_and_no_output_has_colour_escapes()
+    {
+        var missing = await _coffer.RunAsync("at", _store, "ls", "0123abcd", "--json");
+        Assert.That((missing.ExitCode, missing.Output), Is.EqualTo((ExitCodes.Failure, "")), missing.ToString());
+        var error = Single(new CofferResult(0, missing.Error, ""));
+        Assert.That((error.GetProperty("message_type").GetString(), error.GetProperty("code").GetInt32()), Is.EqualTo(("error", ExitCodes.Failure)));
+        Assert.That(error.GetProperty("message").GetString(), Does.Contain("0123abcd"));
+
+        var usage = await _coffer.RunAsync("no-such-command", "--json");
+        Assert.That(usage.ExitCode, Is.EqualTo(ExitCodes.Usage), usage.ToString());
+        Assert.That(Single(new CofferResult(0, usage.Error, "")).GetProperty("code").GetInt32(), Is.EqualTo(ExitCodes.Usage));
+
+        var source = _temp.Combine("quiet-source");
+        Directory.CreateDirectory(source);
+        File.WriteAllText(Path.Combine(source, "q.txt"), "quiet\n");
+        // A store of its own: the other test counts the snapshots of the shared one.
+        var store = _temp.Combine("quiet-store");
+        var created = await _coffer.RunAsync("--quiet", "at", store, "create", "--plaintext");
+        Assert.That((created.ExitCode, created.Output), Is.EqualTo((0, "")), created.ToString());
+        var quiet = await _coffer.RunAsync("--quiet", "at", store, "backup", source);
+        Assert.That((quiet.ExitCode, quiet.Output, quiet.Error), Is.EqualTo((0, "", "")), quiet.ToString());
+        var quietLs = await _coffer.RunAsync("at", store, "ls", "-q");
+        Assert.That((quietLs.ExitCode, quietLs.Output), Is.EqualTo((0, "")), quietLs.ToString());
+        var quietFailure = await _coffer.RunAsync("at", _store, "ls", "0123abcd", "--quiet");
+        CofferCli.AssertOneLineFailure(quietFailure, "0123abcd");
+
+        _coffer.Environment["NO_COLOR"] = "1";
+        try
+        {
+            foreach (var args in new[] { new[] { "pkg", "list" }, ["connectors"], ["at", store, "ls"], ["at", store, "backup", source] })
+            {
+                var plain = Ok(await _coffer.RunAsync(args));
+                Assert.That(plain.Output + plain.Error, Does.Not.Contain("\u001b["), plain.ToString());
+            }
+        }
+        finally
+        {
+            _coffer.Environment.Remove("NO_COLOR");
+        }
+    }
+
+    [Test]
+    public async Task An_incomplete_backup_lists_its_unreadable_entries_in_both_forms_and_exits_3()
+    {
+        using var temp = new TemporaryDirectory("json-unreadable");
+        var (coffer, store) = await CofferCli.WithPlaintextStoreAsync(temp);
+        var source = temp.Combine("source");
+        Directory.CreateDirectory(source);
+        File.WriteAllText(Path.Combine(source, "fine.txt"), "fine\n");
+
+        // As root every file is readable; a name that is not UTF-8 is what the backup cannot read (as DamageTests does).
+        using (var shell = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", "printf x > \"$(printf 'bad\\377name')\""]) { WorkingDirectory = source })!)
+        {
+            await shell.WaitForExitAsync();
+        }
+
+        var human = await coffer.RunAsync("at", store, "backup", source);
+        Assert.That(human.ExitCode, Is.EqualTo(ExitCodes.Incomplete), human.ToString());
+        Assert.That(human.Output, Does.Contain("is incomplete: 1 entries could not be read:").And.Contain("  \"bad\\uFFFDname\""), human.ToString());
+
+        var json = await coffer.RunAsync("at", store, "backup", source, "--json");
+        Assert.That(json.ExitCode, Is.EqualTo(ExitCodes.Incomplete), json.ToString());
+        var summary = Lines(json)[^1];
+        Assert.That(summary.GetProperty("unreadable").EnumerateArray().Select(u => u.GetString()), Has.One.Contains("bad\\uFFFDname"));
+    }
+
+    private static CofferResult Ok(CofferResult result)
+    {
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        return result;
+    }
+
+    // Every line of stdout is a JSON document of its own.
+    private static List<JsonElement> Lines(CofferResult result) =>
+        result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone()).ToList();
+
+    private static JsonElement Single(CofferResult result)
+    {
+        var lines = Lines(result);
+        Assert.That(lines, Has.Count.EqualTo(1), result.ToString());
+        return lines[0];
+    }
+}
