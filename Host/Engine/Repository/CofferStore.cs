@@ -194,6 +194,7 @@ internal sealed class CofferStore
             PacksIndexedFromHeaders = (await OrphanPacks.IndexInMemoryAsync(this, cancellationToken).ConfigureAwait(false)).Select(p => p.Pack).ToList();
         }
 
+        Index.Compact();
         _indexLoaded = true;
         return LoadedIndexObjects;
     }

@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Coffer.Engine.Core;
 using Coffer.Engine.Repository.Crypto;
 
@@ -7,54 +10,130 @@ namespace Coffer.Engine.Repository.Packs;
 
 /// <summary>
 /// Every blob the store holds and where: the union of all index objects, plus what this process has
-/// uploaded since it opened the store. Safe for concurrent readers and writers.
+/// uploaded since it opened the store. Safe for concurrent readers and writers. Compact: fixed-size records in
+/// chunked arrays, pack names interned to numbers, a sorted lookup searched by binary search plus a small
+/// overlay of recent additions (<see cref="BytesPerBlob"/> bytes a blob; docs/store-format.md).
 /// </summary>
 internal sealed class StoreIndex
 {
     private const string Context = "coffer index v1";
     private static ReadOnlySpan<byte> Magic => "CIX1"u8;
 
-    private readonly ConcurrentDictionary<BlobId, BlobLocation> _blobs = new();
-    private readonly ConcurrentDictionary<string, long> _packs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, IReadOnlyList<PackEntry>> _packEntries = new(StringComparer.Ordinal);
+    private const int ChunkBits = 14;
+    private const int ChunkSize = 1 << ChunkBits;
+    private const int TypeBit = 1 << 30;
+
+    private readonly Lock _gate = new();
+
+    // Every entry of every indexed pack, appended in the order the packs arrived, a pack's entries contiguous.
+    // Fixed-size chunks: growing never copies what is there, and no chunk is large enough to fragment the heap.
+    private readonly List<Record[]> _records = [];
+    private int _recordCount;
+
+    // Pack names interned to a pack number, which is what a record holds.
+    private readonly Dictionary<string, int> _packNumbers = new(StringComparer.Ordinal);
+    private readonly List<PackInfo> _packs = [];
+
+    // The lookup: record numbers of the winning copy of each blob, sorted by blob id, plus a small overlay
+    // of what arrived since the last merge. The overlay is merged in once it reaches an eighth of the sorted
+    // part, so adding n blobs costs O(n log n) in all and the overlay stays small.
+    private int[] _sorted = [];
+    private readonly Dictionary<BlobId, int> _overlay = [];
 
     private IReadOnlySet<string> _trashed = new HashSet<string>(StringComparer.Ordinal);
 
-    public int Count => _blobs.Count;
+    /// <summary>Bytes of RAM each indexed blob costs once merged: its record and its place in the sorted lookup.</summary>
+    public static int BytesPerBlob => Unsafe.SizeOf<Record>() + sizeof(int);
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sorted.Length + _overlay.Count;
+            }
+        }
+    }
 
     /// <summary>
     /// Packs maintenance marked for deletion: a blob there is never deduplicated against (a backup stores
-    /// it again), and a copy of it in another pack is preferred. Set before the index objects are loaded.
+    /// it again), and a copy of it in another pack is preferred.
     /// </summary>
     public IReadOnlySet<string> Trashed
     {
         get => _trashed;
         set
         {
-            _trashed = value;
-
-            // Prefer copies outside the marked packs from now on.
-            foreach (var (pack, entries) in _packEntries)
+            lock (_gate)
             {
-                if (!value.Contains(pack))
+                _trashed = value;
+
+                // Choose again, in arrival order, which copy of each blob wins.
+                _sorted = [];
+                _overlay.Clear();
+                for (var i = 0; i < _recordCount; i++)
                 {
-                    AddPack(pack, entries);
+                    Choose(i);
                 }
+
+                Merge();
             }
         }
     }
 
-    /// <summary>Every indexed pack with the blobs the index lists in it.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<PackEntry>> PackEntries => _packEntries;
+    /// <summary>Every indexed pack with the blobs the index lists in it (read from the records on each access).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<PackEntry>> PackEntries => new PackEntryView(this);
 
-    public ICollection<string> Packs => _packs.Keys;
+    /// <summary>The names of the indexed packs, as they were when asked.</summary>
+    public ICollection<string> Packs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _packs.Select(p => p.Name).ToList();
+            }
+        }
+    }
 
-    public IEnumerable<KeyValuePair<BlobId, BlobLocation>> Blobs => _blobs;
+    /// <summary>The copy of each blob that reads use, as the index was when asked.</summary>
+    public IEnumerable<KeyValuePair<BlobId, BlobLocation>> Blobs
+    {
+        get
+        {
+            int[] winners;
+            lock (_gate)
+            {
+                winners = [.. _sorted, .. _overlay.Values];
+            }
+
+            foreach (var number in winners)
+            {
+                KeyValuePair<BlobId, BlobLocation> pair;
+                lock (_gate)
+                {
+                    ref readonly var record = ref At(number);
+                    pair = new(record.Id, Location(record));
+                }
+
+                yield return pair;
+            }
+        }
+    }
 
     /// <summary>Whether a backup may reuse the blob: it is stored in a pack not marked for deletion.</summary>
-    public bool Contains(BlobId id) => _blobs.TryGetValue(id, out var location) && !_trashed.Contains(location.Pack);
+    public bool Contains(BlobId id) => TryGet(id, out var location) && !_trashed.Contains(location.Pack);
 
-    public bool TryGet(BlobId id, out BlobLocation location) => _blobs.TryGetValue(id, out location);
+    public bool TryGet(BlobId id, out BlobLocation location)
+    {
+        lock (_gate)
+        {
+            var number = Find(id);
+            location = number < 0 ? default : Location(At(number));
+            return number >= 0;
+        }
+    }
 
     /// <summary>Why a blob cannot be read without reading it (not indexed, its pack missing or too short), or null.</summary>
     /// <param name="id">The blob.</param>
@@ -65,21 +144,143 @@ internal sealed class StoreIndex
         : location.Offset + (long)location.Length > size ? $"pack {location.Pack} is too short"
         : null;
 
+    /// <summary>Adds a pack and its entries; a pack already indexed keeps the entries it was first listed with.</summary>
     public void AddPack(string pack, IReadOnlyList<PackEntry> entries)
     {
-        _packEntries.TryAdd(pack, entries);
-        long size = 0;
-        foreach (var e in entries)
+        lock (_gate)
         {
-            // The first copy wins, unless it sits in a pack marked for deletion; a duplicate in another
-            // pack (two concurrent backups, a repack) is harmless.
-            var location = new BlobLocation(e.Type, pack, e.Offset, e.Length, e.RawLength);
-            _blobs.AddOrUpdate(e.Id, location, (_, existing) => _trashed.Contains(existing.Pack) && !_trashed.Contains(pack) ? location : existing);
-            size += e.Length;
+            if (_packNumbers.ContainsKey(pack))
+            {
+                return;
+            }
+
+            var number = _packs.Count;
+            if (number >= TypeBit)
+            {
+                throw new StoreException($"the index holds more than {TypeBit} packs");
+            }
+
+            _packNumbers.Add(pack, number);
+            var first = _recordCount;
+            _packs.Add(new PackInfo(pack, first, 0));
+            foreach (var e in entries)
+            {
+                var at = _recordCount++;
+                if ((at & (ChunkSize - 1)) == 0)
+                {
+                    _records.Add(new Record[ChunkSize]);
+                }
+
+                At(at) = new Record(e.Id, number | (e.Type == BlobType.Tree ? TypeBit : 0), e.Offset, e.Length, e.RawLength);
+                Choose(at);
+            }
+
+            _packs[number] = new PackInfo(pack, first, entries.Count);
+            if (_overlay.Count >= Math.Max(1024, _sorted.Length / 8))
+            {
+                Merge();
+            }
+        }
+    }
+
+    /// <summary>Merges the overlay into the sorted lookup: called once the store's index objects are loaded.</summary>
+    public void Compact()
+    {
+        lock (_gate)
+        {
+            Merge();
+        }
+    }
+
+    // The first copy wins, unless it sits in a pack marked for deletion; a duplicate in another pack (two
+    // concurrent backups, a repack) is harmless and stays listed under its pack.
+    private void Choose(int number)
+    {
+        ref readonly var record = ref At(number);
+        var position = SortedPosition(record.Id);
+        if (position >= 0)
+        {
+            if (Replaces(number, _sorted[position]))
+            {
+                _sorted[position] = number;
+            }
+        }
+        else if (_overlay.TryGetValue(record.Id, out var existing))
+        {
+            if (Replaces(number, existing))
+            {
+                _overlay[record.Id] = number;
+            }
+        }
+        else
+        {
+            _overlay.Add(record.Id, number);
+        }
+    }
+
+    private bool Replaces(int candidate, int existing) =>
+        _trashed.Contains(PackName(existing)) && !_trashed.Contains(PackName(candidate));
+
+    private string PackName(int number) => _packs[At(number).PackNumber].Name;
+
+    private void Merge()
+    {
+        if (_overlay.Count == 0)
+        {
+            return;
         }
 
-        _packs.TryAdd(pack, size);
+        var added = _overlay.Values.ToArray();
+        Array.Sort(added, (x, y) => At(x).Id.CompareTo(At(y).Id));
+        var merged = new int[_sorted.Length + added.Length];
+        int i = 0, j = 0, k = 0;
+        while (i < _sorted.Length && j < added.Length)
+        {
+            merged[k++] = At(_sorted[i]).Id.CompareTo(At(added[j]).Id) <= 0 ? _sorted[i++] : added[j++];
+        }
+
+        _sorted.AsSpan(i).CopyTo(merged.AsSpan(k));
+        added.AsSpan(j).CopyTo(merged.AsSpan(k + _sorted.Length - i));
+        _sorted = merged;
+        _overlay.Clear();
+        _overlay.TrimExcess();
     }
+
+    private int Find(BlobId id)
+    {
+        var position = SortedPosition(id);
+        return position >= 0 ? _sorted[position] : _overlay.TryGetValue(id, out var number) ? number : -1;
+    }
+
+    private int SortedPosition(BlobId id)
+    {
+        int low = 0, high = _sorted.Length - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) >> 1);
+            var order = At(_sorted[middle]).Id.CompareTo(id);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return -1;
+    }
+
+    private ref Record At(int number) => ref _records[number >> ChunkBits][number & (ChunkSize - 1)];
+
+    private BlobLocation Location(in Record record) =>
+        new(record.Type, _packs[record.PackNumber].Name, record.Offset, record.Length, record.RawLength);
 
     /// <summary>Encodes one index object listing <paramref name="packs"/>.</summary>
     public static byte[] Encode(StoreKeys keys, IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs)
@@ -150,5 +351,75 @@ internal sealed class StoreIndex
 
             AddPack(pack, entries);
         }
+    }
+
+    /// <summary>One indexed blob: 48 bytes, the pack as its number and the blob type in the number's bit 30.</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    private readonly record struct Record(BlobId Id, int PackAndType, uint Offset, uint Length, uint RawLength)
+    {
+        public int PackNumber => PackAndType & (TypeBit - 1);
+
+        public BlobType Type => (PackAndType & TypeBit) != 0 ? BlobType.Tree : BlobType.Data;
+
+        public PackEntry ToEntry() => new(Type, Id, Offset, Length, RawLength);
+    }
+
+    private readonly record struct PackInfo(string Name, int First, int Count);
+
+    /// <summary>The packs with their entries, each list built from the records when it is asked for.</summary>
+    private sealed class PackEntryView(StoreIndex index) : IReadOnlyDictionary<string, IReadOnlyList<PackEntry>>
+    {
+        public int Count
+        {
+            get
+            {
+                lock (index._gate)
+                {
+                    return index._packs.Count;
+                }
+            }
+        }
+
+        public IEnumerable<string> Keys => index.Packs;
+
+        public IEnumerable<IReadOnlyList<PackEntry>> Values => Keys.Select(k => this[k]);
+
+        public IReadOnlyList<PackEntry> this[string key] =>
+            TryGetValue(key, out var entries) ? entries : throw new KeyNotFoundException($"pack {key} is not indexed");
+
+        public bool ContainsKey(string key)
+        {
+            lock (index._gate)
+            {
+                return index._packNumbers.ContainsKey(key);
+            }
+        }
+
+        public bool TryGetValue(string key, [MaybeNullWhen(false)] out IReadOnlyList<PackEntry> value)
+        {
+            lock (index._gate)
+            {
+                if (!index._packNumbers.TryGetValue(key, out var number))
+                {
+                    value = null;
+                    return false;
+                }
+
+                var pack = index._packs[number];
+                var entries = new PackEntry[pack.Count];
+                for (var i = 0; i < entries.Length; i++)
+                {
+                    entries[i] = index.At(pack.First + i).ToEntry();
+                }
+
+                value = entries;
+                return true;
+            }
+        }
+
+        public IEnumerator<KeyValuePair<string, IReadOnlyList<PackEntry>>> GetEnumerator() =>
+            Keys.Select(k => new KeyValuePair<string, IReadOnlyList<PackEntry>>(k, this[k])).GetEnumerator();
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
