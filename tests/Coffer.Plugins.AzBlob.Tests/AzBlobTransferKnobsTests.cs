@@ -97,8 +97,8 @@ public sealed class AzBlobTransferKnobsTests
         var downloadRate = size / download.Elapsed.TotalSeconds;
 
         Assert.That(read, Is.EqualTo(size));
-        Assert.That(uploadRate, Is.InRange(limit * 0.85, limit * 1.15), "upload bytes per second");
-        Assert.That(downloadRate, Is.InRange(limit * 0.85, limit * 1.15), "download bytes per second");
+        Assert.That(uploadRate, Is.InRange(limit * 0.85, limit * 1.15), $"upload bytes per second (download {downloadRate:F0})");
+        Assert.That(downloadRate, Is.InRange(limit * 0.85, limit * 1.15), $"download bytes per second (upload {uploadRate:F0})");
     }
 
     [Test]
