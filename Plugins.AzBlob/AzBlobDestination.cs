@@ -1,5 +1,4 @@
 using Azure;
-using Azure.Storage;
 using Azure.Storage.Blobs.Models;
 using Coffer.Abstractions;
 using Coffer.Plugins.AzBlob.Internal;
@@ -19,20 +18,20 @@ namespace Coffer.Plugins.AzBlob;
 /// </summary>
 public sealed class AzBlobDestination : IDestinationConnector, IDestinationContent
 {
-    private const int BlockSize = 8 * 1024 * 1024;
-
     private readonly AzureConnection _connection;
     private readonly AzBlobSource _content;
     private readonly ILogger _logger;
     private readonly string _name;
+    private readonly TransferSettings _transfer;
 
     // Links written by this destination: nothing may be written beneath one, as on a file system.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _links = new(StringComparer.Ordinal);
 
-    internal AzBlobDestination(AzureConnection connection, TimeProvider time, ILogger logger)
+    internal AzBlobDestination(AzureConnection connection, TransferSettings transfer, TimeProvider time, ILogger logger)
     {
         _connection = connection;
-        _content = new AzBlobSource(connection, time, logger);
+        _transfer = transfer;
+        _content = new AzBlobSource(connection, transfer, time, logger);
         _logger = logger;
         _name = connection.Location.ToString();
         Description = connection.Describe("azure destination");
@@ -64,7 +63,7 @@ public sealed class AzBlobDestination : IDestinationConnector, IDestinationConte
         var name = BlobNameOf(entry);
         var options = UploadOptions(entry, entry.ContentType, extra: null);
         await AzureErrors.Translate(_connection, $"cannot write '{entry.Path}' to", () =>
-            _connection.Container.GetBlobClient(name).UploadAsync(content, options, cancellationToken)).ConfigureAwait(false);
+            _connection.Container.GetBlobClient(name).UploadAsync(_transfer.ForUpload(content), options, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -232,8 +231,9 @@ public sealed class AzBlobDestination : IDestinationConnector, IDestinationConte
         {
             HttpHeaders = headers,
             Metadata = metadata,
-            AccessTier = tier,
-            TransferOptions = new StorageTransferOptions { InitialTransferSize = BlockSize, MaximumTransferSize = BlockSize, MaximumConcurrency = 4 },
+            // The access_tier option wins over the tier the entry recorded.
+            AccessTier = _transfer.Tier ?? tier,
+            TransferOptions = _transfer.TransferOptions,
         };
     }
 }

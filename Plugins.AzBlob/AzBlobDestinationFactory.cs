@@ -11,13 +11,13 @@ public sealed class AzBlobDestinationFactory : IDestinationConnectorFactory
         ConnectorKind.Destination,
         AzBlobPlugin.Scheme,
         "restore into an Azure container (or prefix), with content types and metadata; empty directories are not kept",
-        AzureConnection.Options);
+        [.. AzureConnection.Options, .. TransferSettings.Options(forStore: false)]);
 
     /// <inheritdoc />
     public async ValueTask<IDestinationConnector> CreateDestinationAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
     {
         var (connection, logger) = AzureConnection.Open(configuration);
-        var destination = new AzBlobDestination(connection, configuration.Context.Time, logger);
+        var destination = new AzBlobDestination(connection, TransferSettings.Read(configuration, forStore: false), configuration.Context.Time, logger);
         await destination.EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
         return destination;
     }

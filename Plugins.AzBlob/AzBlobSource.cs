@@ -18,10 +18,12 @@ public sealed class AzBlobSource : ISourceConnector
     private readonly AzureConnection _connection;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly TransferSettings _transfer;
 
-    internal AzBlobSource(AzureConnection connection, TimeProvider time, ILogger logger)
+    internal AzBlobSource(AzureConnection connection, TransferSettings transfer, TimeProvider time, ILogger logger)
     {
         _connection = connection;
+        _transfer = transfer;
         _time = time;
         _logger = logger;
         Description = connection.Describe("azure source");
@@ -110,7 +112,7 @@ public sealed class AzBlobSource : ISourceConnector
                 // One streaming GET; a connection lost mid-way resumes from where it stopped with If-Match on the
                 // ETag, so a blob replaced meanwhile fails the read instead of mixing two versions.
                 var download = await blob.DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                return download.Value.Content;
+                return _transfer.ForDownload(download.Value.Content);
             }
             catch (RequestFailedException e) when (e.Status == 404 && e.ErrorCode != BlobErrorCode.ContainerNotFound)
             {

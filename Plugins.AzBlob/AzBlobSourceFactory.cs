@@ -11,13 +11,14 @@ public sealed class AzBlobSourceFactory : ISourceConnectorFactory
         ConnectorKind.Source,
         AzBlobPlugin.Scheme,
         "the blobs of an Azure container (or prefix) with their metadata, content type and tier",
-        AzureConnection.Options);
+        [.. AzureConnection.Options, .. TransferSettings.Options(forStore: false).Where(o => o.Name != "access_tier")]);
 
     /// <inheritdoc />
     public async ValueTask<ISourceConnector> CreateSourceAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default)
     {
         var (connection, logger) = AzureConnection.Open(configuration);
+        var transfer = TransferSettings.Read(configuration, forStore: false);
         await BlobListing.ProbeAsync(connection, configuration.Context.Time, logger, cancellationToken).ConfigureAwait(false);
-        return new AzBlobSource(connection, configuration.Context.Time, logger);
+        return new AzBlobSource(connection, transfer, configuration.Context.Time, logger);
     }
 }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Azure;
-using Azure.Storage;
 using Azure.Storage.Blobs.Models;
 using Coffer.Abstractions;
 using Coffer.Plugins.AzBlob.Internal;
@@ -19,15 +18,15 @@ public sealed class AzBlobStorage : IStorageConnector
     /// <summary>The blob, under the prefix, that holds the store's config.</summary>
     public const string ConfigBlobName = "CONFIG";
 
-    private const int BlockSize = 8 * 1024 * 1024;
-
     private readonly AzureConnection _connection;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly TransferSettings _transfer;
 
-    internal AzBlobStorage(AzureConnection connection, bool readOnly, TimeProvider time, ILogger logger)
+    internal AzBlobStorage(AzureConnection connection, TransferSettings transfer, bool readOnly, TimeProvider time, ILogger logger)
     {
         _connection = connection;
+        _transfer = transfer;
         _time = time;
         _logger = logger;
         Mode = readOnly || connection.Anonymous ? StorageMode.ReadOnly : StorageMode.ReadWrite;
@@ -108,12 +107,15 @@ public sealed class AzBlobStorage : IStorageConnector
         ThrowIfReadOnly($"write {objectClass} {name}");
         await AzureErrors.Translate(_connection, $"cannot write {ClassFolder(objectClass)}/{name} to", () =>
             blob.UploadAsync(
-                content,
+                _transfer.ForUpload(content),
                 new BlobUploadOptions
                 {
                     HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
-                    // Small objects in one Put Blob; large ones as 8 MiB blocks (4 in flight) committed at once.
-                    TransferOptions = new StorageTransferOptions { InitialTransferSize = BlockSize, MaximumTransferSize = BlockSize, MaximumConcurrency = 4 },
+                    // Small objects in one Put Blob; large ones as 8 MiB blocks (max_concurrency in flight) committed at once.
+                    TransferOptions = _transfer.TransferOptions,
+                    // Only packfiles take the tier: the small, often read and rewritten index, snapshot, key and lock
+                    // objects stay in the account's default tier (cool and cold charge per read and for early deletion).
+                    AccessTier = objectClass == StorageObjectClass.Packfile ? _transfer.Tier : null,
                 },
                 cancellationToken)).ConfigureAwait(false);
     }
@@ -142,7 +144,7 @@ public sealed class AzBlobStorage : IStorageConnector
                 var download = await blob.DownloadStreamingAsync(
                     new BlobDownloadOptions { Range = new HttpRange(offset, length) },
                     cancellationToken).ConfigureAwait(false);
-                return new TranslatingReadStream(download.Value.Content, e => AzureErrors.Convert(_connection, $"cannot read {what} from", e));
+                return _transfer.ForDownload(new TranslatingReadStream(download.Value.Content, e => AzureErrors.Convert(_connection, $"cannot read {what} from", e)));
             }
             catch (RequestFailedException e) when (e.Status == 404)
             {

@@ -15,6 +15,7 @@ public sealed class AzBlobStorageFactory : IStorageConnectorFactory
         "a store inside an Azure container (or prefix); the container is created with the store",
         [
             .. AzureConnection.Options,
+            .. TransferSettings.Options(forStore: true),
             new(ReadOnlyOption, "open the store read-only: create, put and delete are refused", DefaultValue: "false"),
         ]);
 
@@ -24,6 +25,6 @@ public sealed class AzBlobStorageFactory : IStorageConnectorFactory
         var (connection, logger) = AzureConnection.Open(configuration);
         var readOnly = configuration.GetBoolean(ReadOnlyOption);
         // No probe: the container may not exist before the store is created; the first call reports credentials.
-        return ValueTask.FromResult<IStorageConnector>(new AzBlobStorage(connection, readOnly, configuration.Context.Time, logger));
+        return ValueTask.FromResult<IStorageConnector>(new AzBlobStorage(connection, TransferSettings.Read(configuration, forStore: true), readOnly, configuration.Context.Time, logger));
     }
 }

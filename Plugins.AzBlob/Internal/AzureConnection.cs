@@ -26,8 +26,9 @@ internal sealed class AzureConnection
     private const string SasToken = "sas_token";
     private const string Credential = "credential";
     private const string ClientId = "client_id";
+    private const string ConnectionStringVariable = "AZURE_STORAGE_CONNECTION_STRING";
 
-    private static readonly string[] CredentialKinds = ["default", "managed_identity", "environment", "cli"];
+    private static readonly string[] CredentialKinds = ["default", "managed_identity", "environment", "workload_identity", "cli"];
 
     private AzureConnection(BlobContainerClient container, AzureLocation location, string authentication, bool anonymous)
     {
@@ -47,7 +48,7 @@ internal sealed class AzureConnection
         new(Endpoint, "blob endpoint, e.g. http://127.0.0.1:10000/devstoreaccount1 (Azurite) or a sovereign cloud's https://ACCOUNT.blob.core.chinacloudapi.cn; a bare suffix such as core.chinacloudapi.cn also works", DefaultValue: "https://ACCOUNT.blob.core.windows.net"),
         new(NoAuth, "anonymous access to a public container (needs endpoint); never for private data", DefaultValue: "false"),
         new(SasToken, "shared access signature (the query string, with or without the leading '?')", Secret: true),
-        new(Credential, "Microsoft Entra ID credential through Azure.Identity: default, managed_identity, environment or cli"),
+        new(Credential, "Microsoft Entra ID credential through Azure.Identity: default, managed_identity, environment (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET …), workload_identity (AZURE_FEDERATED_TOKEN_FILE …) or cli"),
         new(ClientId, "client id of a user-assigned managed identity (with credential=default or managed_identity)"),
     ];
 
@@ -128,6 +129,16 @@ internal sealed class AzureConnection
             throw new ConnectorConfigurationException($"option '{Credential}' must be one of {string.Join(", ", CredentialKinds)}, not '{credential}'");
         }
 
+        var fromEnvironment = false;
+        if (connectionString is null && accountKey is null && accountKeyFile is null && !noAuth && sasToken is null && credential is null
+            && Environment.GetEnvironmentVariable(ConnectionStringVariable) is { } variable && !string.IsNullOrWhiteSpace(variable))
+        {
+            // No way of authenticating given: as the az CLI, the connection string in the environment.
+            connectionString = variable.Trim();
+            fromEnvironment = true;
+        }
+
+        var connectionStringSource = fromEnvironment ? $"the environment variable {ConnectionStringVariable}" : $"option '{ConnectionString}'";
         if (connectionString is not null)
         {
             // The connection string carries endpoint and credentials; account_name/key/endpoint yield to it.
@@ -148,10 +159,10 @@ internal sealed class AzureConnection
             {
                 // The SDK's message may quote the string: say what is wrong without it.
                 throw new ConnectorConfigurationException(
-                    $"option '{ConnectionString}' is not a valid Azure Storage connection string: expect DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…[;BlobEndpoint=…]");
+                    $"{connectionStringSource} is not a valid Azure Storage connection string: expect DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…[;BlobEndpoint=…]");
             }
 
-            return new AzureConnection(service.GetBlobContainerClient(location.Container), location, "connection string", anonymous: false);
+            return new AzureConnection(service.GetBlobContainerClient(location.Container), location, fromEnvironment ? "connection string from " + ConnectionStringVariable : "connection string", anonymous: false);
         }
 
         if (accountKey is not null && accountKeyFile is not null)
@@ -184,7 +195,7 @@ internal sealed class AzureConnection
         if (ways.Count == 0)
         {
             throw new ConnectorConfigurationException(
-                $"no credentials for {location}: give {ConnectionString}, {AccountName} with {AccountKey} or {AccountKeyFile}, {SasToken}, {Credential}, or {NoAuth}=true with {Endpoint}");
+                $"no credentials for {location}: give {ConnectionString} (or set {ConnectionStringVariable}), {AccountName} with {AccountKey} or {AccountKeyFile}, {SasToken}, {Credential}, or {NoAuth}=true with {Endpoint}");
         }
 
         if (ways.Count > 1)
@@ -379,10 +390,24 @@ internal sealed class AzureConnection
         "managed_identity" => clientId is null
             ? new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned)
             : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId)),
-        "environment" => new EnvironmentCredential(),
+        "environment" => new EnvironmentCredential(TokenRetries(new EnvironmentCredentialOptions())),
+        "workload_identity" => new WorkloadIdentityCredential(TokenRetries(new WorkloadIdentityCredentialOptions())),
         "cli" => new AzureCliCredential(),
         _ => throw new ConnectorConfigurationException($"option '{Credential}' must be one of {string.Join(", ", CredentialKinds)}, not '{kind}'"),
     };
+
+    /// <summary>
+    /// Two quick retries of a token request: a refused secret or an unreachable authority is reported in about a
+    /// second instead of the SDK's default of several (the storage requests keep their own, longer retries).
+    /// </summary>
+    private static T TokenRetries<T>(T options)
+        where T : TokenCredentialOptions
+    {
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(2);
+        return options;
+    }
 
     /// <summary>The HTTP status codes the service uses for "try again later".</summary>
     public static bool IsTransient(int status) => status is (int)HttpStatusCode.ServiceUnavailable or (int)HttpStatusCode.InternalServerError or
