@@ -6,8 +6,9 @@ using Coffer.Plumbing;
 namespace Coffer.Plugins.Posix;
 
 /// <summary>
-/// Restores into a directory: files (written to a temp file renamed into place, all-zero blocks left as holes), directories, symlinks, modes,
-/// mtimes and <c>xattr.user.*</c> metadata as extended attributes. It never writes outside its root: absolute paths and <c>..</c> are refused, and so is any path
+/// Restores into a directory: files (written to a temp file renamed into place, all-zero blocks left as holes), directories, symlinks,
+/// hard links (<see cref="TreeEntry.HardLinkTarget"/>), fifos, sockets, devices (as root), modes, mtimes, owners (as root) and
+/// <c>xattr.*</c> metadata as extended attributes. It never writes outside its root: absolute paths and <c>..</c> are refused, and so is any path
 /// whose parent on disk is a symlink, wherever it points.
 /// </summary>
 internal sealed class DirectoryDestination(string root) : IDestinationConnector, IDestinationContent
@@ -56,6 +57,17 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             throw new IOException($"cannot restore file '{entry.Path}': a directory is in the way in {Description}");
         }
 
+        if (entry.Kind != EntryKind.File)
+        {
+            MakeSpecialFile(entry, path, existing);
+            return;
+        }
+
+        if (entry.HardLinkTarget is { } linkTarget && TryHardLink(linkTarget, path, existing))
+        {
+            return;
+        }
+
         // Always through a temp file renamed into place: an interrupted restore never leaves a partly written
         // file under its final name. Files are not fsynced one by one: DisposeAsync flushes the file system once.
         _written = true;
@@ -64,6 +76,8 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
         {
             // A filesystem without extended attributes cannot keep them; the restore goes on without.
             _ = Xattrs.Write(temp, entry.Metadata);
+            // Owner first: chown clears setuid and setgid.
+            SetOwner(temp, entry);
             if (entry.Mode is { } mode)
             {
                 File.SetUnixFileMode(temp, mode);
@@ -78,6 +92,109 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             DurableFile.TryDelete(temp);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="path"/> a second name of the file restored at <paramref name="linkTarget"/> (a hard
+    /// link within the snapshot). False when that cannot be done (the target is not a regular file here, or the
+    /// file system refuses): the caller writes the content instead.
+    /// </summary>
+    private bool TryHardLink(string linkTarget, string path, FileStat? existing)
+    {
+        string targetPath;
+        try
+        {
+            targetPath = RelativePath.Resolve(root, linkTarget, createParents: false);
+        }
+        catch (Exception e) when (e is NotFoundException or PathEscapesRootException or ArgumentException)
+        {
+            return false;
+        }
+
+        if (Native.Lstat(targetPath) is not { IsRegularFile: true } target)
+        {
+            return false;
+        }
+
+        if (existing is { } there && there.Inode == target.Inode && there.DeviceMajor == target.DeviceMajor && there.DeviceMinor == target.DeviceMinor)
+        {
+            return true; // linked already
+        }
+
+        _written = true;
+        if (existing is not null)
+        {
+            File.Delete(path);
+        }
+
+        try
+        {
+            return Native.TryLink(targetPath, path);
+        }
+        catch (IOException)
+        {
+            return false; // e.g. a file system without hard links: the content is written instead
+        }
+    }
+
+    /// <summary>Creates a fifo, socket or device node with its mode, owner, attributes and mtime.</summary>
+    /// <exception cref="IOException">It could not be made (a device when not running as root).</exception>
+    private void MakeSpecialFile(TreeEntry entry, string path, FileStat? existing)
+    {
+        uint type = entry.Kind switch
+        {
+            EntryKind.Fifo => 0x1000,
+            EntryKind.Socket => 0xC000,
+            EntryKind.CharacterDevice => 0x2000,
+            EntryKind.BlockDevice => 0x6000,
+            _ => throw new ArgumentException($"'{entry.Path}' is a {entry.Kind}, which {Description} cannot restore", nameof(entry)),
+        };
+        if (type is 0x2000 or 0x6000 && !Native.IsRoot)
+        {
+            throw new IOException($"'{entry.Path}' is a device, and only root can create devices: restore as root to get it back");
+        }
+
+        _written = true;
+        if (existing is not null)
+        {
+            File.Delete(path);
+        }
+
+        Native.MakeNode(path, type, entry.DeviceNumber ?? 0);
+        // Linux keeps user.* attributes on files and directories only; other namespaces still go on.
+        try
+        {
+            _ = Xattrs.Write(path, entry.Metadata);
+        }
+        catch (IOException) when (entry.Metadata.Keys.All(k => k.StartsWith(Xattrs.KeyPrefix + "user.", StringComparison.Ordinal)))
+        {
+        }
+
+        // Owner first: chown clears setuid and setgid.
+        SetOwner(path, entry);
+        if (entry.Mode is { } mode)
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+
+        Native.SetModifiedTime(path, entry.ModifiedTime);
+    }
+
+    /// <summary>
+    /// As root, gives <paramref name="path"/> the entry's owner and group: by name when it has names that exist
+    /// on this machine, else by number (the engine drops the names for <c>--numeric-owner</c>). Others cannot
+    /// give files away, so nothing is changed.
+    /// </summary>
+    private static void SetOwner(string path, TreeEntry entry)
+    {
+        if (!Native.IsRoot || (entry.UserId is null && entry.UserName is null))
+        {
+            return;
+        }
+
+        var user = (entry.UserName is { } userName ? Native.UserId(userName) : null) ?? entry.UserId ?? -1;
+        var group = (entry.GroupName is { } groupName ? Native.GroupId(groupName) : null) ?? entry.GroupId ?? -1;
+        Native.SetOwner(path, user, group);
     }
 
     /// <summary>
@@ -152,6 +269,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
 
         // The target is data, stored as given: a link pointing outside is fine, writing through it is not.
         File.CreateSymbolicLink(path, entry.SymlinkTarget);
+        SetOwner(path, entry);
         Native.SetModifiedTime(path, entry.ModifiedTime);
         return Task.CompletedTask;
     }
@@ -172,6 +290,8 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
         }
 
         _ = Xattrs.Write(path, entry.Metadata);
+        // Owner first: chown clears setuid and setgid.
+        SetOwner(path, entry);
         if (entry.Mode is { } mode)
         {
             File.SetUnixFileMode(path, mode);

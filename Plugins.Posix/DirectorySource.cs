@@ -7,7 +7,9 @@ namespace Coffer.Plugins.Posix;
 /// <summary>
 /// Walks a directory tree: root first, each directory before its contents, siblings in ordinal order.
 /// Symlinks are reported, never followed. What cannot be read is yielded with an error and skipped.
-/// With <paramref name="readXattrs"/>, files and directories carry their <c>user.</c> extended attributes.
+/// With <paramref name="readXattrs"/>, entries other than links carry their extended attributes
+/// (<c>user.</c>, and <c>security.</c>/<c>trusted.</c> when running as root). FIFOs, sockets and devices are
+/// reported (never opened); files carry their link count and owner names.
 /// </summary>
 internal sealed class DirectorySource(string root, bool readXattrs) : ISourceConnector
 {
@@ -73,6 +75,18 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
         }
     }
 
+    private static EntryKind? KindOf(FileStat stat) => stat.Type switch
+    {
+        0x4000 => EntryKind.Directory,
+        0x8000 => EntryKind.File,
+        0xA000 => EntryKind.Symlink,
+        0x1000 => EntryKind.Fifo,
+        0xC000 => EntryKind.Socket,
+        0x2000 => EntryKind.CharacterDevice,
+        0x6000 => EntryKind.BlockDevice,
+        _ => null,
+    };
+
     private TreeEntry Describe(string relative, string full)
     {
         var found = Native.TryLstat(full, out var errno);
@@ -87,15 +101,24 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
             };
         }
 
-        var kind = stat.IsDirectory ? EntryKind.Directory : stat.IsSymlink ? EntryKind.Symlink : EntryKind.File;
-        var entry = new TreeEntry(relative, kind)
+        var kind = KindOf(stat);
+        if (kind is null)
+        {
+            return new TreeEntry(relative, EntryKind.File) { Error = $"{full} is a {stat.TypeName}, which is not backed up" };
+        }
+
+        var entry = new TreeEntry(relative, kind.Value)
         {
             Size = stat.IsRegularFile ? stat.Size : 0,
             ModifiedTime = stat.ModifiedTime,
             Mode = stat.Permissions,
             UserId = stat.UserId,
             GroupId = stat.GroupId,
+            UserName = Native.UserName(stat.UserId),
+            GroupName = Native.GroupName(stat.GroupId),
             FileId = string.Create(CultureInfo.InvariantCulture, $"{stat.DeviceMajor}:{stat.DeviceMinor}:{stat.Inode}"),
+            LinkCount = stat.IsDirectory ? null : stat.LinkCount,
+            DeviceNumber = kind is EntryKind.CharacterDevice or EntryKind.BlockDevice ? stat.DeviceNumber : null,
         };
 
         if (stat.IsSymlink)
@@ -108,11 +131,6 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
             {
                 return entry with { Error = $"cannot read the link {full}: {e.Message}" };
             }
-        }
-
-        if (!stat.IsDirectory && !stat.IsRegularFile)
-        {
-            return entry with { Error = $"{full} is a {stat.TypeName}: only files, directories and links are backed up" };
         }
 
         if (readXattrs)

@@ -266,7 +266,8 @@ internal static class StoreCommands
         var delete = new Option<bool>("--delete", "-delete") { Description = "Remove what the snapshot lacks from the target, so it matches the snapshot (only inside the target)." };
         var verify = new Option<bool>("--verify", "-verify") { Description = "Read every restored file back and compare it with the snapshot's SHA-256." };
         var dryRun = new Option<bool>("--dry-run", "-dry-run") { Description = "Print what would be written and deleted; change nothing." };
-        var command = new Command("restore", "Restore a snapshot, or part of one.") { target, to, includes, excludes, overwrite, delete, verify, dryRun };
+        var numericOwner = new Option<bool>("--numeric-owner", "-numeric-owner") { Description = "As root, set owners and groups by number only, not by the names recorded in the snapshot." };
+        var command = new Command("restore", "Restore a snapshot, or part of one.") { target, to, includes, excludes, overwrite, delete, verify, dryRun, numericOwner };
         command.SetAction(async (parse, ct) =>
         {
             // Plakar's 'restore -to DIR' without a snapshot restores the newest one, whatever its source. A
@@ -293,6 +294,7 @@ internal static class StoreCommands
                 Delete = parse.GetValue(delete),
                 Verify = parse.GetValue(verify),
                 DryRun = parse.GetValue(dryRun),
+                NumericOwner = parse.GetValue(numericOwner),
             };
             var (snapshotRef, path) = StoreReferences.SplitSnapshot(parse.GetValue(target) ?? "latest");
             var destination = StoreReferences.ResolveDestination(context, parse.GetValue(to) ?? ".");
@@ -335,7 +337,7 @@ internal static class StoreCommands
                     throw new CliFailure($"restore incomplete: {Node.Quote(first.Length == 0 ? "/" : first)} of snapshot {snapshot.ShortId}{others} could not be restored: {why}; the rest is restored: run '{StoreReferences.Hint(context, "check")}'");
                 }
 
-                return runner.NotBackedUp.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Success;
+                return runner.NotBackedUp.Count + runner.NotRestored.Count > 0 ? ExitCodes.Incomplete : ExitCodes.Success;
             }, ct, LockKind.Read);
         });
         return command;
@@ -350,6 +352,11 @@ internal static class StoreCommands
         foreach (var (missing, reason) in runner.NotBackedUp)
         {
             context.Output.WriteLine($"not restored, the backup could not read it: {Node.Quote(missing)}: {reason}");
+        }
+
+        foreach (var (device, reason) in runner.NotRestored)
+        {
+            context.Output.WriteLine($"not restored: {Node.Quote(device)}: {reason}");
         }
 
         foreach (var (damaged, reason) in runner.Damaged)

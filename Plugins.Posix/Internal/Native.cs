@@ -12,7 +12,10 @@ internal readonly record struct FileStat(
     long Size,
     DateTimeOffset ModifiedTime,
     uint DeviceMajor,
-    uint DeviceMinor)
+    uint DeviceMinor,
+    uint LinkCount = 1,
+    uint RdevMajor = 0,
+    uint RdevMinor = 0)
 {
     private const uint TypeMask = 0xF000;
 
@@ -24,6 +27,12 @@ internal readonly record struct FileStat(
 
     /// <summary>The permission bits, including setuid, setgid and sticky.</summary>
     public UnixFileMode Permissions => (UnixFileMode)(Mode & 0xFFF);
+
+    /// <summary>The file type bits (<c>S_IFMT</c>).</summary>
+    public uint Type => Mode & TypeMask;
+
+    /// <summary>The device number of a device file, encoded as glibc's <c>makedev</c> does.</summary>
+    public long DeviceNumber => Native.MakeDevice(RdevMajor, RdevMinor);
 
     /// <summary>A word for what the entry is, for messages about special files.</summary>
     public string TypeName => (Mode & TypeMask) switch
@@ -179,7 +188,10 @@ internal static partial class Native
             Size: BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]),
             ModifiedTime: DateTimeOffset.UnixEpoch.AddTicks((seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100)),
             DeviceMajor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[136..]),
-            DeviceMinor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[140..]));
+            DeviceMinor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[140..]),
+            LinkCount: BinaryPrimitives.ReadUInt32LittleEndian(buffer[16..]),
+            RdevMajor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[128..]),
+            RdevMinor: BinaryPrimitives.ReadUInt32LittleEndian(buffer[132..]));
     }
 
     /// <summary>Stats <paramref name="path"/> without following a final link.</summary>
@@ -259,6 +271,65 @@ internal static partial class Native
         var errno = Marshal.GetLastPInvokeError();
         return errno == EEXIST ? false : throw Error(errno, "link", newPath);
     }
+
+    /// <summary>Encodes a device number as glibc's <c>makedev</c> does.</summary>
+    public static long MakeDevice(uint major, uint minor) =>
+        (long)(((ulong)(major & 0xFFFFF000) << 32) | ((ulong)(major & 0xFFF) << 8) | ((ulong)(minor & 0xFFFFFF00) << 12) | (minor & 0xFF));
+
+    /// <summary>Whether this process runs as root (may make devices, set owners and trusted attributes).</summary>
+    public static bool IsRoot { get; } = geteuid() == 0;
+
+    /// <summary>Creates a special file (fifo, socket, device) with the type bits of <paramref name="type"/>.</summary>
+    /// <exception cref="IOException">It could not be created (EPERM for a device when not root).</exception>
+    public static void MakeNode(string path, uint type, long device)
+    {
+        if (mknod(path, type | 0x180 /* 0600 until its mode is set */, (ulong)device) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "create", path);
+        }
+    }
+
+    /// <summary>Sets the owner and group of <paramref name="path"/> itself (a link, not its target).</summary>
+    public static void SetOwner(string path, long userId, long groupId)
+    {
+        if (lchown(path, (uint)userId, (uint)groupId) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "set the owner of", path);
+        }
+    }
+
+    /// <summary>The name of user <paramref name="id"/> on this machine, or null.</summary>
+    public static string? UserName(long id) => Lookup(("u", id.ToString(System.Globalization.CultureInfo.InvariantCulture)), () => EntryName(getpwuid((uint)id)));
+
+    /// <summary>The name of group <paramref name="id"/> on this machine, or null.</summary>
+    public static string? GroupName(long id) => Lookup(("g", id.ToString(System.Globalization.CultureInfo.InvariantCulture)), () => EntryName(getgrgid((uint)id)));
+
+    /// <summary>The id of user <paramref name="name"/> on this machine, or null when there is none.</summary>
+    public static long? UserId(string name) => Lookup(("U", name), () => EntryId(getpwnam(name)));
+
+    /// <summary>The id of group <paramref name="name"/> on this machine, or null when there is none.</summary>
+    public static long? GroupId(string name) => Lookup(("G", name), () => EntryId(getgrnam(name)));
+
+    // getpwuid and friends return a static buffer: one caller at a time, and each answer kept (a tree has few owners).
+    private static readonly Dictionary<(string, string), object?> NameCache = [];
+
+    private static T? Lookup<T>((string, string) key, Func<T?> lookup)
+    {
+        lock (NameCache)
+        {
+            if (!NameCache.TryGetValue(key, out var found))
+            {
+                found = NameCache[key] = lookup();
+            }
+
+            return (T?)found;
+        }
+    }
+
+    // struct passwd and struct group both start with the name pointer and a password pointer, then the id.
+    private static string? EntryName(IntPtr entry) => entry == IntPtr.Zero ? null : Marshal.PtrToStringUTF8(Marshal.ReadIntPtr(entry));
+
+    private static long? EntryId(IntPtr entry) => entry == IntPtr.Zero ? null : (uint)Marshal.ReadInt32(entry, 2 * IntPtr.Size);
 
     /// <summary>Tells whether an I/O error means the filesystem is mounted read-only.</summary>
     public static bool IsReadOnlyFileSystem(IOException e) => e.HResult == EROFS;
@@ -343,6 +414,27 @@ internal static partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int futimens(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long* times);
+
+    [LibraryImport("libc")]
+    private static partial uint geteuid();
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mknod(string path, uint mode, ulong device);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lchown(string path, uint owner, uint group);
+
+    [LibraryImport("libc")]
+    private static partial IntPtr getpwuid(uint id);
+
+    [LibraryImport("libc")]
+    private static partial IntPtr getgrgid(uint id);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr getpwnam(string name);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr getgrnam(string name);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int link(string oldpath, string newpath);

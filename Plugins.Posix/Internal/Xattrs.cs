@@ -5,15 +5,16 @@ namespace Coffer.Plugins.Posix.Internal;
 /// <summary>
 /// Extended attributes as <see cref="Coffer.Abstractions.TreeEntry.Metadata"/>: key <c>xattr.NAME</c>,
 /// value the attribute as UTF-8 text, or <c>base64:…</c> when it is not text (or happens to start with
-/// that prefix), so every value round-trips. Only the <c>user.</c> namespace is carried: the others
-/// (SELinux labels, ACLs, capabilities) belong to the system they were made on.
+/// that prefix), so every value round-trips. The <c>user.</c> namespace is carried always; <c>security.</c>
+/// (SELinux labels, capabilities) and <c>trusted.</c> only when running as root, since only root may read all
+/// of them and set them. <c>system.</c> (ACLs) is not carried.
 /// </summary>
 internal static class Xattrs
 {
     /// <summary>The metadata key prefix.</summary>
     public const string KeyPrefix = "xattr.";
 
-    private const string Namespace = "user.";
+    private static readonly string[] Namespaces = Native.IsRoot ? ["user.", "security.", "trusted."] : ["user."];
     private const string Base64Prefix = "base64:";
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -21,7 +22,7 @@ internal static class Xattrs
     public static Dictionary<string, string> Read(string path)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in Native.ListXattrs(path).Where(n => n.StartsWith(Namespace, StringComparison.Ordinal)))
+        foreach (var name in Native.ListXattrs(path).Where(IsCarried))
         {
             if (Native.GetXattr(path, name) is { } value)
             {
@@ -32,13 +33,13 @@ internal static class Xattrs
         return metadata;
     }
 
-    /// <summary>Writes the <c>xattr.user.*</c> entries of <paramref name="metadata"/> onto <paramref name="path"/>.</summary>
+    /// <summary>Writes the carried <c>xattr.*</c> entries of <paramref name="metadata"/> onto <paramref name="path"/>.</summary>
     /// <returns>False when the filesystem has no extended attributes (nothing was written).</returns>
     public static bool Write(string path, IReadOnlyDictionary<string, string> metadata)
     {
         foreach (var (key, value) in metadata)
         {
-            if (key.StartsWith(KeyPrefix + Namespace, StringComparison.Ordinal) && !Native.SetXattr(path, key[KeyPrefix.Length..], Decode(value)))
+            if (key.StartsWith(KeyPrefix, StringComparison.Ordinal) && IsCarried(key[KeyPrefix.Length..]) && !Native.SetXattr(path, key[KeyPrefix.Length..], Decode(value)))
             {
                 return false;
             }
@@ -46,6 +47,8 @@ internal static class Xattrs
 
         return true;
     }
+
+    private static bool IsCarried(string name) => Array.Exists(Namespaces, n => name.StartsWith(n, StringComparison.Ordinal));
 
     /// <summary>Turns an attribute value into metadata text.</summary>
     public static string Encode(byte[] value)

@@ -115,13 +115,28 @@ public class PosixTreeTests
     }
 
     [Test]
-    public async Task A_fifo_is_reported_as_not_backed_up()
+    public async Task A_fifo_and_hard_links_are_reported_with_their_kind_and_link_count_and_the_destination_sets_owners_by_name_first()
     {
         Unix.MakeFifo(InRoot("pipe"));
+        await File.WriteAllTextAsync(InRoot("one"), "x");
+        Unix.HardLink(InRoot("one"), InRoot("two"));
 
-        var entry = (await ScanAsync()).Single(e => e.Path == "pipe");
+        var byPath = (await ScanAsync()).ToDictionary(e => e.Path);
 
-        Assert.That(entry.Error, Does.Contain("fifo"));
+        Assert.That((byPath["pipe"].Kind, byPath["pipe"].Error), Is.EqualTo((EntryKind.Fifo, (string?)null)));
+        Assert.That((byPath["one"].LinkCount, byPath["two"].LinkCount), Is.EqualTo(((long?)2, (long?)2)));
+        Assert.That(byPath["one"].FileId, Is.EqualTo(byPath["two"].FileId));
+        Assert.That(byPath["one"].UserName, Is.Not.Null);
+
+        if (Unix.EffectiveUserId == 0)
+        {
+            // A name that exists here wins over the number; without a name (--numeric-owner) the number is used.
+            await using var destination = await DestinationAsync();
+            var file = new TreeEntry("owned-by-name", EntryKind.File) { UserId = 12345, GroupId = 12345, UserName = "nobody", GroupName = "nogroup" };
+            await destination.WriteFileAsync(file, new MemoryStream([1]));
+            await destination.WriteFileAsync(file with { Path = "owned-by-number", UserName = null, GroupName = null }, new MemoryStream([1]));
+            Assert.That(((long?)Unix.OwnerOf(InRoot("owned-by-name")), (long?)Unix.OwnerOf(InRoot("owned-by-number"))), Is.EqualTo(((long?)65534, (long?)12345)));
+        }
     }
 
     [Test]

@@ -16,6 +16,16 @@ internal static partial class Unix
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int link(string existing, string added);
 
+    /// <summary>The owner's uid of <paramref name="path"/> (via stat(1), not the code under test).</summary>
+    public static long OwnerOf(string path)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u", path]) { RedirectStandardOutput = true };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return long.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The uid files this process creates belong to.</summary>
     public static uint EffectiveUserId => geteuid();
 

@@ -54,7 +54,7 @@ internal static class RestorePage
                 {
                     var runner = new RestoreRunner(state.Store, destination, progress);
                     var result = await runner.RunAsync(snapshot, path, ct).ConfigureAwait(false);
-                    var incomplete = runner.NotBackedUp.Count + runner.Damaged.Count;
+                    var incomplete = runner.NotBackedUp.Count + runner.NotRestored.Count + runner.Damaged.Count;
                     return $"restored {result.Files} files, {Page.Size(result.Bytes)} from snapshot {snapshot.ShortId} to {destination.Description}"
                         + (incomplete == 0 ? "" : $"; {incomplete} entries not restored (unreadable at backup or damaged in the store: see 'coffer restore')");
                 }

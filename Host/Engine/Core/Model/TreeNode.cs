@@ -19,7 +19,7 @@ internal sealed record Node
 {
     public required string Name { get; init; }
 
-    /// <summary><c>file</c>, <c>dir</c> or <c>symlink</c>.</summary>
+    /// <summary><c>file</c>, <c>dir</c>, <c>symlink</c>, <c>fifo</c>, <c>socket</c>, <c>chardev</c> or <c>blockdev</c>.</summary>
     public required string Kind { get; init; }
 
     public long Size { get; init; }
@@ -41,6 +41,20 @@ internal sealed record Node
 
     public Dictionary<string, string>? Metadata { get; init; }
 
+    // Optional since the special-file work (docs/store-format.md, "Hard links, special files, owners"): absent in older snapshots.
+
+    /// <summary>A file's link count when it had more than one name: paths with the same <see cref="FileId"/> are one file.</summary>
+    public long? Links { get; init; }
+
+    /// <summary>A device's number (<c>st_rdev</c>, glibc's <c>makedev</c> encoding).</summary>
+    public long? Rdev { get; init; }
+
+    /// <summary>The owner's name where it was backed up.</summary>
+    public string? User { get; init; }
+
+    /// <summary>The group's name where it was backed up.</summary>
+    public string? Group { get; init; }
+
     /// <summary>A file's data blob ids, in order.</summary>
     public IReadOnlyList<string>? Content { get; init; }
 
@@ -56,20 +70,37 @@ internal sealed record Node
     public const string FileKind = "file";
     public const string DirectoryKind = "dir";
     public const string SymlinkKind = "symlink";
+    public const string FifoKind = "fifo";
+    public const string SocketKind = "socket";
+    public const string CharacterDeviceKind = "chardev";
+    public const string BlockDeviceKind = "blockdev";
 
     public EntryKind EntryKind => Kind switch
     {
         FileKind => EntryKind.File,
         DirectoryKind => EntryKind.Directory,
         SymlinkKind => EntryKind.Symlink,
+        FifoKind => EntryKind.Fifo,
+        SocketKind => EntryKind.Socket,
+        CharacterDeviceKind => EntryKind.CharacterDevice,
+        BlockDeviceKind => EntryKind.BlockDevice,
         _ => throw new InvalidDataException($"unknown node kind '{Kind}'"),
     };
+
+    /// <summary>Whether this is a fifo, socket or device: no content, made rather than written.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsSpecial => Kind is FifoKind or SocketKind or CharacterDeviceKind or BlockDeviceKind;
 
     public static string KindOf(EntryKind kind) => kind switch
     {
         EntryKind.File => FileKind,
         EntryKind.Directory => DirectoryKind,
-        _ => SymlinkKind,
+        EntryKind.Symlink => SymlinkKind,
+        EntryKind.Fifo => FifoKind,
+        EntryKind.Socket => SocketKind,
+        EntryKind.CharacterDevice => CharacterDeviceKind,
+        EntryKind.BlockDevice => BlockDeviceKind,
+        _ => throw new InvalidDataException($"unknown entry kind {kind}"),
     };
 
     /// <summary>
@@ -98,6 +129,10 @@ internal sealed record Node
         FileId = entry.FileId,
         Metadata = entry.Metadata.Count == 0 ? null : new Dictionary<string, string>(entry.Metadata, StringComparer.Ordinal),
         Error = entry.Error,
+        Links = entry.LinkCount > 1 ? entry.LinkCount : null,
+        Rdev = entry.DeviceNumber,
+        User = entry.UserName,
+        Group = entry.GroupName,
     };
 
     /// <summary>The entry a destination gets for this node at <paramref name="path"/>.</summary>
@@ -112,5 +147,9 @@ internal sealed record Node
         ContentType = ContentType,
         FileId = FileId,
         Metadata = Metadata ?? new Dictionary<string, string>(),
+        LinkCount = Links,
+        DeviceNumber = Rdev,
+        UserName = User,
+        GroupName = Group,
     };
 }

@@ -73,6 +73,7 @@ internal sealed class SnapshotDump
         }
 
         long entries = 0, bytes = 0;
+        var firstLinked = new Dictionary<string, string>(StringComparer.Ordinal);
         var archive = format == DumpFormat.Tar ? (IArchiveWriter)new TarArchiveWriter(output) : new ZipArchiveWriter(output);
         await using (archive.ConfigureAwait(false))
         {
@@ -80,6 +81,20 @@ internal sealed class SnapshotDump
             {
                 if (entryPath.Length == 0)
                 {
+                    continue;
+                }
+
+                // Tar has no sockets and zip no special files at all: left out, as tar(1) does.
+                if (entry.Kind == Node.SocketKind || (entry.IsSpecial && format != DumpFormat.Tar))
+                {
+                    continue;
+                }
+
+                // A later name of a hard-linked file is a tar hard link to the first one, without its content again.
+                if (format == DumpFormat.Tar && entry.Links > 1 && entry.FileId is { } fileId && !firstLinked.TryAdd(fileId, entryPath))
+                {
+                    await archive.WriteAsync(entryPath, entry with { Kind = HardLinkKind, Target = firstLinked[fileId] }, null, cancellationToken).ConfigureAwait(false);
+                    entries++;
                     continue;
                 }
 
@@ -104,6 +119,9 @@ internal sealed class SnapshotDump
         return new DumpResult(format, entries, bytes);
     }
 
+    // Only within a dump: the kind a later name of a hard-linked file is written with (its Target the first name).
+    private const string HardLinkKind = "hardlink";
+
     private SizedContentStream OpenContent(Node file, string path) =>
         new(new BlobSequenceStream(_store, file.Content ?? [], expectedSha256: null, path), file.Size, path);
 
@@ -126,13 +144,26 @@ internal sealed class SnapshotDump
             {
                 Node.DirectoryKind => (TarEntryType.Directory, path + "/"),
                 Node.SymlinkKind => (TarEntryType.SymbolicLink, path),
+                HardLinkKind => (TarEntryType.HardLink, path),
+                Node.FifoKind => (TarEntryType.Fifo, path),
+                Node.CharacterDeviceKind => (TarEntryType.CharacterDevice, path),
+                Node.BlockDeviceKind => (TarEntryType.BlockDevice, path),
                 _ => (TarEntryType.RegularFile, path),
             };
             var entry = new PaxTarEntry(type, name)
             {
                 Mode = (UnixFileMode)ModeOf(node),
                 ModificationTime = node.Mtime,
+                UserName = node.User ?? "",
+                GroupName = node.Group ?? "",
             };
+            if (node.Rdev is { } rdev && type is TarEntryType.CharacterDevice or TarEntryType.BlockDevice)
+            {
+                // glibc's makedev encoding, undone.
+                entry.DeviceMajor = (int)(((rdev >> 8) & 0xFFF) | ((rdev >> 32) & 0xFFFFF000));
+                entry.DeviceMinor = (int)((rdev & 0xFF) | ((rdev >> 12) & 0xFFFFFF00));
+            }
+
             if (content is not null)
             {
                 entry.DataStream = content;

@@ -37,6 +37,9 @@ internal sealed record RestoreOptions
     /// <summary>Read every restored file back and compare it with the snapshot's SHA-256.</summary>
     public bool Verify { get; init; }
 
+    /// <summary>Owners by number only: the names recorded in the snapshot are not looked up.</summary>
+    public bool NumericOwner { get; init; }
+
     /// <summary>Report what would be written and deleted; change nothing.</summary>
     public bool DryRun { get; init; }
 

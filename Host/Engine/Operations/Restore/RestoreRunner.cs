@@ -48,10 +48,14 @@ internal sealed class RestoreRunner
     /// <summary>Entries of the snapshot the backup could not read (their node's error): nothing is written in their place.</summary>
     public IReadOnlyList<(string Path, string Reason)> NotBackedUp => _notBackedUp;
 
+    /// <summary>Devices the destination could not create (not running as root), with its reason.</summary>
+    public IReadOnlyList<(string Path, string Reason)> NotRestored => _notRestored;
+
     /// <summary>Directories whose tree cannot be read from the store: their content was skipped, the rest restored.</summary>
     public IReadOnlyList<(string Path, string Reason)> Damaged => _damaged;
 
     private readonly List<(string Path, string Reason)> _notBackedUp = [];
+    private readonly List<(string Path, string Reason)> _notRestored = [];
     private readonly List<(string Path, string Reason)> _damaged = [];
 
     public async Task<RestoreResult> RunAsync(Snapshot snapshot, string path, CancellationToken cancellationToken)
@@ -82,6 +86,9 @@ internal sealed class RestoreRunner
         var token = failure.Token;
         var work = Channel.CreateBounded<FileJob[]>(new BoundedChannelOptions(Writers) { SingleWriter = true });
         var directories = new List<(string Path, Node Node)>();
+        // Hard links: the first path restored of each file (by FileId), and the later paths, linked once it is written.
+        var firstLinked = new Dictionary<string, string>(StringComparer.Ordinal);
+        var linked = new List<FileJob>();
         var selection = new RestoreOptions.Selection(_options);
         var mismatches = new ConcurrentQueue<string>();
         long fileCount = 0, bytes = 0, unchanged = 0;
@@ -94,7 +101,7 @@ internal sealed class RestoreRunner
                 var data = open();
                 await using (data.ConfigureAwait(false))
                 {
-                    await _destination.WriteFileAsync(job.Node.ToEntry(job.Path), data, token).ConfigureAwait(false);
+                    await _destination.WriteFileAsync(job.Node.ToEntry(job.Path) with { HardLinkTarget = job.LinkTo }, data, token).ConfigureAwait(false);
                 }
 
                 Interlocked.Increment(ref fileCount);
@@ -151,8 +158,10 @@ internal sealed class RestoreRunner
                     throw new StoreFormatException($"snapshot {snapshot.ShortId} names its file {Node.Quote(rootPath)}, which is not a plain name: the store is damaged or was tampered with");
                 }
 
-                await foreach (var (entryPath, node) in _store.WalkAsync(top, rootPath, trees: null, _damaged, token).ConfigureAwait(false))
+                await foreach (var (entryPath, stored) in _store.WalkAsync(top, rootPath, trees: null, _damaged, token).ConfigureAwait(false))
                 {
+                    // --numeric-owner: without names, a destination sets owners by number.
+                    var node = _options.NumericOwner ? stored with { User = null, Group = null } : stored;
                     TreeEntry? there = null;
                     existing?.Remove(entryPath, out there);
                     if (!selection.Selects(entryPath))
@@ -195,8 +204,39 @@ internal sealed class RestoreRunner
                             }
 
                             break;
+                        case Node.FifoKind or Node.SocketKind or Node.CharacterDeviceKind or Node.BlockDeviceKind:
+                            if (!ShouldWrite(overwrite, node, there))
+                            {
+                                Interlocked.Increment(ref unchanged);
+                            }
+                            else if (_options.DryRun)
+                            {
+                                _report($"would write {entryPath}");
+                            }
+                            else
+                            {
+                                await MakeSpecialAsync(entryPath, node, token).ConfigureAwait(false);
+                            }
+
+                            break;
                         default:
                             var job = new FileJob(entryPath, node, ShouldWrite(overwrite, node, there));
+                            if (node.Links > 1 && node.FileId is { } fileId && !firstLinked.TryAdd(fileId, entryPath))
+                            {
+                                // Written after every first path is (writers run in parallel), as a link to it.
+                                if (!_options.DryRun)
+                                {
+                                    _progress.AddPlanned(node.Size);
+                                    linked.Add(job with { LinkTo = firstLinked[fileId] });
+                                }
+                                else if (job.Write)
+                                {
+                                    _report($"would link {entryPath}");
+                                }
+
+                                break;
+                            }
+
                             if (!job.Write)
                             {
                                 Interlocked.Increment(ref unchanged);
@@ -246,6 +286,16 @@ internal sealed class RestoreRunner
 
         await Pipeline.WhenAllAsync([walk, .. writers]).ConfigureAwait(false);
         BatchReads = batchReads;
+        foreach (var job in linked)
+        {
+            if (!job.Write)
+            {
+                Interlocked.Increment(ref unchanged);
+            }
+
+            // A destination that cannot link reads the content, so it gets it (read only if it does).
+            await FinishFileAsync(job, () => new BlobSequenceStream(_store, job.Node.Content ?? [], expectedSha256: null, job.Path)).ConfigureAwait(false);
+        }
 
         bool UnderDamaged(string stalePath) => _damaged.Exists(d =>
             d.Path.Length == 0 || stalePath == d.Path || stalePath.StartsWith(d.Path + "/", StringComparison.Ordinal));
@@ -316,5 +366,22 @@ internal sealed class RestoreRunner
         }
     }
 
-    private sealed record FileJob(string Path, Node Node, bool Write);
+    /// <summary>Makes a fifo, socket or device; a device the destination refuses (not root) is reported, not fatal.</summary>
+    private async Task MakeSpecialAsync(string path, Node node, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _destination.WriteFileAsync(node.ToEntry(path), Stream.Null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (node.Kind is Node.CharacterDeviceKind or Node.BlockDeviceKind)
+        {
+            lock (_notRestored)
+            {
+                _notRestored.Add((path, e.Message));
+            }
+        }
+    }
+
+    // LinkTo: for a later name of a hard-linked file, the path restored first.
+    private sealed record FileJob(string Path, Node Node, bool Write, string? LinkTo = null);
 }
