@@ -19,9 +19,9 @@ public class RestoreTests
     [OneTimeTearDown]
     public void Unload() => _catalog.Dispose();
 
-    private async Task<(CofferStore Store, Snapshot Snapshot, IStorageConnector Storage)> BackUpAsync(string store, string source)
+    private async Task<(CofferStore Store, Snapshot Snapshot, CountingStorage Storage)> BackUpAsync(string store, string source)
     {
-        var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(store));
+        var storage = new CountingStorage(await _catalog.CreateStorageAsync(new ConnectorConfiguration(store)));
         var opened = await EngineHarness.CreateAndOpenAsync(storage);
         await using var connector = await _catalog.CreateSourceAsync(new ConnectorConfiguration(source));
         return (opened, await EngineHarness.BackupAsync(opened, connector, source), storage);
@@ -53,10 +53,15 @@ public class RestoreTests
             Directory.CreateDirectory(target);
             await using var destination = await _catalog.CreateDestinationAsync(new ConnectorConfiguration(target));
 
+            storage.PackReads.Clear();
             var (result, reads) = await RestoreAsync(store, snapshot, destination, new RestoreOptions());
 
             Assert.That(result.Files, Is.EqualTo(600));
             Assert.That(reads, Is.LessThanOrEqualTo(2 * store.Index.Packs.Count), $"{reads} ranged reads for 600 files in {store.Index.Packs.Count} packs");
+            // Counted at the storage itself: the batches' ranged reads plus one read per tree (root + 7 directories),
+            // so no pack is opened per file. (Not yet one read per pack: trees are read per directory.)
+            Assert.That(storage.PackReads.Values.Sum(), Is.LessThanOrEqualTo(reads + 8), $"pack reads at the storage: {string.Join(", ", storage.PackReads.Values)}");
+            Assert.That(storage.PackReads.Keys, Is.SubsetOf(store.Index.Packs), "every pack read is one the index knows");
             TreeAssert.AreEqual(source, target, compareRootMtime: false);
         }
     }
