@@ -124,10 +124,13 @@ public class UiBrowserTests
     }
 
     [Test]
-    public void Compare_shows_the_added_removed_and_modified_entries_as_a_tree()
+    public async Task Compare_shows_the_added_removed_and_modified_entries_as_a_tree()
     {
         Browser.Navigate().GoToUrl(UiFixture.Url("/compare"));
         Browser.FindElement(By.CssSelector("#compare button")).Click();
+
+        // A form's submit returns before the next page has loaded (a link's click does not).
+        await WaitForAsync(() => Browser.FindElements(By.Id("diff-summary")).Count > 0, "the comparison");
         Assert.That(Browser.FindElement(By.Id("diff-summary")).Text, Does.Contain("2 added, 1 removed, 1 modified"));
         var tree = Browser.FindElement(By.Id("diff"));
         Assert.That(tree.FindElement(By.CssSelector(".added")).Text, Is.EqualTo("+ added.txt"));
