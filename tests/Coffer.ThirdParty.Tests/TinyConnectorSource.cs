@@ -36,7 +36,19 @@ internal static class TinyConnectorSource
                 await File.WriteAllBytesAsync(temp, config, cancellationToken);
                 try
                 {
-                    // No overwrite: of two creates one wins, and CONFIG only appears complete.
+                    // Of two creates one wins: creating the claim file is exclusive (O_EXCL), whereas
+                    // File.Move without overwrite checks and then renames, which lets both through.
+                    new FileStream(ConfigPath + ".claim", FileMode.CreateNew, FileAccess.Write).Dispose();
+                }
+                catch (IOException) when (File.Exists(ConfigPath + ".claim"))
+                {
+                    File.Delete(temp);
+                    throw new StoreAlreadyExistsException($"a store already exists in {location}");
+                }
+
+                try
+                {
+                    // CONFIG only appears complete.
                     File.Move(temp, ConfigPath, overwrite: false);
                 }
                 catch (IOException) when (File.Exists(ConfigPath))

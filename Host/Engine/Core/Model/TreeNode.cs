@@ -84,7 +84,7 @@ internal sealed record Node
         SocketKind => EntryKind.Socket,
         CharacterDeviceKind => EntryKind.CharacterDevice,
         BlockDeviceKind => EntryKind.BlockDevice,
-        _ => throw new InvalidDataException($"unknown node kind '{Kind}'"),
+        _ => throw new StoreFormatException($"an entry has the unknown kind '{Kind}': the store is damaged or was written by a newer coffer"),
     };
 
     /// <summary>Whether this is a fifo, socket or device: no content, made rather than written.</summary>
