@@ -110,7 +110,14 @@ internal sealed class BlobBatch : IDisposable
     }
 
     /// <summary>One decoded blob of the batch, valid while the batch is.</summary>
-    public ReadOnlySpan<byte> this[BlobId id] => _blobs[id] is var (buffer, length) ? buffer.AsSpan(0, length) : default;
+    public ReadOnlySpan<byte> this[BlobId id]
+    {
+        get
+        {
+            var (buffer, length) = _blobs[id];
+            return buffer.AsSpan(0, length);
+        }
+    }
 
     /// <summary>A file's content from the batch's blobs; the stream is valid while the batch is.</summary>
     public Stream Open(IReadOnlyList<string> ids) => new BatchContentStream(this, ids);
