@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Coffer.Abstractions;
 using Coffer.Plugins.Posix.Internal;
 
@@ -22,56 +23,103 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
 
     public Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
     {
-        var full = RelativePath.Resolve(root, path, createParents: false);
-        var stat = Native.Lstat(full) ?? throw new NotFoundException($"'{path}' is no longer in {Description}");
-        if (!stat.IsRegularFile)
+        var (parent, name) = RawDirectory.OpenParent(root, path, createParents: false);
+        using (parent)
         {
-            throw new IOException($"'{path}' in {Description} is not a regular file");
-        }
+            var stat = parent.Stat(name) ?? throw new NotFoundException($"'{path}' is no longer in {Description}");
+            if (!stat.IsRegularFile)
+            {
+                throw new IOException($"'{path}' in {Description} is not a regular file");
+            }
 
-        try
-        {
-            return Task.FromResult<Stream>(new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan));
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new NotFoundException($"'{path}' is no longer in {Description}", e);
+            try
+            {
+                return Task.FromResult<Stream>(new FileStream(parent.OpenFile(name), FileAccess.Read, bufferSize: 0));
+            }
+            catch (IOException e) when (e.HResult == Native.ENOENT)
+            {
+                throw new NotFoundException($"'{path}' is no longer in {Description}", e);
+            }
         }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
+    /// <summary>A directory being walked: its open descriptor, its names in order, and the next one to describe.</summary>
+    private sealed class Level(RawDirectory directory, string relative, List<string> names)
+    {
+        public RawDirectory Directory => directory;
+
+        public string Relative => relative;
+
+        public List<string> Names => names;
+
+        public int Next { get; set; }
+    }
+
     private IEnumerable<TreeEntry> Walk(CancellationToken cancellationToken)
     {
-        // Depth-first with an explicit stack, so a deep tree cannot overflow the call stack.
-        var pending = new Stack<(string Relative, string Full)>();
-        pending.Push(("", root));
-        while (pending.Count > 0)
+        // Depth-first with an explicit stack, so a deep tree cannot overflow the call stack. Each level holds
+        // its directory open and names come relative to it: no system call gets a whole path (PATH_MAX).
+        var levels = new Stack<Level>();
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var (relative, full) = pending.Pop();
-            var entry = Describe(relative, full);
-            if (entry.Kind == EntryKind.Directory && entry.Error is null)
+            var top = RawDirectory.Open(root);
+            yield return Enter(Describe(top, RawDirectory.Itself, ""), top, root, 0, levels);
+            while (levels.Count > 0)
             {
-                List<string> children;
-                try
+                cancellationToken.ThrowIfCancellationRequested();
+                var level = levels.Peek();
+                if (level.Next == level.Names.Count)
                 {
-                    children = Directory.EnumerateFileSystemEntries(full).Select(c => Path.GetFileName(c)).Order(StringComparer.Ordinal).ToList();
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    children = [];
-                    entry = entry with { Error = $"cannot list {full}: {e.Message}" };
+                    levels.Pop().Directory.Dispose();
+                    continue;
                 }
 
-                // Pushed in reverse so they pop in ordinal order.
-                for (var i = children.Count - 1; i >= 0; i--)
+                var name = level.Names[level.Next++];
+                var entry = Describe(level.Directory, name, level.Relative.Length == 0 ? name : $"{level.Relative}/{name}");
+                if (entry.Kind == EntryKind.Directory && entry.Error is null)
                 {
-                    pending.Push((relative.Length == 0 ? children[i] : $"{relative}/{children[i]}", Path.Combine(full, children[i])));
+                    entry = Enter(entry, level.Directory.TryOpenDirectory(name, out var errno), level.Directory.PathOf(name), errno, levels);
                 }
+
+                yield return entry;
             }
+        }
+        finally
+        {
+            while (levels.Count > 0)
+            {
+                levels.Pop().Directory.Dispose();
+            }
+        }
+    }
 
-            yield return entry;
+    /// <summary>Lists a directory entry's names (ordinal order) to walk them next, or records why it cannot be listed.</summary>
+    private static TreeEntry Enter(TreeEntry entry, RawDirectory? directory, string full, int openErrno, Stack<Level> levels)
+    {
+        if (entry.Kind != EntryKind.Directory || entry.Error is not null)
+        {
+            directory?.Dispose();
+            return entry;
+        }
+
+        if (directory is null)
+        {
+            return entry with { Error = $"cannot list {full}: {Marshal.GetPInvokeErrorMessage(openErrno)}" };
+        }
+
+        try
+        {
+            var names = directory.ReadNames();
+            names.Sort(StringComparer.Ordinal);
+            levels.Push(new Level(directory, entry.Path, names));
+            return entry;
+        }
+        catch (IOException e)
+        {
+            directory.Dispose();
+            return entry with { Error = e.Message };
         }
     }
 
@@ -87,18 +135,13 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
         _ => null,
     };
 
-    private TreeEntry Describe(string relative, string full)
+    private TreeEntry Describe(RawDirectory directory, string name, string relative)
     {
-        var found = Native.TryLstat(full, out var errno);
+        var full = directory.PathOf(name);
+        var found = directory.TryStat(name, out var errno);
         if (found is not { } stat)
         {
-            // .NET names directory entries with strings: bytes that are not UTF-8 became U+FFFD, and that name does not exist.
-            return new TreeEntry(relative, EntryKind.File)
-            {
-                Error = relative.Contains('\uFFFD', StringComparison.Ordinal)
-                    ? "the name is not valid UTF-8 and cannot be backed up yet (it is shown with U+FFFD in place of its bytes)"
-                    : Native.Error(errno, "stat", full).Message,
-            };
+            return new TreeEntry(relative, EntryKind.File) { Error = Native.Error(errno, "stat", full).Message };
         }
 
         var kind = KindOf(stat);
@@ -125,11 +168,11 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
         {
             try
             {
-                return entry with { SymlinkTarget = new FileInfo(full).LinkTarget };
+                return entry with { SymlinkTarget = directory.ReadLink(name) };
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (IOException e)
             {
-                return entry with { Error = $"cannot read the link {full}: {e.Message}" };
+                return entry with { Error = e.Message };
             }
         }
 
@@ -137,7 +180,7 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
         {
             try
             {
-                var metadata = Xattrs.Read(full);
+                var metadata = Xattrs.Read(directory.ProcPath(name));
                 if (metadata.Count > 0)
                 {
                     entry = entry with { Metadata = metadata };
@@ -145,7 +188,7 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
             }
             catch (IOException e)
             {
-                return entry with { Error = e.Message };
+                return entry with { Error = e.Message.Replace(directory.ProcPath(name), full, StringComparison.Ordinal) };
             }
         }
 
@@ -155,11 +198,11 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
             // user sees it with its path, rather than as a failure deep inside the backup.
             try
             {
-                using var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var handle = directory.OpenFile(name);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (IOException e)
             {
-                return entry with { Error = $"cannot read {full}: {e.Message}" };
+                return entry with { Error = e.Message };
             }
         }
 

@@ -169,15 +169,33 @@ internal static partial class Native
         {
             fixed (byte* p = buffer)
             {
-                if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, p) != 0)
-                {
-                    errno = Marshal.GetLastPInvokeError();
-                    return null;
-                }
+                errno = statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, p) == 0 ? 0 : Marshal.GetLastPInvokeError();
             }
         }
 
-        errno = 0;
+        return errno == 0 ? ParseStatx(buffer) : null;
+    }
+
+    /// <summary>
+    /// Stats <paramref name="name"/> in the open <paramref name="directory"/> without following a final link.
+    /// </summary>
+    /// <returns>The stat, or null with the errno when it failed.</returns>
+    public static FileStat? TryStatAt(Microsoft.Win32.SafeHandles.SafeFileHandle directory, string name, out int errno)
+    {
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        unsafe
+        {
+            fixed (byte* p = buffer)
+            {
+                errno = statxAt(directory, name, AtSymlinkNoFollow, StatxBasicStats, p) == 0 ? 0 : Marshal.GetLastPInvokeError();
+            }
+        }
+
+        return errno == 0 ? ParseStatx(buffer) : null;
+    }
+
+    private static FileStat ParseStatx(ReadOnlySpan<byte> buffer)
+    {
         var seconds = BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]);
         var nanoseconds = BinaryPrimitives.ReadUInt32LittleEndian(buffer[120..]);
         return new FileStat(
@@ -245,7 +263,8 @@ internal static partial class Native
         }
     }
 
-    private static void FillTimes(Span<long> times, DateTimeOffset time)
+    /// <summary>Fills the two timespecs (atime, mtime) of utimensat and futimens with <paramref name="time"/>.</summary>
+    public static void FillTimes(Span<long> times, DateTimeOffset time)
     {
         var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
         var seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var remainder);
@@ -394,7 +413,7 @@ internal static partial class Native
     private const int OReadOnly = 0;
     private const int OCloseOnExec = 0x80000;
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static partial int open(string path, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
@@ -406,10 +425,13 @@ internal static partial class Native
     public static IOException Error(int errno, string verb, string path) =>
         new($"cannot {verb} {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
+    private static unsafe partial int statxAt(Microsoft.Win32.SafeHandles.SafeFileHandle dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static unsafe partial int utimensat(int dirfd, string path, long* times, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
@@ -418,10 +440,10 @@ internal static partial class Native
     [LibraryImport("libc")]
     private static partial uint geteuid();
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static partial int mknod(string path, uint mode, ulong device);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static partial int lchown(string path, uint owner, uint group);
 
     [LibraryImport("libc")]
@@ -430,27 +452,27 @@ internal static partial class Native
     [LibraryImport("libc")]
     private static partial IntPtr getgrgid(uint id);
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static partial IntPtr getpwnam(string name);
 
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static partial IntPtr getgrnam(string name);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static partial int link(string oldpath, string newpath);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static partial IntPtr realpath(string path, IntPtr resolved);
 
     [LibraryImport("libc")]
     private static partial void free(IntPtr pointer);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static unsafe partial nint llistxattr(string path, byte* list, nint size);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static unsafe partial nint lgetxattr(string path, string name, byte* value, nint size);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(RawPathMarshaller))]
     private static unsafe partial int lsetxattr(string path, string name, byte* value, nint size, int flags);
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Coffer.Plugins.Posix.Internal;
+using Coffer.Plumbing;
 using Coffer.TestSupport;
 
 namespace Coffer.Plugins.Posix.Tests;
