@@ -25,24 +25,28 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
     public Task CreateDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var path = RelativePath.Resolve(root, entry.Path, createParents: true);
-        var existing = Native.Lstat(path);
-        if (existing is { IsDirectory: true })
+        var (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: true);
+        using (parent)
         {
-            return Task.CompletedTask;
+            var existing = parent.Stat(name);
+            if (existing is { IsDirectory: true })
+            {
+                return Task.CompletedTask;
+            }
+
+            if (existing is { IsSymlink: true })
+            {
+                // A link where a directory belongs is replaced, never written through.
+                parent.Delete(name, directory: false);
+            }
+            else if (existing is not null)
+            {
+                throw new IOException($"cannot restore directory '{entry.Path}': a file is in the way in {Description}");
+            }
+
+            parent.MakeDirectory(name);
         }
 
-        if (existing is { IsSymlink: true })
-        {
-            // A link where a directory belongs is replaced, never written through.
-            File.Delete(path);
-        }
-        else if (existing is not null)
-        {
-            throw new IOException($"cannot restore directory '{entry.Path}': a file is in the way in {Description}");
-        }
-
-        Directory.CreateDirectory(path);
         return Task.CompletedTask;
     }
 
@@ -50,96 +54,128 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(content);
-        var path = RelativePath.Resolve(root, entry.Path, createParents: true);
-        var existing = Native.Lstat(path);
-        if (entry.Path.Length == 0 || existing is { IsDirectory: true })
+        var (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: true);
+        using (parent)
         {
-            throw new IOException($"cannot restore file '{entry.Path}': a directory is in the way in {Description}");
-        }
-
-        if (entry.Kind != EntryKind.File)
-        {
-            MakeSpecialFile(entry, path, existing);
-            return;
-        }
-
-        if (entry.HardLinkTarget is { } linkTarget && TryHardLink(linkTarget, path, existing))
-        {
-            return;
-        }
-
-        // Always through a temp file renamed into place: an interrupted restore never leaves a partly written
-        // file under its final name. Files are not fsynced one by one: DisposeAsync flushes the file system once.
-        _written = true;
-        var temp = await DurableFile.WriteTempAsync(Path.GetDirectoryName(path)!, (s, ct) => CopySparseAsync(content, s, ct), DurableFile.Readable, flushToDisk: false, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // A filesystem without extended attributes cannot keep them; the restore goes on without.
-            _ = Xattrs.Write(temp, entry.Metadata);
-            // Owner first: chown clears setuid and setgid.
-            SetOwner(temp, entry);
-            if (entry.Mode is { } mode)
+            var existing = parent.Stat(name);
+            if (entry.Path.Length == 0 || existing is { IsDirectory: true })
             {
-                File.SetUnixFileMode(temp, mode);
+                throw new IOException($"cannot restore file '{entry.Path}': a directory is in the way in {Description}");
             }
 
-            Native.SetModifiedTime(temp, entry.ModifiedTime);
-            // rename(2) replaces whatever is at the path, a symlink included, without following it.
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            DurableFile.TryDelete(temp);
-            throw;
+            if (entry.Kind != EntryKind.File)
+            {
+                MakeSpecialFile(entry, parent, name, existing);
+                return;
+            }
+
+            if (entry.HardLinkTarget is { } linkTarget && TryHardLink(linkTarget, parent, name, existing))
+            {
+                return;
+            }
+
+            // Always through a temp file renamed into place: an interrupted restore never leaves a partly written
+            // file under its final name. Files are not fsynced one by one: DisposeAsync flushes the file system once.
+            _written = true;
+            var temp = Path.GetFileName(DurableFile.TempPath(""));
+            try
+            {
+                using (var file = new FileStream(parent.CreateFile(temp, DurableFile.Readable), FileAccess.ReadWrite, bufferSize: 0))
+                {
+                    await CopySparseAsync(content, file, cancellationToken).ConfigureAwait(false);
+                }
+
+                SetAttributes(parent, temp, entry);
+                // rename(2) replaces whatever is at the name, a symlink included, without following it.
+                parent.Rename(temp, name);
+            }
+            catch
+            {
+                TryDelete(parent, temp);
+                throw;
+            }
         }
     }
 
     /// <summary>
-    /// Makes <paramref name="path"/> a second name of the file restored at <paramref name="linkTarget"/> (a hard
-    /// link within the snapshot). False when that cannot be done (the target is not a regular file here, or the
-    /// file system refuses): the caller writes the content instead.
+    /// Gives a restored entry its extended attributes, owner, mode and mtime, in that order: chown clears setuid
+    /// and setgid, and the mtime comes last since the others may move it.
     /// </summary>
-    private bool TryHardLink(string linkTarget, string path, FileStat? existing)
+    private static void SetAttributes(RawDirectory parent, string name, TreeEntry entry)
     {
-        string targetPath;
+        // A filesystem without extended attributes cannot keep them; the restore goes on without.
+        _ = Xattrs.Write(parent.ProcPath(name), entry.Metadata);
+        SetOwner(parent, name, entry);
+        if (entry.Mode is { } mode)
+        {
+            parent.SetMode(name, mode);
+        }
+
+        parent.SetModifiedTime(name, entry.ModifiedTime);
+    }
+
+    // A second failure on a failure path must not hide the first one; a leftover temp file is never listed.
+    private static void TryDelete(RawDirectory parent, string name)
+    {
         try
         {
-            targetPath = RelativePath.Resolve(root, linkTarget, createParents: false);
-        }
-        catch (Exception e) when (e is NotFoundException or PathEscapesRootException or ArgumentException)
-        {
-            return false;
-        }
-
-        if (Native.Lstat(targetPath) is not { IsRegularFile: true } target)
-        {
-            return false;
-        }
-
-        if (existing is { } there && there.Inode == target.Inode && there.DeviceMajor == target.DeviceMajor && there.DeviceMinor == target.DeviceMinor)
-        {
-            return true; // linked already
-        }
-
-        _written = true;
-        if (existing is not null)
-        {
-            File.Delete(path);
-        }
-
-        try
-        {
-            return Native.TryLink(targetPath, path);
+            parent.Delete(name, directory: false);
         }
         catch (IOException)
         {
-            return false; // e.g. a file system without hard links: the content is written instead
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="name"/> a second name of the file restored at <paramref name="linkTarget"/> (a hard
+    /// link within the snapshot). False when that cannot be done (the target is not a regular file here, or the
+    /// file system refuses): the caller writes the content instead.
+    /// </summary>
+    private bool TryHardLink(string linkTarget, RawDirectory parent, string name, FileStat? existing)
+    {
+        RawDirectory targetParent;
+        string targetName;
+        try
+        {
+            (targetParent, targetName) = RawDirectory.OpenParent(root, linkTarget, createParents: false);
+        }
+        catch (Exception e) when (e is NotFoundException or PathEscapesRootException or IOException or ArgumentException)
+        {
+            return false;
+        }
+
+        using (targetParent)
+        {
+            if (targetParent.Stat(targetName) is not { IsRegularFile: true } target)
+            {
+                return false;
+            }
+
+            if (existing is { } there && there.Inode == target.Inode && there.DeviceMajor == target.DeviceMajor && there.DeviceMinor == target.DeviceMinor)
+            {
+                return true; // linked already
+            }
+
+            _written = true;
+            if (existing is not null)
+            {
+                parent.Delete(name, directory: false);
+            }
+
+            try
+            {
+                return parent.TryLink(targetParent, targetName, name);
+            }
+            catch (IOException)
+            {
+                return false; // e.g. a file system without hard links: the content is written instead
+            }
         }
     }
 
     /// <summary>Creates a fifo, socket or device node with its mode, owner, attributes and mtime.</summary>
     /// <exception cref="IOException">It could not be made (a device when not running as root).</exception>
-    private void MakeSpecialFile(TreeEntry entry, string path, FileStat? existing)
+    private void MakeSpecialFile(TreeEntry entry, RawDirectory parent, string name, FileStat? existing)
     {
         uint type = entry.Kind switch
         {
@@ -157,35 +193,28 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
         _written = true;
         if (existing is not null)
         {
-            File.Delete(path);
+            parent.Delete(name, directory: false);
         }
 
-        Native.MakeNode(path, type, entry.DeviceNumber ?? 0);
+        parent.MakeNode(name, type, entry.DeviceNumber ?? 0);
         // Linux keeps user.* attributes on files and directories only; other namespaces still go on.
+        var userOnly = entry.Metadata.Keys.All(k => k.StartsWith(Xattrs.KeyPrefix + "user.", StringComparison.Ordinal));
         try
         {
-            _ = Xattrs.Write(path, entry.Metadata);
+            SetAttributes(parent, name, entry);
         }
-        catch (IOException) when (entry.Metadata.Keys.All(k => k.StartsWith(Xattrs.KeyPrefix + "user.", StringComparison.Ordinal)))
+        catch (IOException) when (userOnly)
         {
+            SetAttributes(parent, name, entry with { Metadata = new Dictionary<string, string>() });
         }
-
-        // Owner first: chown clears setuid and setgid.
-        SetOwner(path, entry);
-        if (entry.Mode is { } mode)
-        {
-            File.SetUnixFileMode(path, mode);
-        }
-
-        Native.SetModifiedTime(path, entry.ModifiedTime);
     }
 
     /// <summary>
-    /// As root, gives <paramref name="path"/> the entry's owner and group: by name when it has names that exist
+    /// As root, gives <paramref name="name"/> the entry's owner and group: by name when it has names that exist
     /// on this machine, else by number (the engine drops the names for <c>--numeric-owner</c>). Others cannot
     /// give files away, so nothing is changed.
     /// </summary>
-    private static void SetOwner(string path, TreeEntry entry)
+    private static void SetOwner(RawDirectory parent, string name, TreeEntry entry)
     {
         if (!Native.IsRoot || (entry.UserId is null && entry.UserName is null))
         {
@@ -194,7 +223,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
 
         var user = (entry.UserName is { } userName ? Native.UserId(userName) : null) ?? entry.UserId ?? -1;
         var group = (entry.GroupName is { } groupName ? Native.GroupId(groupName) : null) ?? entry.GroupId ?? -1;
-        Native.SetOwner(path, user, group);
+        parent.SetOwner(name, user, group);
     }
 
     /// <summary>
@@ -255,49 +284,49 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             throw new ArgumentException($"symlink '{entry.Path}' has no target", nameof(entry));
         }
 
-        var path = RelativePath.Resolve(root, entry.Path, createParents: true);
-        var existing = Native.Lstat(path);
-        if (entry.Path.Length == 0 || existing is { IsDirectory: true })
+        var (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: true);
+        using (parent)
         {
-            throw new IOException($"cannot restore symlink '{entry.Path}': a directory is in the way in {Description}");
+            var existing = parent.Stat(name);
+            if (entry.Path.Length == 0 || existing is { IsDirectory: true })
+            {
+                throw new IOException($"cannot restore symlink '{entry.Path}': a directory is in the way in {Description}");
+            }
+
+            if (existing is not null)
+            {
+                parent.Delete(name, directory: false);
+            }
+
+            // The target is data, stored as given: a link pointing outside is fine, writing through it is not.
+            parent.Symlink(entry.SymlinkTarget, name);
+            SetOwner(parent, name, entry);
+            parent.SetModifiedTime(name, entry.ModifiedTime);
         }
 
-        if (existing is not null)
-        {
-            File.Delete(path);
-        }
-
-        // The target is data, stored as given: a link pointing outside is fine, writing through it is not.
-        File.CreateSymbolicLink(path, entry.SymlinkTarget);
-        SetOwner(path, entry);
-        Native.SetModifiedTime(path, entry.ModifiedTime);
         return Task.CompletedTask;
     }
 
     public Task FinishDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var path = RelativePath.Resolve(root, entry.Path, createParents: false);
-        var existing = Native.Lstat(path);
-        if (existing is { IsSymlink: true })
+        var (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: false);
+        using (parent)
         {
-            throw new PathEscapesRootException($"'{entry.Path}' in {Description} is a symlink, not the directory being finished");
+            var existing = parent.Stat(name);
+            if (existing is { IsSymlink: true })
+            {
+                throw new PathEscapesRootException($"'{entry.Path}' in {Description} is a symlink, not the directory being finished");
+            }
+
+            if (existing is not { IsDirectory: true })
+            {
+                throw new NotFoundException($"directory '{entry.Path}' is not in {Description}: create it before finishing it");
+            }
+
+            SetAttributes(parent, name, entry);
         }
 
-        if (existing is not { IsDirectory: true })
-        {
-            throw new NotFoundException($"directory '{entry.Path}' is not in {Description}: create it before finishing it");
-        }
-
-        _ = Xattrs.Write(path, entry.Metadata);
-        // Owner first: chown clears setuid and setgid.
-        SetOwner(path, entry);
-        if (entry.Mode is { } mode)
-        {
-            File.SetUnixFileMode(path, mode);
-        }
-
-        Native.SetModifiedTime(path, entry.ModifiedTime);
         return Task.CompletedTask;
     }
 
@@ -315,24 +344,24 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             throw new ArgumentException($"the root of {Description} is never removed", nameof(entry));
         }
 
-        string path;
+        RawDirectory parent;
+        string name;
         try
         {
-            path = RelativePath.Resolve(root, entry.Path, createParents: false);
+            (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: false);
         }
         catch (NotFoundException)
         {
             return Task.CompletedTask; // its parent is gone already
         }
 
-        var existing = Native.Lstat(path);
-        if (existing is { IsDirectory: true })
+        using (parent)
         {
-            Directory.Delete(path);
-        }
-        else if (existing is not null)
-        {
-            File.Delete(path); // a link is removed, never what it points to
+            // A link is removed, never what it points to.
+            if (parent.Stat(name) is { } existing)
+            {
+                parent.Delete(name, existing.IsDirectory);
+            }
         }
 
         return Task.CompletedTask;

@@ -526,8 +526,8 @@ internal static class StoreCommands
     {
         var kind = node.Kind switch { Node.DirectoryKind => 'd', Node.SymlinkKind => 'l', _ => '-' };
         var mode = DisplayText.Mode(node.Mode);
-        var target = node.Target is null ? "" : $" -> {node.Target}";
-        return string.Create(CultureInfo.InvariantCulture, $"{kind}{mode}  {node.Uid?.ToString(CultureInfo.InvariantCulture) ?? "-",5} {node.Gid?.ToString(CultureInfo.InvariantCulture) ?? "-",5}  {Size.Format(node.Size),10}  {node.Mtime.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {path}{target}");
+        var target = node.Target is null ? "" : $" -> {DisplayText.Name(node.Target)}";
+        return string.Create(CultureInfo.InvariantCulture, $"{kind}{mode}  {node.Uid?.ToString(CultureInfo.InvariantCulture) ?? "-",5} {node.Gid?.ToString(CultureInfo.InvariantCulture) ?? "-",5}  {Size.Format(node.Size),10}  {node.Mtime.UtcDateTime:yyyy-MM-dd HH:mm:ss}  {DisplayText.Name(path)}{target}");
     }
 }
 

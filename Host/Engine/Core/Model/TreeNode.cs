@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using Coffer.Abstractions;
+using Coffer.Plumbing;
 
 namespace Coffer.Engine.Core.Model;
 
@@ -8,10 +10,17 @@ internal sealed record TreeNode
 {
     public required IReadOnlyList<Node> Entries { get; init; }
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, BackupJsonContext.Default.TreeNode);
+    // JSON cannot carry the lone surrogates that stand for bytes that are not UTF-8 (RawName): such names and
+    // targets are stored as their bytes (name_raw, target_raw) and turned back into the same strings when read.
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(
+        Entries.Any(e => RawName.HasEscapedBytes(e.Name) || (e.Target is { } t && RawName.HasEscapedBytes(t))) ? this with { Entries = [.. Entries.Select(e => e.Stored())] } : this,
+        BackupJsonContext.Default.TreeNode);
 
-    public static TreeNode Parse(ReadOnlySpan<byte> json) =>
-        JsonSerializer.Deserialize(json, BackupJsonContext.Default.TreeNode) ?? throw new JsonException("tree is null");
+    public static TreeNode Parse(ReadOnlySpan<byte> json)
+    {
+        var tree = JsonSerializer.Deserialize(json, BackupJsonContext.Default.TreeNode) ?? throw new JsonException("tree is null");
+        return tree.Entries.Any(e => e.NameRaw is not null || e.TargetRaw is not null) ? tree with { Entries = [.. tree.Entries.Select(e => e.Loaded())] } : tree;
+    }
 }
 
 /// <summary>One entry of a tree: the metadata a source reported, and where its content is.</summary>
@@ -34,6 +43,15 @@ internal sealed record Node
     public long? Gid { get; init; }
 
     public string? Target { get; init; }
+
+    /// <summary>
+    /// Only in a stored tree: the name's exact bytes when they are not UTF-8 (<see cref="Name"/> then shows them
+    /// decoded with U+FFFD, for older readers). Once read, <see cref="Name"/> carries them as <see cref="RawName"/> does.
+    /// </summary>
+    public byte[]? NameRaw { get; init; }
+
+    /// <summary>Only in a stored tree: a symlink target's exact bytes when they are not UTF-8, as <see cref="NameRaw"/>.</summary>
+    public byte[]? TargetRaw { get; init; }
 
     public string? ContentType { get; init; }
 
@@ -111,8 +129,26 @@ internal sealed record Node
     public static bool IsSafeName(string name) =>
         name.Length > 0 && name is not ("." or "..") && !name.Contains('/', StringComparison.Ordinal) && !name.Contains('\0', StringComparison.Ordinal);
 
-    /// <summary>A name as it can be shown on one line: quoted, with control characters escaped.</summary>
-    public static string Quote(string name) => JsonSerializer.Serialize(name, BackupJsonContext.Default.String);
+    /// <summary>A name as it can be shown on one line: quoted, with control characters and bytes that are not UTF-8 escaped.</summary>
+    public static string Quote(string name) => DisplayText.Quote(name);
+
+    /// <summary>This node as a tree blob stores it: a name or target that is not UTF-8 goes as its bytes.</summary>
+    public Node Stored() => this with
+    {
+        Name = RawName.HasEscapedBytes(Name) ? Encoding.UTF8.GetString(RawName.Encode(Name)) : Name,
+        NameRaw = RawName.HasEscapedBytes(Name) ? RawName.Encode(Name) : null,
+        Target = Target is { } target && RawName.HasEscapedBytes(target) ? Encoding.UTF8.GetString(RawName.Encode(target)) : Target,
+        TargetRaw = Target is { } escaped && RawName.HasEscapedBytes(escaped) ? RawName.Encode(escaped) : null,
+    };
+
+    /// <summary>This node as read from a tree blob: its name and target as the strings a source gave.</summary>
+    public Node Loaded() => this with
+    {
+        Name = NameRaw is { } name ? RawName.Decode(name) : Name,
+        NameRaw = null,
+        Target = TargetRaw is { } target ? RawName.Decode(target) : Target,
+        TargetRaw = null,
+    };
 
     /// <summary>The node for a scanned entry, without content.</summary>
     public static Node From(TreeEntry entry, string name) => new()

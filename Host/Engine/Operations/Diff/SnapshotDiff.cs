@@ -8,7 +8,7 @@ namespace Coffer.Engine.Operations.Diff;
 internal sealed record DiffChange(char Marker, string Path, IReadOnlyList<string> What)
 {
     /// <summary>The change as <c>diff</c> prints it: <c>+ path</c>, <c>- path</c>, <c>M path (what)</c>.</summary>
-    public override string ToString() => What.Count == 0 ? $"{Marker} {Path}" : $"{Marker} {Path} ({string.Join(", ", What)})";
+    public override string ToString() => What.Count == 0 ? $"{Marker} {DisplayText.Name(Path)}" : $"{Marker} {DisplayText.Name(Path)} ({string.Join(", ", What)})";
 }
 
 /// <summary>
