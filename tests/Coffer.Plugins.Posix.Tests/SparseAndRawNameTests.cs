@@ -1,11 +1,12 @@
 using System.Text;
+using Coffer.Abstractions;
 using Coffer.Plugins.Posix.Internal;
 using Coffer.Plumbing;
 using Coffer.TestSupport;
 
 namespace Coffer.Plugins.Posix.Tests;
 
-/// <summary>The posix plugin's building blocks for sparse files and names that are not UTF-8.</summary>
+/// <summary>The posix plugin's building blocks for sparse files and names that are not UTF-8, and its source and destination with them.</summary>
 public class SparseAndRawNameTests
 {
     [Test]
@@ -72,5 +73,60 @@ public class SparseAndRawNameTests
             Assert.That(RawName.Encode(text), Is.EqualTo(raw));
             Assert.That(RawName.HasEscapedBytes(text), Is.False, text);
         }
+    }
+
+    [Test]
+    public async Task Names_that_are_not_utf8_and_a_path_over_path_max_round_trip_byte_exactly_through_the_source_and_destination()
+    {
+        using var root = new TemporaryDirectory("posix-raw-names");
+        var source = root.Combine("source");
+        var restored = root.Combine("restored");
+        Directory.CreateDirectory(source);
+        RawTree.Create(source);
+
+        await using var from = await PosixPluginHost.Catalog.CreateSourceAsync(new ConnectorConfiguration(source));
+        var entries = from.ScanAsync().ToBlockingEnumerable().ToList();
+        Assert.That(entries.Where(e => e.Error is not null).Select(e => e.Error), Is.Empty);
+        Assert.That(entries.Select(e => e.Path), Does.Contain("f\uDCFFo").And.Contain("lone\uDC80").And.Contain("over\uDCC0\uDCAF/cut\uDCE2\uDC82"));
+        Assert.That(entries.Single(e => e.Kind == EntryKind.Symlink).SymlinkTarget, Is.EqualTo("../t\uDCC0\uDCAFrget\uDC80"));
+        Assert.That(entries.Max(e => RawName.Encode(e.Path).Length), Is.EqualTo(RawTree.DeepPathBytes).And.GreaterThan(4096));
+
+        // Restored as the engine does: parents first, files and links, then each directory finished, deepest first.
+        await using (var to = await PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(restored)))
+        {
+            foreach (var entry in entries)
+            {
+                if (entry.Kind == EntryKind.Directory)
+                {
+                    await to.CreateDirectoryAsync(entry);
+                }
+                else if (entry.Kind == EntryKind.Symlink)
+                {
+                    await to.CreateSymlinkAsync(entry);
+                }
+                else
+                {
+                    await using var content = await from.OpenReadAsync(entry.Path);
+                    await to.WriteFileAsync(entry, content);
+                }
+            }
+
+            foreach (var directory in Enumerable.Reverse(entries).Where(e => e.Kind == EntryKind.Directory))
+            {
+                await to.FinishDirectoryAsync(directory);
+            }
+        }
+
+        Assert.That(RawTree.Listing(restored), Is.EqualTo(RawTree.Listing(source)));
+
+        await using (var to = await PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(restored)))
+        {
+            foreach (var entry in Enumerable.Reverse(entries).Where(e => e.Path.Length > 0))
+            {
+                await ((IDestinationContent)to).DeleteAsync(entry);
+            }
+        }
+
+        Assert.That(Directory.EnumerateFileSystemEntries(restored), Is.Empty, "deleted by their raw names, however deep");
     }
 }

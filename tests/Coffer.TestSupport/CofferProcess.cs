@@ -24,18 +24,32 @@ public sealed class CofferProcess
     /// <summary>Extra environment variables for every run.</summary>
     public Dictionary<string, string> Environment { get; } = [];
 
+    /// <summary>
+    /// Runs coffer without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (through setpriv), so that as root, too, a
+    /// file with mode 000 is one it cannot read: how tests get an entry a backup cannot read.
+    /// </summary>
+    public bool WithoutReadOverride { get; set; }
+
     /// <summary>A coffer with its directories inside <paramref name="root"/>.</summary>
     public static CofferProcess In(TemporaryDirectory root) => new(root.Combine("data"), root.Combine("config"));
 
     public ProcessStartInfo StartInfo(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(WithoutReadOverride ? "setpriv" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (WithoutReadOverride)
+        {
+            const string Capabilities = "-dac_override,-dac_read_search";
+            info.ArgumentList.Add($"--inh-caps={Capabilities}");
+            info.ArgumentList.Add($"--bounding-set={Capabilities}");
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(RepositoryPaths.CofferDll);
         foreach (var arg in args)
         {

@@ -178,20 +178,19 @@ public class JsonOutputTests
         Directory.CreateDirectory(source);
         File.WriteAllText(Path.Combine(source, "fine.txt"), "fine\n");
 
-        // As root every file is readable; a name that is not UTF-8 is what the backup cannot read (as DamageTests does).
-        using (var shell = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", "printf x > \"$(printf 'bad\\377name')\""]) { WorkingDirectory = source })!)
-        {
-            await shell.WaitForExitAsync();
-        }
+        // A file mode 000, read by a coffer without the capabilities that let root read it anyway (as DamageTests does).
+        File.WriteAllText(Path.Combine(source, "bad name"), "x");
+        File.SetUnixFileMode(Path.Combine(source, "bad name"), UnixFileMode.None);
+        coffer.WithoutReadOverride = true;
 
         var human = await coffer.RunAsync("at", store, "backup", source);
         Assert.That(human.ExitCode, Is.EqualTo(ExitCodes.Incomplete), human.ToString());
-        Assert.That(human.Output, Does.Contain("is incomplete: 1 entries could not be read:").And.Contain("  \"bad\\uFFFDname\""), human.ToString());
+        Assert.That(human.Output, Does.Contain("is incomplete: 1 entries could not be read:").And.Contain("  \"bad name\""), human.ToString());
 
         var json = await coffer.RunAsync("at", store, "backup", source, "--json");
         Assert.That(json.ExitCode, Is.EqualTo(ExitCodes.Incomplete), json.ToString());
         var summary = Lines(json)[^1];
-        Assert.That(summary.GetProperty("unreadable").EnumerateArray().Select(u => u.GetString()), Has.One.Contains("bad\\uFFFDname"));
+        Assert.That(summary.GetProperty("unreadable").EnumerateArray().Select(u => u.GetString()), Has.One.Contains("bad name"));
     }
 
     private static CofferResult Ok(CofferResult result)

@@ -157,6 +157,36 @@ public class EngineCoreTests
     }
 
     [Test]
+    public void Tree_names_and_targets_that_are_not_utf8_are_stored_as_their_bytes_and_read_back_exactly_and_old_trees_still_parse()
+    {
+        var tree = new TreeNode
+        {
+            Entries =
+            [
+                new Node { Name = "f\uDCFFo", Kind = Node.FileKind },
+                new Node { Name = "link\uDC80", Kind = Node.SymlinkKind, Target = "../t\uDCC0\uDCAFrget" },
+                new Node { Name = "plain \u2615", Kind = Node.SymlinkKind, Target = "plain" },
+            ],
+        };
+
+        var json = System.Text.Encoding.UTF8.GetString(tree.ToJson());
+
+        // name_raw is base64 of the bytes 66 FF 6F; the display name decodes them with U+FFFD for older readers.
+        Assert.That(json, Does.Contain("\"name\":\"f\\uFFFDo\",").And.Contain("\"name_raw\":\"Zv9v\""));
+        Assert.That(json, Does.Contain("\"target_raw\":\"Li4vdMCvcmdldA==\""));
+        Assert.That(json.Split("name_raw"), Has.Length.EqualTo(3), "plain names carry no raw bytes");
+        var read = TreeNode.Parse(tree.ToJson());
+        Assert.That(read.Entries.Select(e => (e.Name, e.Target)), Is.EqualTo(tree.Entries.Select(e => (e.Name, e.Target))));
+        Assert.That(read.Entries.Select(e => e.NameRaw ?? e.TargetRaw), Is.All.Null, "the raw form lives only in the stored tree");
+
+        // A tree written before name_raw existed reads as it always did.
+        var old = TreeNode.Parse("{\"entries\":[{\"name\":\"a\\uFFFDb\",\"kind\":\"symlink\",\"target\":\"x\"}]}"u8);
+        Assert.That(old.Entries.Single().Name, Is.EqualTo("a\uFFFDb"));
+        Assert.That(DisplayText.Name("f\uDCFFo\n"), Is.EqualTo("\"f\\xffo\\n\""), "shown escaped, on one line");
+        Assert.That(DisplayText.Name("caf\u00E9 ok"), Is.EqualTo("caf\u00E9 ok"), "plain text shows as it is");
+    }
+
+    [Test]
     public void Pack_headers_round_trip()
     {
         var (_, keys) = StoreKeys.CreateNew("pass", TimeProvider.System);
