@@ -31,7 +31,7 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
 
         try
         {
-            return Task.FromResult<Stream>(new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan));
+            return Task.FromResult<Stream>(new SparseFileStream(File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous | FileOptions.SequentialScan), full));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
