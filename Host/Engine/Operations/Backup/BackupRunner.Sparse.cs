@@ -11,9 +11,6 @@ namespace Coffer.Engine.Operations.Backup;
 /// <summary>Backup of a file with holes (docs/store-format.md, "Sparse files").</summary>
 internal sealed partial class BackupRunner
 {
-    /// <summary>Zeros fed to the whole-content hash for a hole, a slice at a time: holes are hashed, never read.</summary>
-    private static readonly byte[] Zeros = new byte[1 << 20];
-
     /// <summary>
     /// Reads only the data runs of a file whose source reported holes: each run is chunked on its own (the
     /// chunker starts afresh at every run, so a run's chunks do not depend on the runs before it), the chunks
@@ -49,9 +46,6 @@ internal sealed partial class BackupRunner
     private void AddHole(IncrementalHash hash, long length)
     {
         _progress.AddDone(length, file: false);
-        for (var left = length; left > 0; left -= Zeros.Length)
-        {
-            hash.AppendData(Zeros, 0, (int)Math.Min(left, Zeros.Length));
-        }
+        FileExtents.HashZeros(hash, length);
     }
 }
