@@ -122,10 +122,4 @@ internal sealed class SparseContentStream(Stream stored, IReadOnlyList<DataRun> 
 
         base.Dispose(disposing);
     }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await stored.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
 }
