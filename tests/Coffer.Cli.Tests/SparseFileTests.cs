@@ -33,7 +33,8 @@ public class SparseFileTests
         var diff = await coffer.RunAsync("at", store, "diff", first[..8], LifecycleCli.SnapshotId(moved));
         Assert.That(diff.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "M holes.img (content, mtime)" }), diff.ToString());
 
-        var check = await coffer.RunAsync("at", store, "check", "--read-data");
+        // check reads every file back by default: the whole content, holes as zeros, against its SHA-256.
+        var check = await coffer.RunAsync("at", store, "check");
         Assert.That(check.ExitCode, Is.Zero, check.ToString());
 
         // Restored from the store and from a copy that sync cut again: the same content, the holes still holes.
