@@ -26,8 +26,20 @@ internal sealed class SparseFileStream : ReadOnlyStream, ISparseContent
     /// <summary>The length when opened; the runs are found within it.</summary>
     public long ContentLength { get; }
 
-    public IReadOnlyList<DataRun> DataRuns =>
-        _runs ??= DataExtents.Find(_file, ContentLength, _pathForMessages).Select(e => new DataRun(e.Offset, e.Length)).ToList();
+    public IReadOnlyList<DataRun> DataRuns => _runs ??= FindRuns();
+
+    private List<DataRun> FindRuns()
+    {
+        try
+        {
+            return DataExtents.Find(_file, ContentLength, _pathForMessages).Select(e => new DataRun(e.Offset, e.Length)).ToList();
+        }
+        catch (IOException)
+        {
+            // The runs only spare reading holes: a file system that cannot tell them has the file read whole.
+            return ContentLength == 0 ? [] : [new DataRun(0, ContentLength)];
+        }
+    }
 
     public override long Position
     {
