@@ -229,19 +229,29 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
     /// <summary>
     /// Copies <paramref name="content"/> into a new file, seeking over every all-zero block instead of writing
     /// it, so that a sparse file (a disk image, a database file) comes back sparse; the length is set at the end.
-    /// Reads fill whole buffers, so blocks stay aligned with the file system's.
+    /// Reads fill whole buffers, so blocks stay aligned with the file system's. Content that says where its data
+    /// is (<see cref="ISparseContent"/>, a file stored with holes) has only its runs read.
     /// </summary>
     private static async Task CopySparseAsync(Stream content, FileStream file, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
-            long length = 0;
-            int filled;
-            while ((filled = await content.ReadAtLeastAsync(buffer.AsMemory(0, CopyBufferSize), CopyBufferSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
+            long length;
+            if (content is ISparseContent sparse)
             {
-                WriteSkippingZeroBlocks(file, buffer.AsSpan(0, filled), length);
-                length += filled;
+                // Stored with holes: only the data runs are read and written, each at its offset.
+                foreach (var run in sparse.DataRuns)
+                {
+                    sparse.SkipTo(run.Offset);
+                    await CopyZerosSkippedAsync(content, file, buffer, run.Offset, run.Length, cancellationToken).ConfigureAwait(false);
+                }
+
+                length = sparse.ContentLength;
+            }
+            else
+            {
+                length = await CopyZerosSkippedAsync(content, file, buffer, 0, long.MaxValue, cancellationToken).ConfigureAwait(false);
             }
 
             file.SetLength(length);
@@ -250,6 +260,26 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Copies at most <paramref name="count"/> bytes of <paramref name="content"/> to <paramref name="file"/> at <paramref name="offset"/>, zero blocks left as holes; returns where the copy ended.</summary>
+    private static async Task<long> CopyZerosSkippedAsync(Stream content, FileStream file, byte[] buffer, long offset, long count, CancellationToken cancellationToken)
+    {
+        var end = offset;
+        while (end - offset < count)
+        {
+            var wanted = (int)Math.Min(CopyBufferSize, count - (end - offset));
+            var filled = await content.ReadAtLeastAsync(buffer.AsMemory(0, wanted), wanted, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (filled == 0)
+            {
+                break;
+            }
+
+            WriteSkippingZeroBlocks(file, buffer.AsSpan(0, filled), end);
+            end += filled;
+        }
+
+        return end;
     }
 
     private static void WriteSkippingZeroBlocks(FileStream file, ReadOnlySpan<byte> data, long offset)

@@ -34,7 +34,7 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
 
             try
             {
-                return Task.FromResult<Stream>(new FileStream(parent.OpenFile(name), FileAccess.Read, bufferSize: 0));
+                return Task.FromResult<Stream>(new SparseFileStream(parent.OpenFile(name), $"'{path}' in {Description}"));
             }
             catch (IOException e) when (e.HResult == Native.ENOENT)
             {

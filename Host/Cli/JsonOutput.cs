@@ -75,6 +75,9 @@ internal sealed record JsonBackupSummary(string SnapshotId, long TotalFilesProce
 {
     [JsonPropertyOrder(-1)]
     public string MessageType { get; } = "summary";
+
+    /// <summary>Bytes read from the source: files not read again and the holes of sparse files are not counted.</summary>
+    public long BytesRead { get; init; }
 }
 
 /// <summary>The end of a restore (restic's restore summary names where the meaning is the same).</summary>

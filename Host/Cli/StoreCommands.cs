@@ -98,13 +98,13 @@ internal static class StoreCommands
 
                     if (context.IsJson)
                     {
-                        context.Json.Write(new JsonBackupSummary(snapshot.Id, s.Files, s.FilesUnchanged, s.Directories, s.Symlinks, s.Bytes, s.NewBytesStored, s.NewBlobs, s.Seconds, result.Warnings),
+                        context.Json.Write(new JsonBackupSummary(snapshot.Id, s.Files, s.FilesUnchanged, s.Directories, s.Symlinks, s.Bytes, s.NewBytesStored, s.NewBlobs, s.Seconds, result.Warnings) { BytesRead = s.BytesRead },
                             CliJsonContext.Default.JsonBackupSummary);
                         return exitCode;
                     }
 
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
+                        $"snapshot {snapshot.ShortId} created: {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), {Size.Format(s.BytesRead)} read, {Size.Format(s.NewBytesStored)} added to the store in {s.Seconds:0.0}s"));
                     if (result.Warnings.Count == 0)
                     {
                         return ExitCodes.Success;

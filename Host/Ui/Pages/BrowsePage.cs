@@ -166,7 +166,7 @@ internal static class BrowsePage
     private static async Task<string?> ReadTextAsync(CofferStore store, Node node, string path, CancellationToken cancellationToken)
     {
         var buffer = new byte[(int)Math.Min(node.Size, PreviewLimit)];
-        var content = new BlobSequenceStream(store, node.Content ?? [], expectedSha256: null, path);
+        var content = FileExtents.Open(node, new BlobSequenceStream(store, node.Content ?? [], expectedSha256: null, path), path);
         await using (content.ConfigureAwait(false))
         {
             await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);

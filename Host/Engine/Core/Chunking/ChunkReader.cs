@@ -12,7 +12,8 @@ internal sealed class ChunkReader : IDisposable
     private readonly FastCdc _chunker;
     private readonly Stream _stream;
     private byte[] _window;
-    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _sha256;
+    private readonly bool _ownsHash;
     private int _start;
     private int _end;
     private bool _eof;
@@ -22,10 +23,13 @@ internal sealed class ChunkReader : IDisposable
     /// <param name="stream">The content.</param>
     /// <param name="expectedLength">The size the source reported: a small file gets a small window.</param>
     /// <param name="window">A window the caller owns and reuses from file to file, at least <see cref="WindowSize"/> long; null: one is rented for this stream.</param>
-    public ChunkReader(FastCdc chunker, Stream stream, long expectedLength, byte[]? window = null)
+    /// <param name="contentHash">A hash the caller owns that what is read is added to (a sparse file's runs and holes go into one); null: this reader's own, see <see cref="ContentHash"/>.</param>
+    public ChunkReader(FastCdc chunker, Stream stream, long expectedLength, byte[]? window = null, IncrementalHash? contentHash = null)
     {
         _chunker = chunker;
         _stream = stream;
+        _ownsHash = contentHash is null;
+        _sha256 = contentHash ?? IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         if (window is not null)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(window.Length, WindowSize(chunker), nameof(window));
@@ -96,7 +100,7 @@ internal sealed class ChunkReader : IDisposable
         return (chunk, length);
     }
 
-    /// <summary>The SHA-256 of everything read; call once, after the last chunk.</summary>
+    /// <summary>The SHA-256 of everything read; call once, after the last chunk, and only when the reader has its own hash.</summary>
     public byte[] ContentHash() => _sha256.GetHashAndReset();
 
     public void Dispose()
@@ -106,6 +110,9 @@ internal sealed class ChunkReader : IDisposable
             BlobBuffers.Pool.Return(_window);
         }
 
-        _sha256.Dispose();
+        if (_ownsHash)
+        {
+            _sha256.Dispose();
+        }
     }
 }

@@ -57,6 +57,9 @@ internal sealed record SnapshotSummary
 
     public long Errors { get; init; }
 
+    /// <summary>Bytes read from the source: the files read (not the unchanged ones), without the holes of sparse files. 0 in snapshots made before it was counted.</summary>
+    public long BytesRead { get; init; }
+
     /// <summary>Files not read again because they were unchanged since the parent.</summary>
     public long FilesUnchanged { get; init; }
 

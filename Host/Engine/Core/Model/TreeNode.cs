@@ -76,7 +76,14 @@ internal sealed record Node
     /// <summary>A file's data blob ids, in order.</summary>
     public IReadOnlyList<string>? Content { get; init; }
 
-    /// <summary>SHA-256 of a file's whole content, checked by a full check and by restore.</summary>
+    /// <summary>
+    /// A file with holes: its data runs as <c>[offset, length]</c> pairs, in order; <see cref="Content"/> is the
+    /// chunks of the runs concatenated, and the rest of <see cref="Size"/> reads as zeros. Null: one run covering
+    /// the whole size (docs/store-format.md, "Sparse files"; <see cref="FileExtents"/>).
+    /// </summary>
+    public IReadOnlyList<long[]>? Extents { get; init; }
+
+    /// <summary>SHA-256 of a file's whole content (holes as zeros), checked by a full check and by restore.</summary>
     public string? Sha256 { get; init; }
 
     /// <summary>A directory's tree blob id.</summary>

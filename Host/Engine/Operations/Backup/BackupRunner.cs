@@ -65,7 +65,7 @@ internal sealed record BackupResult(Snapshot Snapshot, IReadOnlyList<string> War
 /// packed and uploaded in the background; then trees are written bottom-up, the index, the snapshot.
 /// Every stage is bounded, so memory does not grow with file or tree size beyond the tree's metadata.
 /// </summary>
-internal sealed class BackupRunner
+internal sealed partial class BackupRunner
 {
     private const int Readers = 2;
 
@@ -79,6 +79,7 @@ internal sealed class BackupRunner
     private readonly List<string> _warnings = [];
     private readonly List<string> _wouldRead = [];
     private long _wouldAdd;
+    private long _bytesRead;
 
     /// <param name="store">The store, locked for a backup, its index loaded.</param>
     /// <param name="source">What to back up.</param>
@@ -168,6 +169,7 @@ internal sealed class BackupRunner
                     Directories = directories.Count(d => !d.Pruned),
                     Symlinks = all.Count(c => c.Kind == EntryKind.Symlink),
                     Bytes = all.OfType<FileState>().Sum(f => f.Entry.Size),
+                    BytesRead = Interlocked.Read(ref _bytesRead),
                     Errors = _warnings.Count,
                     FilesUnchanged = all.OfType<FileState>().Count(f => f.Unchanged),
                     NewBlobs = uploader.NewBlobs,
@@ -393,32 +395,18 @@ internal sealed class BackupRunner
                 var stream = await _source.OpenReadAsync(file.Entry.Path, cancellationToken).ConfigureAwait(false);
                 await using (stream.ConfigureAwait(false))
                 {
-                    using var reader = new ChunkReader(_store.Chunker, stream, file.Entry.Size, window);
-                    while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
+                    if (stream is ISparseContent sparse && FileExtents.PlanReads(sparse.DataRuns, sparse.ContentLength) is { } runs)
                     {
-                        var id = _store.Keys.ComputeId(chunk.Buffer.AsSpan(0, chunk.Length));
-                        file.Content.Add(id);
-                        _progress.AddDone(chunk.Length, file: false);
-                        if (_request.DryRun)
-                        {
-                            if (uploader.TryClaim(id))
-                            {
-                                Interlocked.Add(ref _wouldAdd, chunk.Length);
-                            }
-
-                            BlobBuffers.Pool.Return(chunk.Buffer);
-                        }
-                        else if (uploader.TryClaim(id))
-                        {
-                            await chunks.WriteAsync(new ChunkWork(id, chunk.Buffer, chunk.Length), cancellationToken).ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            BlobBuffers.Pool.Return(chunk.Buffer);
-                        }
+                        await ReadSparseFileAsync(file, stream, sparse, runs, window, chunks, uploader, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        using var reader = new ChunkReader(_store.Chunker, stream, file.Entry.Size, window);
+                        await AddChunksAsync(file, reader, chunks, uploader, cancellationToken).ConfigureAwait(false);
+                        file.Complete(reader.ContentHash(), reader.BytesRead);
+                        Interlocked.Add(ref _bytesRead, reader.BytesRead);
                     }
 
-                    file.Complete(reader.ContentHash(), reader.BytesRead);
                     _progress.AddDone(0, file: true);
                 }
             }
@@ -431,6 +419,34 @@ internal sealed class BackupRunner
                 {
                     _warnings.Add($"{Node.Quote(file.Entry.Path)}: {line}");
                 }
+            }
+        }
+    }
+
+    /// <summary>Names each chunk <paramref name="reader"/> cuts, adds it to the file's content, and queues the new ones for the store.</summary>
+    private async Task AddChunksAsync(FileState file, ChunkReader reader, ChannelWriter<ChunkWork> chunks, PackUploader uploader, CancellationToken cancellationToken)
+    {
+        while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
+        {
+            var id = _store.Keys.ComputeId(chunk.Buffer.AsSpan(0, chunk.Length));
+            file.Content.Add(id);
+            _progress.AddDone(chunk.Length, file: false);
+            if (_request.DryRun)
+            {
+                if (uploader.TryClaim(id))
+                {
+                    Interlocked.Add(ref _wouldAdd, chunk.Length);
+                }
+
+                BlobBuffers.Pool.Return(chunk.Buffer);
+            }
+            else if (uploader.TryClaim(id))
+            {
+                await chunks.WriteAsync(new ChunkWork(id, chunk.Buffer, chunk.Length), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                BlobBuffers.Pool.Return(chunk.Buffer);
             }
         }
     }
@@ -516,6 +532,7 @@ internal sealed class BackupRunner
         private string? _error;
         private long? _size;
         private IReadOnlyList<string>? _reused;
+        private IReadOnlyList<long[]>? _extents;
 
         public List<BlobId> Content { get; } = [];
 
@@ -525,12 +542,17 @@ internal sealed class BackupRunner
         {
             _reused = before.Content;
             _sha256 = before.Sha256;
+            _extents = before.Extents;
         }
 
-        public void Complete(byte[] sha256, long size)
+        /// <param name="sha256">The whole content's digest (holes as zeros).</param>
+        /// <param name="size">The content's length, holes included.</param>
+        /// <param name="extents">The data runs of a file read with holes; null: read whole.</param>
+        public void Complete(byte[] sha256, long size, IReadOnlyList<long[]>? extents = null)
         {
             _sha256 = Convert.ToHexStringLower(sha256);
             _size = size;
+            _extents = extents;
         }
 
         public void Fail(string error) => _error = error;
@@ -548,6 +570,7 @@ internal sealed class BackupRunner
             {
                 Size = _size ?? node.Size,
                 Content = _reused ?? Content.Select(id => id.ToString()).ToList(),
+                Extents = _extents,
                 Sha256 = _sha256,
             };
         }

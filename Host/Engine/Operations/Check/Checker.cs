@@ -181,7 +181,7 @@ internal sealed class Checker
             else if (node.Kind == Node.FileKind && node.Error is null)
             {
                 Interlocked.Increment(ref _filesChecked);
-                var problem = (node.Content ?? []).Select(c => BlobProblem(BlobId.Parse(c), packs)).FirstOrDefault(p => p is not null);
+                var problem = (node.Content ?? []).Select(c => BlobProblem(BlobId.Parse(c), packs)).FirstOrDefault(p => p is not null) ?? ExtentsProblem(node, path);
                 if (problem is not null)
                 {
                     _problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {problem}"));
@@ -199,6 +199,19 @@ internal sealed class Checker
         }
     }
 
+    private static string? ExtentsProblem(Node file, string path)
+    {
+        try
+        {
+            _ = FileExtents.Runs(file, path);
+            return null;
+        }
+        catch (StoreFormatException e)
+        {
+            return e.Message;
+        }
+    }
+
     private string? BlobProblem(BlobId id, Dictionary<string, long> packs) =>
         _bad.TryGetValue(id, out var bad) ? bad : _store.Index.Problem(id, packs);
 
@@ -206,14 +219,19 @@ internal sealed class Checker
     {
         try
         {
-            var content = new BlobSequenceStream(_store, node.Content ?? [], node.Sha256, path);
+            // The digest is of the whole content: a file with holes is hashed with its holes read as zeros.
+            var sparse = node.Extents is not null;
+            var content = FileExtents.Open(node, new BlobSequenceStream(_store, node.Content ?? [], sparse ? null : node.Sha256, path), path);
+            using var wholeContent = sparse ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
             await using (content.ConfigureAwait(false))
             {
                 var buffer = BlobBuffers.Pool.Rent(1 << 20);
                 try
                 {
-                    while (await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
+                    int read;
+                    while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                     {
+                        wholeContent?.AppendData(buffer, 0, read);
                     }
                 }
                 finally
@@ -222,7 +240,9 @@ internal sealed class Checker
                 }
             }
 
-            return null;
+            return wholeContent is not null && Convert.ToHexStringLower(wholeContent.GetHashAndReset()) != node.Sha256
+                ? $"{path}: content does not match its recorded SHA-256"
+                : null;
         }
         catch (StoreException e)
         {

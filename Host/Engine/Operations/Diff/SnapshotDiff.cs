@@ -94,7 +94,7 @@ internal sealed class SnapshotDiff
             return changes;
         }
 
-        if (a.Kind == Node.FileKind && (a.Size != b.Size || !(a.Content ?? []).SequenceEqual(b.Content ?? [])))
+        if (a.Kind == Node.FileKind && !FileExtents.SameContent(a, b))
         {
             changes.Add("content");
         }

@@ -123,7 +123,7 @@ internal sealed class SnapshotDump
     private const string HardLinkKind = "hardlink";
 
     private SizedContentStream OpenContent(Node file, string path) =>
-        new(new BlobSequenceStream(_store, file.Content ?? [], expectedSha256: null, path), file.Size, path);
+        new(FileExtents.Open(file, new BlobSequenceStream(_store, file.Content ?? [], expectedSha256: null, path), path), file.Size, path);
 
     private static int ModeOf(Node node) =>
         node.Mode is { } mode ? mode & 0xFFF : node.Kind == Node.DirectoryKind ? DefaultDirectoryMode : DefaultFileMode;

@@ -107,7 +107,7 @@ internal static class SnapshotRepair
         if (node.Kind == Node.FileKind && node.Error is null && (node.Content ?? []).Select(c => store.Index.Problem(BlobId.Parse(c), packs)).FirstOrDefault(p => p is not null) is { } problem)
         {
             lost.Add((path, $"content unreadable: {problem}"));
-            return node with { Content = [], Size = 0, Sha256 = null, Error = $"{LostPrefix}content unreadable: {problem}" };
+            return node with { Content = [], Extents = null, Size = 0, Sha256 = null, Error = $"{LostPrefix}content unreadable: {problem}" };
         }
 
         return node;

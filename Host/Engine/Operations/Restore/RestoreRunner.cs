@@ -98,7 +98,7 @@ internal sealed class RestoreRunner
         {
             if (job.Write)
             {
-                var data = open();
+                var data = FileExtents.Open(job.Node, open(), job.Path);
                 await using (data.ConfigureAwait(false))
                 {
                     await _destination.WriteFileAsync(job.Node.ToEntry(job.Path) with { HardLinkTarget = job.LinkTo }, data, token).ConfigureAwait(false);
@@ -347,7 +347,7 @@ internal sealed class RestoreRunner
     /// <summary>Reads a restored file back and compares it with the snapshot's SHA-256 (or, without one, its blobs).</summary>
     private async Task<bool> ReadsBackAsync(IDestinationContent content, FileJob job, CancellationToken cancellationToken)
     {
-        var expected = job.Node.Sha256 ?? await HashAsync(new BlobSequenceStream(_store, job.Node.Content ?? [], expectedSha256: null, job.Path), cancellationToken).ConfigureAwait(false);
+        var expected = job.Node.Sha256 ?? await HashAsync(FileExtents.Open(job.Node, new BlobSequenceStream(_store, job.Node.Content ?? [], expectedSha256: null, job.Path), job.Path), cancellationToken).ConfigureAwait(false);
         try
         {
             return await HashAsync(await content.OpenReadAsync(job.Path, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) == expected;

@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using Coffer.Engine.Core;
 using Coffer.Engine.Core.Chunking;
 using Coffer.Engine.Core.Model;
 using Coffer.Engine.Operations.Backup;
 using Coffer.Engine.Repository;
 using Coffer.Engine.Repository.Packs;
+using Coffer.Plumbing;
 
 namespace Coffer.Engine.Operations.Sync;
 
@@ -37,7 +39,8 @@ internal sealed class SnapshotSync : IDisposable
     // Shared by every snapshot of one run: a directory or a file content that several snapshots hold is
     // converted once. Lazy, so two snapshots reaching one tree at once still convert it once.
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _trees = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Sha256, long Size), Lazy<Task<IReadOnlyList<string>>>> _contents = new();
+    // Keyed by the extents too: one content stored with holes and without has different chunks.
+    private readonly ConcurrentDictionary<(string Sha256, long Size, string? Extents), Lazy<Task<IReadOnlyList<string>>>> _contents = new();
     private readonly ConcurrentBag<byte[]> _windows = [];
     private readonly SemaphoreSlim _fileSlots;
     private readonly SemaphoreSlim _treeReads = new(CofferStore.ParallelReads, CofferStore.ParallelReads);
@@ -159,7 +162,7 @@ internal sealed class SnapshotSync : IDisposable
         {
             // Files of one content (within and across snapshots) are read and cut once.
             var converted = node.Sha256 is { } sha256
-                ? await _contents.GetOrAdd((sha256, node.Size), _ => new Lazy<Task<IReadOnlyList<string>>>(() => ConvertContentAsync(node, path, uploader, cancellationToken))).Value.ConfigureAwait(false)
+                ? await _contents.GetOrAdd((sha256, node.Size, FileExtents.Key(node)), _ => new Lazy<Task<IReadOnlyList<string>>>(() => ConvertContentAsync(node, path, uploader, cancellationToken))).Value.ConfigureAwait(false)
                 : await ConvertContentAsync(node, path, uploader, cancellationToken).ConfigureAwait(false);
             return node with { Content = converted };
         }
@@ -202,11 +205,40 @@ internal sealed class SnapshotSync : IDisposable
         {
             var ids = new List<string>();
 
-            // The chunk reader hashes what it reads: its SHA-256 against the file's proves the copy whole, beyond each blob's own MAC.
+            // The reader hashes what it reads: the file's SHA-256 proves the copy whole, beyond each blob's own MAC.
+            // A file with holes is cut run by run, as backup cuts it, its holes hashed as zeros.
             var content = new BlobSequenceStream(_source, file.Content!, expectedSha256: null, path);
             await using (content.ConfigureAwait(false))
             {
-                using var reader = new ChunkReader(_destination.Chunker, content, file.Size, window);
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                if (file.Extents is null)
+                {
+                    using var reader = new ChunkReader(_destination.Chunker, content, file.Size, window, hash);
+                    await CutAsync(reader).ConfigureAwait(false);
+                }
+                else
+                {
+                    long position = 0;
+                    foreach (var run in FileExtents.Runs(file, path))
+                    {
+                        FileExtents.HashZeros(hash, run.Offset - position);
+                        // Not disposed: it would dispose the content stream.
+                        using var reader = new ChunkReader(_destination.Chunker, new BoundedStream(content, run.Length), run.Length, window, hash);
+                        await CutAsync(reader).ConfigureAwait(false);
+                        position = run.Offset + reader.BytesRead;
+                    }
+
+                    FileExtents.HashZeros(hash, file.Size - position);
+                }
+
+                if (file.Sha256 is not null && Convert.ToHexStringLower(hash.GetHashAndReset()) != file.Sha256)
+                {
+                    throw new StoreFormatException($"{path}: content does not match its recorded SHA-256");
+                }
+            }
+
+            async Task CutAsync(ChunkReader reader)
+            {
                 while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) is { } chunk)
                 {
                     var id = _destination.Keys.ComputeId(chunk.Buffer.AsSpan(0, chunk.Length));
@@ -230,11 +262,6 @@ internal sealed class SnapshotSync : IDisposable
                     {
                         BlobBuffers.Pool.Return(chunk.Buffer);
                     }
-                }
-
-                if (file.Sha256 is not null && Convert.ToHexStringLower(reader.ContentHash()) != file.Sha256)
-                {
-                    throw new StoreFormatException($"{path}: content does not match its recorded SHA-256");
                 }
             }
 
