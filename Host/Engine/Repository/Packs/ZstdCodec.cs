@@ -20,17 +20,21 @@ internal abstract class ZstdCodec
     public abstract bool IsNative { get; }
 
     /// <summary>
-    /// The codec for <paramref name="level"/>: native where <paramref name="nativeLibrary"/> loads and works,
-    /// else managed. Tests force the fallback by naming a library that does not exist.
+    /// The codec for <paramref name="level"/>: native where <paramref name="nativeLibrary"/> loads and works
+    /// (managed for small inputs, where native loses), else managed. Tests force the fallback by naming a
+    /// library that does not exist.
     /// </summary>
     public static ZstdCodec Create(int level, string nativeLibrary = NativeLibraryName)
     {
         var native = nativeLibrary == NativeLibraryName ? NativeLoads.Value : CanLoadNative(nativeLibrary);
-        return native ? new Native(level) : new Managed(level);
+        return native ? new Preferred(new Native(level), new Managed(level)) : new Managed(level);
     }
 
     /// <summary>The managed codec whatever is installed (measurements, compatibility tests).</summary>
     public static ZstdCodec CreateManaged(int level) => new Managed(level);
+
+    /// <summary>Native zstd for every input, or null where it does not load (measurements).</summary>
+    public static ZstdCodec? CreateNative(int level) => NativeLoads.Value ? new Native(level) : null;
 
     /// <summary>
     /// Compresses <paramref name="source"/> into <paramref name="destination"/>; false when it does not fit,
@@ -126,6 +130,24 @@ internal abstract class ZstdCodec
 
             _options.Dispose();
         }
+    }
+
+    // ZstdNet reports "does not fit" by an exception, a few microseconds each: on small blobs, which are often
+    // incompressible, that costs more than native saves (bench/README.md), so they go to the managed port.
+    // Decompression throws only on damage, so it is native throughout.
+    private sealed class Preferred(Native native, Managed managed) : ZstdCodec
+    {
+        internal const int NativeMinimum = 64 * 1024;
+
+        public override bool IsNative => true;
+
+        public override bool TryCompress(ReadOnlySpan<byte> source, Span<byte> destination, out int written) =>
+            source.Length >= NativeMinimum
+                ? native.TryCompress(source, destination, out written)
+                : managed.TryCompress(source, destination, out written);
+
+        public override bool TryDecompress(ReadOnlySpan<byte> source, Span<byte> destination, out int written) =>
+            native.TryDecompress(source, destination, out written);
     }
 
     private sealed class Managed(int level) : ZstdCodec

@@ -49,7 +49,7 @@ public class ZstdCodecTests
     public void Blobs_encoded_by_either_codec_decode_with_the_other_and_damage_is_caught_by_both(bool encrypted)
     {
         var (_, keys) = StoreKeys.CreateNew(encrypted ? "pass" : null, TimeProvider.System);
-        var native = new BlobCodec(keys, ZstdCodec.Create(StoreLevel));
+        var native = new BlobCodec(keys, ZstdCodec.CreateNative(StoreLevel)!);
         var managed = new BlobCodec(keys, ZstdCodec.CreateManaged(StoreLevel));
         foreach (var content in Contents())
         {
