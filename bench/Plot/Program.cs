@@ -20,6 +20,7 @@ foreach (var figure in points.RootElement.EnumerateObject())
     plot.XLabel(figure.Value.GetProperty("x").GetString()!);
     plot.YLabel(figure.Value.GetProperty("y").GetString()!);
     var operations = new List<string>();
+    var top = 0.0;
     foreach (var series in figure.Value.GetProperty("series").EnumerateObject())
     {
         var (tool, operation) = (series.Name.Split(' ', 2)[0], series.Name.Split(' ', 2)[1]);
@@ -40,6 +41,7 @@ foreach (var figure in points.RootElement.EnumerateObject())
         bars.YErrorNegative = at.Select((p, i) => medians[i] - p.GetProperty("min").GetDouble()).ToArray();
         bars.YErrorPositive = at.Select((p, i) => p.GetProperty("max").GetDouble() - medians[i]).ToArray();
         bars.Color = color;
+        top = Math.Max(top, at.Max(p => p.GetProperty("max").GetDouble()));
     }
 
     plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
@@ -48,10 +50,12 @@ foreach (var figure in points.RootElement.EnumerateObject())
             : x >= 1e3 ? (x / 1e3).ToString("0.#", CultureInfo.InvariantCulture) + "k"
             : x.ToString("0.#", CultureInfo.InvariantCulture),
     };
-    plot.Axes.Left.Min = 0;
-    plot.ShowLegend(Alignment.UpperLeft);
+    // From zero, so a ratio reads off the heights; the legend beside the plot, where it hides no line.
+    plot.Axes.AutoScale();
+    plot.Axes.SetLimitsY(0, top * 1.08);
+    plot.ShowLegend(Edge.Right);
     var file = Path.Combine(args[1], figure.Name + ".png");
-    plot.SavePng(file, 900, 520);
+    plot.SavePng(file, 1100, 520);
     Console.WriteLine(file);
 }
 
