@@ -176,7 +176,7 @@ public class EnginePaths : IDisposable
 
     // Real files rather than random bytes: the .NET runtime directory (assemblies, native libraries, JSON),
     // which compresses partly, as a backup's data does. Repeated if that is smaller than the buffer.
-    private static byte[] RealisticData(int size)
+    internal static byte[] RealisticData(int size)
     {
         var runtime = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
         var data = new byte[size];

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Coffer.Engine.Core;
 using Coffer.Engine.Repository.Crypto;
-using ZstdSharp;
 
 namespace Coffer.Engine.Repository.Packs;
 
@@ -15,17 +14,19 @@ internal sealed class BlobCodec
     private const byte Stored = 0;
     private const byte Zstd = 1;
 
-    // Compressor contexts hold megabytes of tables: a few are pooled and reused, as many as run at once.
-    private readonly System.Collections.Concurrent.ConcurrentBag<Compressor> _compressors = [];
-    private readonly System.Collections.Concurrent.ConcurrentBag<Decompressor> _decompressors = [];
-
     private readonly StoreKeys _keys;
-    private readonly int _level;
+    private readonly ZstdCodec _zstd;
 
     public BlobCodec(StoreKeys keys, int compressionLevel)
+        : this(keys, ZstdCodec.Create(compressionLevel))
+    {
+    }
+
+    /// <summary>A codec on the given zstd implementation (tests and measurements pick one).</summary>
+    internal BlobCodec(StoreKeys keys, ZstdCodec zstd)
     {
         _keys = keys;
-        _level = compressionLevel;
+        _zstd = zstd;
     }
 
     public StoreKeys Keys => _keys;
@@ -47,9 +48,7 @@ internal sealed class BlobCodec
             var bodyLength = 0;
             if (content.Length >= 64)
             {
-                var compressor = _compressors.TryTake(out var pooled) ? pooled : new Compressor(_level);
-                compressed = compressor.TryWrap(content, body, out bodyLength) && bodyLength < body.Length;
-                _compressors.Add(compressor);
+                compressed = _zstd.TryCompress(content, body, out bodyLength) && bodyLength < body.Length;
             }
 
             if (compressed)
@@ -118,18 +117,9 @@ internal sealed class BlobCodec
                 body.CopyTo(destination);
                 break;
             case Zstd:
-                var decompressor = _decompressors.TryTake(out var pooled) ? pooled : new Decompressor();
-                try
-                {
-                    length = decompressor.Unwrap(body, destination[..rawLength]);
-                }
-                catch (ZstdException)
+                if (!_zstd.TryDecompress(body, destination[..rawLength], out length))
                 {
                     throw new DamagedBlobException(id, "does not decompress");
-                }
-                finally
-                {
-                    _decompressors.Add(decompressor);
                 }
 
                 break;
