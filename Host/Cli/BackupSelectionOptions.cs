@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Coffer.Abstractions;
-using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
+using Coffer.Plumbing;
 using Coffer.Engine.Operations.Backup;
 
 namespace Coffer.Cli;

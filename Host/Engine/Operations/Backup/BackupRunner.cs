@@ -322,6 +322,7 @@ internal sealed class BackupRunner
                     }
                     else if (entry.Error is null)
                     {
+                        _progress.ReportFile(before is null ? "new" : "modified", entry.Path);
                         if (_request.DryRun)
                         {
                             _wouldRead.Add(entry.Path);
