@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Coffer.Cli;
+using Coffer.TestSupport;
+
+namespace Coffer.Cli.Tests;
+
+/// <summary>
+/// The global <c>--limit-upload</c> / <c>--limit-download</c> through the CLI on a directory store (docs/backup.md):
+/// the rate each run achieves, measured as bytes over wall time, is within 15% of the limit. Each limited run is
+/// timed against the same run unlimited, so that start-up and the work that is not transfer are not counted against it.
+/// </summary>
+public class TransferLimitTests
+{
+    private const int Limit = 2 << 20;
+    private const int Content = 8 << 20;
+
+    [Test]
+    public async Task Upload_and_download_limits_hold_the_rate_within_15_percent_and_a_bad_rate_is_a_usage_error()
+    {
+        using var temp = new TemporaryDirectory("transfer-limits");
+        var coffer = CofferCli.WithPosix(temp);
+        var source = temp.Combine("source");
+        Directory.CreateDirectory(source);
+        // Random content: nothing compresses or deduplicates, so the store receives what the file holds.
+        File.WriteAllBytes(Path.Combine(source, "random.bin"), RandomBytes(Content));
+        string free = temp.Combine("free"), limited = temp.Combine("limited");
+        foreach (var store in new[] { free, limited })
+        {
+            Ok(await coffer.RunAsync("at", store, "create", "--plaintext"));
+        }
+
+        var (_, freeBackup) = await TimedAsync(coffer, "at", free, "backup", source);
+        var before = StoreBytes(limited);
+        var (_, limitedBackup) = await TimedAsync(coffer, "--limit-upload", "2MiB", "at", limited, "backup", source);
+        AssertRate("upload", StoreBytes(limited) - before, freeBackup, limitedBackup);
+
+        var (_, freeRestore) = await TimedAsync(coffer, "at", free, "restore", "--to", temp.Combine("free-restore"));
+        var (restored, limitedRestore) = await TimedAsync(coffer, "at", limited, "restore", "--to", temp.Combine("limited-restore"), "--limit-download=2048K");
+        Assert.That(File.ReadAllBytes(Path.Combine(temp.Combine("limited-restore"), "random.bin")), Has.Length.EqualTo(Content), restored.ToString());
+        // The restore reads the packs (and the small index, tree and snapshot objects).
+        AssertRate("download", StoreBytes(limited), freeRestore, limitedRestore);
+
+        var bad = await coffer.RunAsync("at", limited, "ls", "--limit-upload", "fast");
+        Assert.That(bad.ExitCode, Is.EqualTo(ExitCodes.Usage), bad.ToString());
+        CofferCli.AssertOneLineFailure(bad, "--limit-upload 'fast' is not a rate");
+    }
+
+    // Never faster than the limit (all of the limited run's time counted), nor more than 15% slower (only the time it took beyond the unlimited run).
+    private static void AssertRate(string direction, long bytes, TimeSpan unlimited, TimeSpan limited)
+    {
+        Assert.That(bytes, Is.GreaterThan(Content), $"{direction}: the store objects moved");
+        var message = $"{direction}: {bytes} bytes in {limited.TotalSeconds:0.00}s limited, {unlimited.TotalSeconds:0.00}s unlimited";
+        Assert.That(bytes / limited.TotalSeconds, Is.LessThanOrEqualTo(Limit * 1.15), message);
+        Assert.That(bytes / (limited - unlimited).TotalSeconds, Is.GreaterThanOrEqualTo(Limit * 0.85), message);
+    }
+
+    private static async Task<(CofferResult Result, TimeSpan Elapsed)> TimedAsync(CofferProcess coffer, params string[] args)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = Ok(await coffer.RunAsync(args));
+        return (result, clock.Elapsed);
+    }
+
+    private static long StoreBytes(string store) => new DirectoryInfo(store).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+
+    private static byte[] RandomBytes(int length)
+    {
+        var bytes = new byte[length];
+        new Random(17).NextBytes(bytes);
+        return bytes;
+    }
+
+    private static CofferResult Ok(CofferResult result)
+    {
+        Assert.That(result.ExitCode, Is.Zero, result.ToString());
+        return result;
+    }
+}
