@@ -15,6 +15,9 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
 {
     public string Description => $"directory {root}";
 
+    /// <summary>With it, a directory on another device than the root (a mount point) is reported but not descended into.</summary>
+    public bool OneFileSystem { get; init; }
+
     public IAsyncEnumerable<TreeEntry> ScanAsync(CancellationToken cancellationToken = default) =>
         // Directory reads are synchronous system calls; wrapping a plain walk costs nothing and keeps
         // the order obvious. The walk runs on the thread that enumerates it.
@@ -45,13 +48,15 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
     {
         // Depth-first with an explicit stack, so a deep tree cannot overflow the call stack.
         var pending = new Stack<(string Relative, string Full)>();
+        string? rootDevice = null;
         pending.Push(("", root));
         while (pending.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var (relative, full) = pending.Pop();
             var entry = Describe(relative, full);
-            if (entry.Kind == EntryKind.Directory && entry.Error is null)
+            rootDevice ??= Device(entry);
+            if (entry.Kind == EntryKind.Directory && entry.Error is null && (!OneFileSystem || Device(entry) == rootDevice))
             {
                 List<string> children;
                 try
@@ -74,6 +79,9 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
             yield return entry;
         }
     }
+
+    // The st_dev part of the FileId Describe gives ("major:minor:inode").
+    private static string? Device(TreeEntry entry) => entry.FileId?[..entry.FileId.LastIndexOf(':')];
 
     private static EntryKind? KindOf(FileStat stat) => stat.Type switch
     {

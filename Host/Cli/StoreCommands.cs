@@ -56,6 +56,7 @@ internal static class StoreCommands
             var stdin = selection.IsStdin(parse);
             var (configuration, name) = stdin ? (null, $"stdin://{selection.StdinFileName(parse)}") : StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
             var request = selection.Request(parse, name, parse.GetValue(tags) ?? [], parse.GetValue(source) is not null, context.Time.LocalTimeZone);
+            configuration = configuration is null ? null : selection.SourceConfiguration(parse, configuration, scheme => context.Catalog.FindOrDefault(ConnectorKind.Source, scheme)?.Descriptor);
             var piped = stdin ? await OpenStdinAsync(context, selection.StdinFileName(parse), request.Time ?? context.Time.GetUtcNow(), ct) : null;
 
             // A dry run writes nothing, so it takes no lock that could keep others waiting (as restic).
