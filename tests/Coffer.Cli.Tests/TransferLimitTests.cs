@@ -22,7 +22,7 @@ public class TransferLimitTests
         var source = temp.Combine("source");
         Directory.CreateDirectory(source);
         // Random content: nothing compresses or deduplicates, so the store receives what the file holds.
-        File.WriteAllBytes(Path.Combine(source, "random.bin"), RandomBytes(Content));
+        File.WriteAllBytes(Path.Combine(source, "random.bin"), TreeAssert.Bytes(new Random(17), Content));
         string free = temp.Combine("free"), limited = temp.Combine("limited");
         foreach (var store in new[] { free, limited })
         {
@@ -63,13 +63,6 @@ public class TransferLimitTests
     }
 
     private static long StoreBytes(string store) => new DirectoryInfo(store).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
-
-    private static byte[] RandomBytes(int length)
-    {
-        var bytes = new byte[length];
-        new Random(17).NextBytes(bytes);
-        return bytes;
-    }
 
     private static CofferResult Ok(CofferResult result)
     {
