@@ -43,7 +43,8 @@ internal static class ProgressDisplay
             return await RunWithStatusLinesAsync(context, title, progress, work);
         }
 
-        if (!context.IsInteractive || Console.IsOutputRedirected || NoColor || context.Quiet)
+        // --verbose lines on stdout would tear a bar drawn on the same terminal.
+        if (!context.IsInteractive || Console.IsOutputRedirected || NoColor || context.Quiet || context.Verbose)
         {
             return await work();
         }
