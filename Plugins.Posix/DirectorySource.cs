@@ -16,6 +16,9 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
 {
     public string Description => $"directory {root}";
 
+    /// <summary>With it, a directory on another device than the root (a mount point) is reported but not descended into.</summary>
+    public bool OneFileSystem { get; init; }
+
     public IAsyncEnumerable<TreeEntry> ScanAsync(CancellationToken cancellationToken = default) =>
         // Directory reads are synchronous system calls; wrapping a plain walk costs nothing and keeps
         // the order obvious. The walk runs on the thread that enumerates it.
@@ -65,7 +68,9 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
         try
         {
             var top = RawDirectory.Open(root);
-            yield return Enter(Describe(top, RawDirectory.Itself, ""), top, root, 0, levels);
+            var rootEntry = Describe(top, RawDirectory.Itself, "");
+            var rootDevice = Device(rootEntry);
+            yield return Enter(rootEntry, top, root, 0, levels);
             while (levels.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -78,7 +83,8 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
 
                 var name = level.Names[level.Next++];
                 var entry = Describe(level.Directory, name, level.Relative.Length == 0 ? name : $"{level.Relative}/{name}");
-                if (entry.Kind == EntryKind.Directory && entry.Error is null)
+                // A mount point below the root stays an empty directory with --one-file-system.
+                if (entry.Kind == EntryKind.Directory && entry.Error is null && (!OneFileSystem || Device(entry) == rootDevice))
                 {
                     entry = Enter(entry, level.Directory.TryOpenDirectory(name, out var errno), level.Directory.PathOf(name), errno, levels);
                 }
@@ -122,6 +128,9 @@ internal sealed class DirectorySource(string root, bool readXattrs) : ISourceCon
             return entry with { Error = e.Message };
         }
     }
+
+    // The st_dev part of the FileId Describe gives ("major:minor:inode").
+    private static string? Device(TreeEntry entry) => entry.FileId?[..entry.FileId.LastIndexOf(':')];
 
     private static EntryKind? KindOf(FileStat stat) => stat.Type switch
     {

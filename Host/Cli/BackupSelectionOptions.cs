@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Coffer.Abstractions;
-using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
 using Coffer.Engine.Operations.Backup;
+using Coffer.Plumbing;
 
 namespace Coffer.Cli;
 
@@ -31,6 +31,7 @@ internal sealed class BackupSelectionOptions
     private readonly Option<string> _stdinFileName = new("--stdin-filename", "-stdin-filename") { HelpName = "NAME", Description = "The name of the --stdin file in the snapshot.", DefaultValueFactory = _ => "stdin" };
     private readonly Option<string?> _host = new("--host", "-host") { HelpName = "NAME", Description = "Record this host name instead of the machine's (the parent is the latest snapshot of the same source and host)." };
     private readonly Option<string?> _time = new("--time", "-time") { HelpName = "TIME", Description = $"Record this time instead of now: \"{TimeFormat}\", local time." };
+    private readonly Option<bool> _oneFileSystem = new("--one-file-system", "-one-file-system", "-x") { Description = "Do not cross into other file systems: a mount point below SOURCE is kept as an empty directory (directory sources)." };
     private readonly Option<bool> _dryRun = new("--dry-run", "-dry-run", "-n") { Description = "Show what would be read and roughly how much would be added; store nothing and take no lock." };
 
     private BackupSelectionOptions()
@@ -40,7 +41,7 @@ internal sealed class BackupSelectionOptions
     public static BackupSelectionOptions AddTo(Command command)
     {
         var options = new BackupSelectionOptions();
-        foreach (var option in new Option[] { options._excludes, options._excludeFiles, options._iexcludes, options._iexcludeFiles, options._excludeIfPresent, options._excludeCaches, options._excludeLargerThan, options._filesFrom, options._filesFromVerbatim, options._filesFromRaw, options._stdin, options._stdinFileName, options._host, options._time, options._dryRun })
+        foreach (var option in new Option[] { options._excludes, options._excludeFiles, options._iexcludes, options._iexcludeFiles, options._excludeIfPresent, options._excludeCaches, options._excludeLargerThan, options._filesFrom, options._filesFromVerbatim, options._filesFromRaw, options._stdin, options._stdinFileName, options._host, options._time, options._oneFileSystem, options._dryRun })
         {
             command.Options.Add(option);
         }
@@ -51,6 +52,26 @@ internal sealed class BackupSelectionOptions
     public bool IsDryRun(ParseResult parse) => parse.GetValue(_dryRun);
 
     public bool IsStdin(ParseResult parse) => parse.GetValue(_stdin);
+
+    /// <summary>The source's configuration, with the posix source's <c>one_file_system</c> option under <c>--one-file-system</c>; a source that cannot tell file systems apart is refused.</summary>
+    public ConnectorConfiguration SourceConfiguration(ParseResult parse, ConnectorConfiguration configuration, Func<string, ConnectorDescriptor?> describe)
+    {
+        if (!parse.GetValue(_oneFileSystem))
+        {
+            return configuration;
+        }
+
+        if (describe(configuration.Scheme) is not { } descriptor || !descriptor.Options.Any(o => o.Name == OneFileSystemOption))
+        {
+            throw new CliFailure($"--one-file-system: the {configuration.Scheme} source cannot tell file systems apart: it works with directory sources (leave the mount points out with --exclude instead)");
+        }
+
+        var options = new Dictionary<string, string>(configuration.Options, StringComparer.Ordinal) { [OneFileSystemOption] = "true" };
+        return new ConnectorConfiguration(configuration.Location, options, configuration.Context);
+    }
+
+    // The posix directory source's option (Plugins.Posix DirectorySourceFactory).
+    private const string OneFileSystemOption = "one_file_system";
 
     public string StdinFileName(ParseResult parse) => parse.GetValue(_stdinFileName)!;
 
@@ -70,9 +91,9 @@ internal sealed class BackupSelectionOptions
         var listsPaths = filesFrom.Length + verbatim.Length + raw.Length > 0;
         if (IsStdin(parse))
         {
-            if (sourceGiven || listsPaths)
+            if (sourceGiven || listsPaths || parse.GetValue(_oneFileSystem))
             {
-                throw new CliFailure("--stdin backs up what is piped in: give no SOURCE and no --files-from");
+                throw new CliFailure("--stdin backs up what is piped in: give no SOURCE, no --files-from and no --one-file-system");
             }
 
             if (!Node.IsSafeName(StdinFileName(parse)))

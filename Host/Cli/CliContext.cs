@@ -21,6 +21,7 @@ internal sealed class CliContext : IDisposable
         _catalog = new Lazy<ConnectorCatalog>(() =>
         {
             var catalog = ConnectorCatalog.LoadInstalled(Paths, PluginStartLimit());
+            catalog.Limits = Limits;
             foreach (var line in catalog.Errors)
             {
                 Error.WriteLine($"coffer: {line}");
@@ -46,6 +47,15 @@ internal sealed class CliContext : IDisposable
 
     /// <summary>True under <c>--quiet</c>: only errors are printed.</summary>
     public bool Quiet { get; set; }
+
+    /// <summary>True under <c>--verbose</c>: commands print a line per file they handle (never with <c>--json</c> or <c>--quiet</c>).</summary>
+    public bool Verbose { get; set; }
+
+    /// <summary>Where the lines only <c>--verbose</c> asks for go: nowhere without it.</summary>
+    public TextWriter VerboseOutput => Verbose ? _output : TextWriter.Null;
+
+    /// <summary>The global <c>--limit-upload</c>/<c>--limit-download</c>, given to the catalog when it is loaded (set before any command runs).</summary>
+    public TransferLimits Limits { get; set; } = new(null, null);
 
     public TextWriter Error { get; }
 

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Coffer.Abstractions;
+using Coffer.Connectors;
 using Coffer.Engine.Core;
 using Coffer.Keep;
+using Coffer.Plumbing;
 
 namespace Coffer.Cli;
 
@@ -30,6 +32,9 @@ internal static class CofferCommandLine
         root.Options.Add(passphraseFile);
         root.Options.Add(new Option<bool>(JsonOption) { Description = "Print JSON documents, one a line, and errors as one JSON object on stderr (docs/json.md).", Recursive = true });
         root.Options.Add(new Option<bool>(QuietOption, "-q") { Description = "Print errors only (the exit code still tells the outcome).", Recursive = true });
+        root.Options.Add(new Option<bool>(VerboseOption, "-v") { Description = "Print more: backup a line per new or modified file, restore a line per file written (not with --json or --quiet).", Recursive = true });
+        root.Options.Add(new Option<string?>(LimitUploadOption) { Description = "Write to every connector (store, destination) at most this many bytes per second: 10MiB, 500K, 1048576 (K, M, G are powers of 1024).", Recursive = true });
+        root.Options.Add(new Option<string?>(LimitDownloadOption) { Description = "Read from every connector (store, source) at most this many bytes per second (units as --limit-upload).", Recursive = true });
         var parts = Parts(context, passphraseFile);
         var needed = firstWord is null ? null : Array.Find(parts, part => part.Names.Contains(firstWord, StringComparer.Ordinal));
         foreach (var part in needed is null ? parts : [needed])
@@ -45,6 +50,63 @@ internal static class CofferCommandLine
 
     private const string JsonOption = "--json";
     private const string QuietOption = "--quiet";
+    private const string VerboseOption = "--verbose";
+    private const string LimitUploadOption = "--limit-upload";
+    private const string LimitDownloadOption = "--limit-download";
+
+    // The global flags that may come before the command word; the limits take a value.
+    private static int LeadingGlobalFlags(string[] args)
+    {
+        var count = 0;
+        while (count < args.Length)
+        {
+            var arg = args[count];
+            if (arg is JsonOption or QuietOption or "-q" or VerboseOption or "-v"
+                || arg.StartsWith(LimitUploadOption + "=", StringComparison.Ordinal) || arg.StartsWith(LimitDownloadOption + "=", StringComparison.Ordinal))
+            {
+                count++;
+            }
+            else if (arg is LimitUploadOption or LimitDownloadOption && count + 1 < args.Length)
+            {
+                count += 2;
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        return count;
+    }
+
+    // --verbose and --quiet contradict each other; --verbose adds lines that --json has fields for.
+    private static void ApplyGlobalOptions(ParseResult parsed, CliContext context)
+    {
+        context.Quiet = parsed.GetValue<bool>(QuietOption);
+        context.Verbose = parsed.GetValue<bool>(VerboseOption);
+        if (context.Verbose && context.Quiet)
+        {
+            throw new CliFailure("--verbose and --quiet contradict each other: give one of them", ExitCodes.Usage);
+        }
+
+        if (context.Verbose && context.IsJson)
+        {
+            throw new CliFailure("--verbose adds human lines, which --json does not print (its documents have the fields): give one of them", ExitCodes.Usage);
+        }
+
+        context.Limits = new TransferLimits(Rate(parsed, LimitUploadOption, context.Time), Rate(parsed, LimitDownloadOption, context.Time));
+    }
+
+    private static Throttle? Rate(ParseResult parsed, string option, TimeProvider time)
+    {
+        if (parsed.GetValue<string?>(option) is not { } text)
+        {
+            return null;
+        }
+
+        return Throttle.TryParseRate(text, out var rate) ? new Throttle(rate, time)
+            : throw new CliFailure($"{option} '{text}' is not a rate: give bytes per second, e.g. 10MiB, 500K or 1048576 (K, M, G are powers of 1024)", ExitCodes.Usage);
+    }
 
     /// <summary>The top-level commands, in the order help lists them, each part with the names it adds.</summary>
     internal static TreePart[] Parts(CliContext context, Option<string?> passphraseFile) =>
@@ -105,7 +167,7 @@ internal static class CofferCommandLine
 
             // 'coffer --json at STORE ls': global flags typed first move behind the command word, so that
             // 'at' and the choice of the part of the tree to build still see the command first.
-            var leading = args.TakeWhile(arg => arg is JsonOption or QuietOption or "-q").ToArray();
+            var leading = args[..LeadingGlobalFlags(args)];
             args = args[leading.Length..];
             if (args.Length >= 3 && args[0] == "at")
             {
@@ -129,7 +191,7 @@ internal static class CofferCommandLine
                 return await Fail($"{Redacted(problem, args)} (see 'coffer --help')", ExitCodes.Usage);
             }
 
-            context.Quiet = parsed.GetValue<bool>(QuietOption);
+            ApplyGlobalOptions(parsed, context);
 
             // Program owns Ctrl-C: System.CommandLine's own handler would cancel a token of its own (which
             // the catch below cannot tell from a bug) and return 130 after a timeout while locks are held.

@@ -70,7 +70,7 @@ internal sealed record JsonSnapshot(string Id, string ShortId, DateTimeOffset? T
 internal sealed record JsonNode(string Path, string Name, string Type, int? Mode, long? Uid, long? Gid, long Size, DateTimeOffset Mtime, string? Target);
 
 /// <summary>The end of a backup (restic's backup summary names where the meaning is the same).</summary>
-internal sealed record JsonBackupSummary(string SnapshotId, long TotalFilesProcessed, long FilesUnmodified, long DirsProcessed, long Symlinks,
+internal sealed record JsonBackupSummary(string? SnapshotId, long TotalFilesProcessed, long FilesUnmodified, long DirsProcessed, long Symlinks,
     long TotalBytesProcessed, long DataAdded, long DataBlobs, double TotalDuration, IReadOnlyList<string> Unreadable)
 {
     [JsonPropertyOrder(-1)]
@@ -78,11 +78,17 @@ internal sealed record JsonBackupSummary(string SnapshotId, long TotalFilesProce
 
     /// <summary>Bytes read from the source: files not read again and the holes of sparse files are not counted.</summary>
     public long BytesRead { get; init; }
+
+    /// <summary><c>--dry-run</c>: nothing was stored, <see cref="SnapshotId"/> is null and <see cref="DataAdded"/> is new data before compression.</summary>
+    public bool DryRun { get; init; }
+
+    /// <summary>In a dry run, the files that would be read (new or modified); else null.</summary>
+    public IReadOnlyList<string>? WouldRead { get; init; }
 }
 
 /// <summary>The end of a restore (restic's restore summary names where the meaning is the same).</summary>
 internal sealed record JsonRestoreSummary(string SnapshotId, string Destination, bool DryRun, long FilesRestored, long BytesRestored, long FilesSkipped,
-    long FilesDeleted, IReadOnlyList<JsonPathReason> NotBackedUp, IReadOnlyList<JsonPathReason> Damaged)
+    long FilesDeleted, IReadOnlyList<JsonPathReason> NotBackedUp, IReadOnlyList<JsonPathReason> NotRestored, IReadOnlyList<JsonPathReason> Damaged)
 {
     [JsonPropertyOrder(-1)]
     public string MessageType { get; } = "summary";
@@ -152,6 +158,28 @@ internal sealed record JsonRemoval(bool DryRun, IReadOnlyList<JsonKept> Kept, IR
 /// <summary>A snapshot <c>rm</c> keeps, and the rules that keep it.</summary>
 internal sealed record JsonKept(string SnapshotId, IReadOnlyList<string> Reasons);
 
+/// <summary>What <c>key add|remove|passwd</c> did: the key added and/or removed (full ids).</summary>
+internal sealed record JsonKeyChange(string Command, string? Added, string? Removed);
+
+/// <summary>What <c>store|source|destination add|set|unset|rm</c> did to a named connector.</summary>
+internal sealed record JsonNamedChange(string Command, string Name);
+
+/// <summary>What <c>unlock</c> removed: each lock's object name and who held it (null when the lock could not be read).</summary>
+internal sealed record JsonUnlock(IReadOnlyList<JsonRemovedLock> Removed);
+
+/// <summary>A lock <c>unlock</c> removed.</summary>
+internal sealed record JsonRemovedLock(string Name, string? HeldBy);
+
+/// <summary>What <c>repair index</c> did (or would do).</summary>
+internal sealed record JsonIndexRepair(bool DryRun, int PacksListed, int PacksFromHeaders, IReadOnlyList<string> UnreadablePacks, IReadOnlyList<string> MissingPacks,
+    IReadOnlyList<string> Replaced, IReadOnlyList<string> Written);
+
+/// <summary>What <c>repair snapshots</c> did (or would do): damaged snapshot objects removed, snapshots salvaged.</summary>
+internal sealed record JsonSnapshotRepair(bool DryRun, IReadOnlyList<JsonPathReason> Removed, IReadOnlyList<JsonSalvaged> Salvaged);
+
+/// <summary>A snapshot <c>repair snapshots</c> rewrote, and the entries it lost.</summary>
+internal sealed record JsonSalvaged(string SnapshotId, IReadOnlyList<JsonPathReason> Lost);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(JsonError))]
 [JsonSerializable(typeof(JsonStatus))]
@@ -172,4 +200,9 @@ internal sealed record JsonKept(string SnapshotId, IReadOnlyList<string> Reasons
 [JsonSerializable(typeof(JsonSyncSummary))]
 [JsonSerializable(typeof(JsonMaintenanceSummary))]
 [JsonSerializable(typeof(JsonRemoval))]
+[JsonSerializable(typeof(JsonKeyChange))]
+[JsonSerializable(typeof(JsonNamedChange))]
+[JsonSerializable(typeof(JsonUnlock))]
+[JsonSerializable(typeof(JsonIndexRepair))]
+[JsonSerializable(typeof(JsonSnapshotRepair))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

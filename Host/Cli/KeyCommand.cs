@@ -54,6 +54,19 @@ internal static class KeyCommand
         return command;
     }
 
+    // One JSON result under --json, else the human line.
+    private static void WriteChange(CliContext context, string command, string? added, string? removed, string line)
+    {
+        if (context.IsJson)
+        {
+            context.Json.Write(new JsonKeyChange(command, added, removed), CliJsonContext.Default.JsonKeyChange);
+        }
+        else
+        {
+            context.Output.WriteLine(line);
+        }
+    }
+
     private static Command AddCommand(CliContext context, Option<string?> passphraseFile)
     {
         var newPassphraseFile = NewPassphraseFileOption();
@@ -62,7 +75,7 @@ internal static class KeyCommand
         {
             var passphrase = Passphrases.ForNewKey(context, parse.GetValue(newPassphraseFile));
             var id = await StoreKeyring.AddAsync(store, passphrase, context.Time, Environment.MachineName, ct);
-            context.Output.WriteLine($"added key {StoreKeyring.Short(id)}");
+            WriteChange(context, "key add", id, null, $"added key {StoreKeyring.Short(id)}");
         }, ct));
         return command;
     }
@@ -74,7 +87,7 @@ internal static class KeyCommand
         command.SetAction(async (parse, ct) => await WithKeysAsync(context, parse.GetValue(passphraseFile), changes: true, async store =>
         {
             var removed = await StoreKeyring.RemoveAsync(store, parse.GetValue(id)!, ct);
-            context.Output.WriteLine($"removed key {StoreKeyring.Short(removed)}");
+            WriteChange(context, "key remove", null, removed, $"removed key {StoreKeyring.Short(removed)}");
         }, ct));
         return command;
     }
@@ -91,7 +104,7 @@ internal static class KeyCommand
             {
                 var passphrase = Passphrases.ForNewKey(context, parse.GetValue(newPassphraseFile));
                 var (added, removed) = await StoreKeyring.ChangePassphraseAsync(store, passphrase, context.Time, Environment.MachineName, ct);
-                context.Output.WriteLine($"changed the passphrase: key {StoreKeyring.Short(added)} replaces key {StoreKeyring.Short(removed)}");
+                WriteChange(context, "key passwd", added, removed, $"changed the passphrase: key {StoreKeyring.Short(added)} replaces key {StoreKeyring.Short(removed)}");
                 if (defaultFile)
                 {
                     // The default store opened with the generated file: later runs must find the new passphrase there.

@@ -31,6 +31,12 @@ internal static class LifecycleCommands
             return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
             {
                 var removed = await StoreLock.RemoveStaleAsync(store, parse.GetValue(all), context.Time, Environment.MachineName, ct);
+                if (context.IsJson)
+                {
+                    context.Json.Write(new JsonUnlock(removed.Select(r => new JsonRemovedLock(r.Name, r.Lock?.Describe())).ToList()), CliJsonContext.Default.JsonUnlock);
+                    return ExitCodes.Success;
+                }
+
                 foreach (var (name, held) in removed)
                 {
                     context.Output.WriteLine($"removed lock {name[..8]}: {held?.Describe() ?? "unreadable"}");
@@ -199,7 +205,7 @@ internal static class LifecycleCommands
         // A damaged index object is replaced by the rewritten index, which lists its packs from their headers.
         var indexObjects = store.LoadedIndexObjects.Concat(store.DamagedIndexObjects.Select(d => d.Name)).ToList();
         var maintenance = new Maintenance(store, indexObjects, context.Time, Environment.MachineName, clockSkew);
-        var r = await maintenance.RunAsync(dryRun, ct);
+        var r = await ProgressDisplay.RunWithoutCountersAsync(context, "maintenance", () => maintenance.RunAsync(dryRun, ct));
         if (context.IsJson)
         {
             context.Json.Write(new JsonMaintenanceSummary(dryRun, r.Snapshots, r.BlobsInUse, r.OrphansIndexed, r.Repacked, r.RepackedBytes, r.Marked, r.Deleted, r.DeletedBytes, r.Deferred, r.DeferredBecause, r.DamagedSnapshots),

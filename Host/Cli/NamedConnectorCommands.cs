@@ -12,6 +12,19 @@ internal static class NamedConnectorCommands
 {
     private const string Mask = "********";
 
+    // 'store add mine': "store 'mine' added", or one JSON result under --json.
+    private static void Changed(CliContext context, string command, string name, string done)
+    {
+        if (context.IsJson)
+        {
+            context.Json.Write(new JsonNamedChange(command, name), CliJsonContext.Default.JsonNamedChange);
+        }
+        else
+        {
+            context.Output.WriteLine($"{command.Split(' ')[0]} '{name}' {done}");
+        }
+    }
+
     public static Command Create(CliContext context, ConnectorKind kind)
     {
         var named = new NamedConnectors(context.Paths.ConfigDirectory, kind);
@@ -39,7 +52,7 @@ internal static class NamedConnectorCommands
             var connector = new NamedConnector { Location = parse.GetValue(locationArgument)!, Options = ParsePairs(parse.GetValue(pairs) ?? []) };
             Validate(context, kind, connector);
             named.Save(name, connector);
-            context.Output.WriteLine($"{noun} '{name}' added");
+            Changed(context, $"{noun} add", name, "added");
             return ExitCodes.Success;
         });
 
@@ -94,7 +107,7 @@ internal static class NamedConnectorCommands
                 throw new CliFailure($"no {noun} named '{name}': see 'coffer {noun} list'");
             }
 
-            context.Output.WriteLine($"{noun} '{name}' removed");
+            Changed(context, $"{noun} rm", name, "removed");
             return ExitCodes.Success;
         });
 
@@ -112,7 +125,7 @@ internal static class NamedConnectorCommands
             var updated = connector with { Options = options };
             Validate(context, kind, updated);
             named.Save(name, updated);
-            context.Output.WriteLine($"{noun} '{name}' updated");
+            Changed(context, $"{noun} set", name, "updated");
             return ExitCodes.Success;
         });
 
@@ -134,7 +147,7 @@ internal static class NamedConnectorCommands
             var updated = connector with { Options = options };
             Validate(context, kind, updated);
             named.Save(name, updated);
-            context.Output.WriteLine($"{noun} '{name}' updated");
+            Changed(context, $"{noun} unset", name, "updated");
             return ExitCodes.Success;
         });
 

@@ -195,23 +195,45 @@ internal static class PkgCommand
             if (what.EndsWith(PackageFileName.Extension, StringComparison.Ordinal) || File.Exists(what))
             {
                 var manifest = await PackageArchive.VerifyAsync(what, cancellationToken: cancellationToken);
-                WriteLong(context.Output, manifest, null);
-                await context.Output.WriteLineAsync($"  files        {manifest.Files.Count}, {manifest.Files.Sum(f => f.Size)} bytes, all checksums verified");
+                string? whyNot = null;
                 try
                 {
                     PackageInstaller.CheckRunsHere(Path.GetFileName(what), manifest);
-                    await context.Output.WriteLineAsync("  runs here    yes");
                 }
                 catch (PackageException e)
                 {
-                    await context.Output.WriteLineAsync($"  runs here    no: {e.Message}");
+                    whyNot = e.Message;
                 }
 
+                if (context.IsJson)
+                {
+                    // The manifest as the file holds it, and what verifying it found.
+                    var shown = System.Text.Json.Nodes.JsonNode.Parse(manifest.ToJson())!.AsObject();
+                    shown["file"] = Path.GetFullPath(what);
+                    shown["files_verified"] = true;
+                    shown["runs_here"] = whyNot is null;
+                    shown["why_not"] = whyNot;
+                    await context.Output.WriteLineAsync(shown.ToJsonString());
+                    return ExitCodes.Success;
+                }
+
+                WriteLong(context.Output, manifest, null);
+                await context.Output.WriteLineAsync($"  files        {manifest.Files.Count}, {manifest.Files.Sum(f => f.Size)} bytes, all checksums verified");
+                await context.Output.WriteLineAsync(whyNot is null ? "  runs here    yes" : $"  runs here    no: {whyNot}");
                 return ExitCodes.Success;
             }
 
             var package = Installer(context).Find(what)
                 ?? throw new CliFailure($"package '{what}' is not installed: see 'coffer pkg list', or give a .ptar file");
+            if (context.IsJson)
+            {
+                // The element 'pkg list --json' shows for it, on one line, and who signed it.
+                var shown = System.Text.Json.Nodes.JsonNode.Parse(InstalledPackage.ToJson([package]))![0]!.AsObject();
+                shown["signed_by"] = package.ReadSignature()?.Key.Text;
+                await context.Output.WriteLineAsync(shown.ToJsonString());
+                return ExitCodes.Success;
+            }
+
             WriteLong(context.Output, package.Manifest, package.Directory);
             return ExitCodes.Success;
         }));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Coffer.Engine.Core.Model;
 using Coffer.Engine.Operations.Backup;
 using Spectre.Console;
 
@@ -14,6 +15,27 @@ internal static class ProgressDisplay
     /// <summary>True when the user asked for no colours (https://no-color.org: set and not empty).</summary>
     public static bool NoColor => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
 
+    /// <summary>
+    /// <c>--verbose</c>'s line per file (<c>new "path"</c>, <c>modified "path"</c>, <c>restored "path"</c>), or null without it.
+    /// The runners report from several threads: the lines are written one at a time.
+    /// </summary>
+    public static Action<string, string>? VerboseFileLines(CliContext context)
+    {
+        if (!context.Verbose)
+        {
+            return null;
+        }
+
+        var gate = new Lock();
+        return (what, path) =>
+        {
+            lock (gate)
+            {
+                context.VerboseOutput.WriteLine($"{what,-9}{Node.Quote(path)}");
+            }
+        };
+    }
+
     public static async Task<T> RunAsync<T>(CliContext context, string title, BackupProgress progress, Func<Task<T>> work)
     {
         if (context.IsJson)
@@ -21,7 +43,8 @@ internal static class ProgressDisplay
             return await RunWithStatusLinesAsync(context, title, progress, work);
         }
 
-        if (!context.IsInteractive || Console.IsOutputRedirected || NoColor || context.Quiet)
+        // --verbose lines on stdout would tear a bar drawn on the same terminal.
+        if (!context.IsInteractive || Console.IsOutputRedirected || NoColor || context.Quiet || context.Verbose)
         {
             return await work();
         }
@@ -47,6 +70,13 @@ internal static class ProgressDisplay
             });
         return result;
     }
+
+    /// <summary>
+    /// A long command without progress counters (<c>check</c>, <c>maintenance</c>): under <c>--json</c> its status lines
+    /// (counters 0, <c>seconds_elapsed</c> running) tell a wrapper it is alive; nothing is drawn otherwise.
+    /// </summary>
+    public static Task<T> RunWithoutCountersAsync<T>(CliContext context, string title, Func<Task<T>> work) =>
+        context.IsJson ? RunWithStatusLinesAsync(context, title, new BackupProgress(), work) : work();
 
     // One status line when the work starts, one a second while it runs, one when it ends: a wrapper sees at least two.
     private static async Task<T> RunWithStatusLinesAsync<T>(CliContext context, string title, BackupProgress progress, Func<Task<T>> work)

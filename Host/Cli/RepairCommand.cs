@@ -43,6 +43,12 @@ internal static class RepairCommand
         async (store, dry, ct) =>
         {
             var r = await IndexRepair.RunAsync(store, dry, ct);
+            if (context.IsJson)
+            {
+                context.Json.Write(new JsonIndexRepair(dry, r.PacksListed, r.PacksFromHeaders, r.UnreadablePacks, r.MissingPacks, r.Replaced, r.Written), CliJsonContext.Default.JsonIndexRepair);
+                return;
+            }
+
             var o = context.Output;
             foreach (var pack in r.UnreadablePacks)
             {
@@ -62,6 +68,13 @@ internal static class RepairCommand
         async (store, dry, ct) =>
         {
             var r = await SnapshotRepair.RunAsync(store, dry, ct);
+            if (context.IsJson)
+            {
+                context.Json.Write(new JsonSnapshotRepair(dry, r.Removed.Select(d => new JsonPathReason(d.Name, d.Reason)).ToList(),
+                    r.Salvaged.Select(s => new JsonSalvaged(s.Snapshot.Id, s.Lost.Select(l => new JsonPathReason(l.Path, l.Reason)).ToList())).ToList()), CliJsonContext.Default.JsonSnapshotRepair);
+                return;
+            }
+
             var o = context.Output;
             foreach (var damaged in r.Removed)
             {

@@ -56,6 +56,7 @@ internal static class StoreCommands
             var stdin = selection.IsStdin(parse);
             var (configuration, name) = stdin ? (null, $"stdin://{selection.StdinFileName(parse)}") : StoreReferences.ResolveSource(context, parse.GetValue(source) ?? ".");
             var request = selection.Request(parse, name, parse.GetValue(tags) ?? [], parse.GetValue(source) is not null, context.Time.LocalTimeZone);
+            configuration = configuration is null ? null : selection.SourceConfiguration(parse, configuration, scheme => context.Catalog.FindOrDefault(ConnectorKind.Source, scheme)?.Descriptor);
             var piped = stdin ? await OpenStdinAsync(context, selection.StdinFileName(parse), request.Time ?? context.Time.GetUtcNow(), ct) : null;
 
             // A dry run writes nothing, so it takes no lock that could keep others waiting (as restic).
@@ -64,7 +65,8 @@ internal static class StoreCommands
                 var connector = piped ?? await context.Catalog.CreateSourceAsync(configuration!, ct);
                 await using (connector)
                 {
-                    var progress = new BackupProgress();
+                    // A dry run lists what it would read anyway, at the end.
+                    var progress = new BackupProgress { OnFile = request.DryRun ? null : ProgressDisplay.VerboseFileLines(context) };
                     var runner = new BackupRunner(store, connector, request, context.Time, selection.HostName(parse), progress);
                     BackupResult result;
                     try
@@ -84,6 +86,17 @@ internal static class StoreCommands
                     var snapshot = result.Snapshot;
                     var s = snapshot.Summary;
                     var exitCode = result.Warnings.Count == 0 ? ExitCodes.Success : ExitCodes.Incomplete;
+                    if (context.IsJson)
+                    {
+                        context.Json.Write(new JsonBackupSummary(result.WouldRead is null ? snapshot.Id : null, s.Files, s.FilesUnchanged, s.Directories, s.Symlinks, s.Bytes, s.NewBytesStored, s.NewBlobs, s.Seconds, result.Warnings)
+                        {
+                            BytesRead = s.BytesRead,
+                            DryRun = result.WouldRead is not null,
+                            WouldRead = result.WouldRead,
+                        }, CliJsonContext.Default.JsonBackupSummary);
+                        return exitCode;
+                    }
+
                     if (result.WouldRead is { } wouldRead)
                     {
                         foreach (var path in wouldRead)
@@ -93,13 +106,6 @@ internal static class StoreCommands
 
                         context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"dry run: would back up {s.Files} files, {s.Directories} directories, {Size.Format(s.Bytes)} ({s.FilesUnchanged} files unchanged), about {Size.Format(s.NewBytesStored)} of new data before compression; nothing stored"));
-                        return exitCode;
-                    }
-
-                    if (context.IsJson)
-                    {
-                        context.Json.Write(new JsonBackupSummary(snapshot.Id, s.Files, s.FilesUnchanged, s.Directories, s.Symlinks, s.Bytes, s.NewBytesStored, s.NewBlobs, s.Seconds, result.Warnings) { BytesRead = s.BytesRead },
-                            CliJsonContext.Default.JsonBackupSummary);
                         return exitCode;
                     }
 
@@ -312,7 +318,7 @@ internal static class StoreCommands
                 var connector = await context.Catalog.CreateDestinationAsync(destination, ct);
                 await using (connector)
                 {
-                    var progress = new BackupProgress();
+                    var progress = new BackupProgress { OnFile = ProgressDisplay.VerboseFileLines(context) };
                     runner = new RestoreRunner(store, connector, progress, options, line => (context.IsJson ? TextWriter.Null : context.Output).WriteLine(line));
                     result = await ProgressDisplay.RunAsync(context, "restore", progress, () => runner.RunAsync(snapshot, path, ct));
                     where = connector.Description;
@@ -323,6 +329,7 @@ internal static class StoreCommands
                 {
                     context.Json.Write(new JsonRestoreSummary(snapshot.Id, where, options.DryRun, result.Files, result.Bytes, result.Unchanged, result.Deleted,
                         runner.NotBackedUp.Select(p => new JsonPathReason(p.Path, p.Reason)).ToList(),
+                        runner.NotRestored.Select(p => new JsonPathReason(p.Path, p.Reason)).ToList(),
                         runner.Damaged.Select(p => new JsonPathReason(p.Path.Length == 0 ? "/" : p.Path, p.Reason)).ToList()), CliJsonContext.Default.JsonRestoreSummary);
                 }
                 else
@@ -392,7 +399,7 @@ internal static class StoreCommands
                     ? listing.Snapshots
                     : [await store.FindSnapshotAsync(StoreReferences.SplitSnapshot(reference!).Snapshot, ct)];
                 var checker = new Checker(store) { DamagedSnapshots = listing?.Damaged ?? [] };
-                var result = await checker.RunAsync(snapshots, parse.GetValue(fast), subset, Random.Shared, ct);
+                var result = await ProgressDisplay.RunWithoutCountersAsync(context, "check", () => checker.RunAsync(snapshots, parse.GetValue(fast), subset, Random.Shared, ct));
                 if (context.IsJson)
                 {
                     static List<JsonCheckProblem> Problems(IEnumerable<CheckProblem> problems) => problems.Select(p => new JsonCheckProblem(p.Snapshot, p.Path, p.Reason)).ToList();

@@ -219,26 +219,32 @@ public sealed class ConnectorCatalog : IDisposable
             : $"it registers {connector.Descriptor.Kind.ToString().ToLowerInvariant()} '{connector.Descriptor.Scheme}' that its manifest does not declare";
     }
 
+    /// <summary>
+    /// The global transfer limits (<c>--limit-upload</c>, <c>--limit-download</c>) every storage, source and destination
+    /// connector created from now on is held to; none by default. Volumes (keepstore) are not limited.
+    /// </summary>
+    public TransferLimits Limits { get; set; } = new(null, null);
+
     /// <summary>Creates a storage connector for a location.</summary>
     /// <param name="configuration">The location and options.</param>
     /// <param name="cancellationToken">Cancels creation.</param>
     /// <returns>The connector.</returns>
-    public ValueTask<IStorageConnector> CreateStorageAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default) =>
-        Validated<IStorageConnectorFactory>(ConnectorKind.Storage, configuration).CreateStorageAsync(configuration, cancellationToken);
+    public async ValueTask<IStorageConnector> CreateStorageAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default) =>
+        Limits.Wrap(await Validated<IStorageConnectorFactory>(ConnectorKind.Storage, configuration).CreateStorageAsync(configuration, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Creates a source connector for a location.</summary>
     /// <param name="configuration">The location and options.</param>
     /// <param name="cancellationToken">Cancels creation.</param>
     /// <returns>The connector.</returns>
-    public ValueTask<ISourceConnector> CreateSourceAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default) =>
-        Validated<ISourceConnectorFactory>(ConnectorKind.Source, configuration).CreateSourceAsync(configuration, cancellationToken);
+    public async ValueTask<ISourceConnector> CreateSourceAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default) =>
+        Limits.Wrap(await Validated<ISourceConnectorFactory>(ConnectorKind.Source, configuration).CreateSourceAsync(configuration, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Creates a destination connector for a location.</summary>
     /// <param name="configuration">The location and options.</param>
     /// <param name="cancellationToken">Cancels creation.</param>
     /// <returns>The connector.</returns>
-    public ValueTask<IDestinationConnector> CreateDestinationAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default) =>
-        Validated<IDestinationConnectorFactory>(ConnectorKind.Destination, configuration).CreateDestinationAsync(configuration, cancellationToken);
+    public async ValueTask<IDestinationConnector> CreateDestinationAsync(ConnectorConfiguration configuration, CancellationToken cancellationToken = default) =>
+        Limits.Wrap(await Validated<IDestinationConnectorFactory>(ConnectorKind.Destination, configuration).CreateDestinationAsync(configuration, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Creates a volume for a location.</summary>
     /// <param name="configuration">The location and options.</param>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Coffer.Plumbing;
 
 /// <summary>
@@ -57,47 +55,9 @@ public sealed class Throttle
         return wait > 0 ? Task.Delay(TimeSpan.FromSeconds(wait), _time, cancellationToken) : Task.CompletedTask;
     }
 
-    /// <summary>
-    /// Parses a rate in bytes per second: a positive number with an optional unit, <c>B</c>, <c>KiB</c>/<c>K</c>,
-    /// <c>MiB</c>/<c>M</c>, <c>GiB</c>/<c>G</c> (powers of 1024) or <c>KB</c>, <c>MB</c>, <c>GB</c> (powers of 1000),
-    /// case-insensitive: <c>10MiB</c>, <c>500k</c>, <c>1000000</c>.
-    /// </summary>
+    /// <summary>Parses a rate in bytes per second by <see cref="ByteSize"/>'s rule (<c>10MiB</c>, <c>500k</c>, <c>1000000</c>); it must be at least one byte.</summary>
     /// <param name="text">The text.</param>
     /// <param name="bytesPerSecond">The rate.</param>
-    /// <returns>True when the text is a rate.</returns>
-    public static bool TryParseRate(string? text, out long bytesPerSecond)
-    {
-        bytesPerSecond = 0;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return false;
-        }
-
-        var trimmed = text.Trim();
-        var digits = 0;
-        while (digits < trimmed.Length && (char.IsAsciiDigit(trimmed[digits]) || trimmed[digits] == '.'))
-        {
-            digits++;
-        }
-
-        long multiplier = trimmed[digits..].Trim().ToLowerInvariant() switch
-        {
-            "" or "b" => 1,
-            "k" or "kib" => 1L << 10,
-            "m" or "mib" => 1L << 20,
-            "g" or "gib" => 1L << 30,
-            "kb" => 1000,
-            "mb" => 1000_000,
-            "gb" => 1000_000_000,
-            _ => 0,
-        };
-        if (multiplier == 0 || !decimal.TryParse(trimmed[..digits], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number)
-            || number <= 0 || number > long.MaxValue / multiplier)
-        {
-            return false;
-        }
-
-        bytesPerSecond = Math.Max(1, (long)(number * multiplier));
-        return true;
-    }
+    /// <returns>True when the text is a positive rate.</returns>
+    public static bool TryParseRate(string? text, out long bytesPerSecond) => ByteSize.TryParse(text, out bytesPerSecond) && bytesPerSecond > 0;
 }

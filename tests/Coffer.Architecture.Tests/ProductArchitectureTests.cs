@@ -42,6 +42,8 @@ public class ProductArchitectureTests
     private static readonly RestrictedTypeAllowance[] ConnectorsStorageAllowances =
     [
         new("Coffer.Connectors.ConnectorCatalog"),
+        // --limit-upload/--limit-download: a decorator that forwards every call, pacing the streams.
+        new("Coffer.Connectors.TransferLimits", "get_Description", "get_Mode", "CreateAsync", "OpenAsync", "PutAsync", "GetAsync", "DeleteAsync", "ListAsync"),
     ];
 
     private static string AssemblyPath(string assemblyName) => Path.Combine(AppContext.BaseDirectory, $"{assemblyName}.dll");

@@ -3,7 +3,7 @@ using Coffer.TestSupport;
 
 namespace Coffer.Cli.Tests;
 
-/// <summary>backup's selection flags as a user types them (restic's): excludes, tag files, size limit, file lists, --stdin, --host, --time, --dry-run.</summary>
+/// <summary>backup's selection flags as a user types them (restic's): excludes, tag files, size limit, --one-file-system, file lists, --stdin, --host, --time, --dry-run.</summary>
 public class BackupSelectionTests
 {
     private const string CacheSignature = "Signature: 8a477f597d28d172789f06886806bc55";
@@ -23,6 +23,14 @@ public class BackupSelectionTests
         return ls.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => Regex.Match(line, @"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (.+)$").Groups[1].Value)
             .Where(path => path.Length > 0).Order(StringComparer.Ordinal).ToArray();
+    }
+
+    private static async Task<(int ExitCode, string Error)> RunAsync(string program, params string[] args)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, args) { RedirectStandardError = true })!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, error);
     }
 
     private static async Task<int> SnapshotCountAsync(CofferProcess coffer, string store)
@@ -60,14 +68,27 @@ public class BackupSelectionTests
         var iexcludeFile = temp.Combine("iexcludes");
         File.WriteAllText(iexcludeFile, "SUB\n");
 
-        var excluded = await coffer.RunAsync("at", store, "backup", source, "--exclude-file", excludeFile, "--iexclude", "*.tmp", "--iexclude-file", iexcludeFile,
-            "--exclude-caches", "--exclude-if-present", ".nobackup", "--exclude-larger-than", "2K");
-        var first = LifecycleCli.SnapshotId(excluded);
-        Assert.That(await PathsAsync(coffer, store, first), Is.EqualTo(new[]
+        // Another file system mounted below the source: -x keeps its mount point, empty (tests run as root; no mount is a failure, not a skip).
+        var mounted = Path.Combine(source, "mnt");
+        Directory.CreateDirectory(mounted);
+        var mount = await RunAsync("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mounted);
+        Assert.That(mount.ExitCode, Is.Zero, $"--one-file-system needs a tmpfs mounted below the source, as root: mount failed: {mount.Error}");
+        try
         {
-            "cache", "cache/CACHEDIR.TAG", "docs", "docs/readme.md", "keep.txt", "marked", "marked/.nobackup",
-            "notcache", "notcache/CACHEDIR.TAG", "notcache/blob", "odd*name", "oddXname", "src", "src/a.c", "src/b.h",
-        }));
+            Write(mounted, "other-fs.txt", "on another file system");
+            var excluded = await coffer.RunAsync("at", store, "backup", source, "--exclude-file", excludeFile, "--iexclude", "*.tmp", "--iexclude-file", iexcludeFile,
+                "--exclude-caches", "--exclude-if-present", ".nobackup", "--exclude-larger-than", "2K", "-x");
+            var first = LifecycleCli.SnapshotId(excluded);
+            Assert.That(await PathsAsync(coffer, store, first), Is.EqualTo(new[]
+            {
+                "cache", "cache/CACHEDIR.TAG", "docs", "docs/readme.md", "keep.txt", "marked", "marked/.nobackup", "mnt",
+                "notcache", "notcache/CACHEDIR.TAG", "notcache/blob", "odd*name", "oddXname", "src", "src/a.c", "src/b.h",
+            }));
+        }
+        finally
+        {
+            await RunAsync("umount", mounted);
+        }
 
         // The lists: globs and comments in --files-from, literal lines in -verbatim, NUL-ended names in -raw; paths as the user
         // has them, stored relative to SOURCE. --host and --time are what the snapshot records.

@@ -58,6 +58,14 @@ public class JsonOutputTests
         Assert.That(second.GetProperty("files_unmodified").GetInt64(), Is.EqualTo(2));
         Assert.That(second.GetProperty("total_files_processed").GetInt64(), Is.EqualTo(3));
 
+        // A dry run: the same summary, no snapshot id, and the files it would read.
+        File.WriteAllText(Path.Combine(_source, "dry.txt"), "delta\n");
+        var dry = Lines(Ok(await _coffer.RunAsync("at", _store, "backup", _source, "--dry-run", "--json")))[^1];
+        File.Delete(Path.Combine(_source, "dry.txt"));
+        Assert.That((dry.GetProperty("dry_run").GetBoolean(), dry.GetProperty("snapshot_id").ValueKind, dry.GetProperty("files_unmodified").GetInt64()), Is.EqualTo((true, JsonValueKind.Null, 3L)));
+        Assert.That(dry.GetProperty("would_read").EnumerateArray().Select(p => p.GetString()), Is.EqualTo(new[] { "dry.txt" }));
+        Assert.That(second.GetProperty("dry_run").GetBoolean(), Is.False);
+
         var snapshots = Single(Ok(await _coffer.RunAsync("at", _store, "ls", "--json")));
         Assert.That(snapshots.EnumerateArray().Select(s => s.GetProperty("id").GetString()), Is.EqualTo(new[] { id1, id2 }));
         var listed = snapshots[1];
@@ -80,7 +88,10 @@ public class JsonOutputTests
         Assert.That(info.GetProperty("packs").GetInt32(), Is.Positive);
         Assert.That(Single(Ok(await _coffer.RunAsync("at", _store, "info", id1[..8], "--json"))).GetProperty("id").GetString(), Is.EqualTo(id1));
 
-        var check = Single(Ok(await _coffer.RunAsync("at", _store, "check", "--json")));
+        var checkLines = Lines(Ok(await _coffer.RunAsync("at", _store, "check", "--json")));
+        Assert.That(checkLines.SkipLast(1).Select(l => (l.GetProperty("message_type").GetString(), l.GetProperty("action").GetString())).Distinct(), Is.EqualTo(new[] { ("status", "check") }));
+        Assert.That(checkLines, Has.Count.GreaterThanOrEqualTo(3), "a status line when it starts and one when it ends");
+        var check = checkLines[^1];
         Assert.That((check.GetProperty("ok").GetBoolean(), check.GetProperty("snapshots").GetInt32(), check.GetProperty("files_checked").GetInt64()), Is.EqualTo((true, 2, 5L)));
 
         var found = Single(Ok(await _coffer.RunAsync("at", _store, "find", "added.txt", "--json")));
@@ -103,6 +114,7 @@ public class JsonOutputTests
         var restored = _temp.Combine("restored");
         var restore = Lines(Ok(await _coffer.RunAsync("at", _store, "restore", id2, "--to", restored, "--json")))[^1];
         Assert.That((restore.GetProperty("snapshot_id").GetString(), restore.GetProperty("files_restored").GetInt64(), restore.GetProperty("bytes_restored").GetInt64()), Is.EqualTo((id2, 3L, 26L)));
+        Assert.That((restore.GetProperty("not_restored").GetArrayLength(), restore.GetProperty("not_backed_up").GetArrayLength()), Is.EqualTo((0, 0)));
         TreeAssert.AreEqual(_source, restored, compareRootMtime: false);
 
         var copy = _temp.Combine("copy");
@@ -112,19 +124,43 @@ public class JsonOutputTests
         var copies = Single(Ok(await _coffer.RunAsync("at", copy, "ls", "--json"))).EnumerateArray().Select(s => s.GetProperty("id").GetString());
         Assert.That(synced.GetProperty("snapshots").EnumerateArray().Select(s => s.GetProperty("copy_id").GetString()), Is.EquivalentTo(copies));
 
-        var maintenance = Single(Ok(await _coffer.RunAsync("at", _store, "maintenance", "--json")));
+        var maintenanceLines = Lines(Ok(await _coffer.RunAsync("at", _store, "maintenance", "--json")));
+        Assert.That(maintenanceLines.SkipLast(1).Select(l => l.GetProperty("action").GetString()).Distinct(), Is.EqualTo(new[] { "maintenance" }));
+        var maintenance = maintenanceLines[^1];
         Assert.That((maintenance.GetProperty("message_type").GetString(), maintenance.GetProperty("snapshots").GetInt32(), maintenance.GetProperty("dry_run").GetBoolean()), Is.EqualTo(("summary", 2, false)));
 
-        Ok(await _coffer.RunAsync("store", "add", "mine", _store));
+        Assert.That(Result(await _coffer.RunAsync("store", "add", "mine", _store, "--json")), Is.EqualTo(("store add", "mine")));
         var stores = Single(Ok(await _coffer.RunAsync("store", "list", "--json")));
         Assert.That((stores[0].GetProperty("name").GetString(), stores[0].GetProperty("location").GetString()), Is.EqualTo(("mine", _store)));
         Assert.That(Single(Ok(await _coffer.RunAsync("store", "show", "mine", "--json"))).GetProperty("location").GetString(), Is.EqualTo(_store));
+        Assert.That(Result(await _coffer.RunAsync("store", "set", "mine", "read_only=true", "--json")), Is.EqualTo(("store set", "mine")));
+        Assert.That(Result(await _coffer.RunAsync("store", "unset", "mine", "read_only", "--json")), Is.EqualTo(("store unset", "mine")));
+        Assert.That(Result(await _coffer.RunAsync("store", "rm", "mine", "--json")), Is.EqualTo(("store rm", "mine")));
+
+        // The key and repair commands: one small result each (after the listings above, which count one key).
+        var newPassphrase = _temp.Combine("new-passphrase");
+        File.WriteAllText(newPassphrase, "a second json test passphrase\n");
+        SecretLeaks.Register("the json test's second passphrase", "a second json test passphrase");
+        var added = Single(Ok(await _coffer.RunAsync("at", _store, "key", "add", "--new-passphrase-file", newPassphrase, "--json")));
+        Assert.That((added.GetProperty("command").GetString(), added.GetProperty("removed").ValueKind), Is.EqualTo(("key add", JsonValueKind.Null)));
+        var addedId = added.GetProperty("added").GetString()!;
+        var removedKey = Single(Ok(await _coffer.RunAsync("at", _store, "key", "remove", addedId[..12], "--json")));
+        Assert.That((removedKey.GetProperty("command").GetString(), removedKey.GetProperty("removed").GetString()), Is.EqualTo(("key remove", addedId)));
+        Assert.That(Single(Ok(await _coffer.RunAsync("at", _store, "unlock", "--json"))).GetProperty("removed").GetArrayLength(), Is.Zero);
+        var index = Single(Ok(await _coffer.RunAsync("at", _store, "repair", "index", "--dry-run", "--json")));
+        Assert.That((index.GetProperty("dry_run").GetBoolean(), index.GetProperty("written").GetArrayLength(), index.GetProperty("missing_packs").GetArrayLength()), Is.EqualTo((true, 0, 0)));
+        Assert.That(index.GetProperty("packs_listed").GetInt32(), Is.EqualTo(info.GetProperty("packs").GetInt32()));
+        var repaired = Single(Ok(await _coffer.RunAsync("at", _store, "repair", "snapshots", "--json")));
+        Assert.That((repaired.GetProperty("dry_run").GetBoolean(), repaired.GetProperty("removed").GetArrayLength(), repaired.GetProperty("salvaged").GetArrayLength()), Is.EqualTo((false, 0, 0)));
 
         var connectors = Single(Ok(await _coffer.RunAsync("connectors", "--json")));
         Assert.That(connectors.EnumerateArray().Where(c => c.GetProperty("package").GetString() == "posix").Select(c => c.GetProperty("kind").GetString()),
             Is.SupersetOf(new[] { "storage", "source", "destination" }));
         // pkg list's JSON predates --json lines: one indented array.
         Assert.That(JsonDocument.Parse(Ok(await _coffer.RunAsync("pkg", "list", "--json")).Output).RootElement.GetArrayLength(), Is.EqualTo(1));
+        var package = Single(Ok(await _coffer.RunAsync("pkg", "show", "posix", "--json")));
+        Assert.That((package.GetProperty("name").GetString(), package.GetProperty("connectors").GetArrayLength()), Is.EqualTo(("posix", connectors.EnumerateArray().Count(c => c.GetProperty("package").GetString() == "posix"))));
+        Assert.That(package.TryGetProperty("signed_by", out _), Is.True);
     }
 
     [Test]
@@ -153,6 +189,26 @@ public class JsonOutputTests
         Assert.That((quietLs.ExitCode, quietLs.Output), Is.EqualTo((0, "")), quietLs.ToString());
         var quietFailure = await _coffer.RunAsync("at", _store, "ls", "0123abcd", "--quiet");
         CofferCli.AssertOneLineFailure(quietFailure, "0123abcd");
+
+        // --verbose: a line per new or modified file (unchanged ones only counted), a line per file restored; not with --quiet or --json.
+        File.WriteAllText(Path.Combine(source, "q.txt"), "quiet, changed\n");
+        File.WriteAllText(Path.Combine(source, "new.txt"), "new\n");
+        File.WriteAllText(Path.Combine(source, "same.txt"), "same\n");
+        var verbose = Ok(await _coffer.RunAsync("-v", "at", store, "backup", source));
+        Assert.That(verbose.Output, Does.Contain("modified \"q.txt\"\n").And.Contain("new      \"new.txt\"\n").And.Contain("new      \"same.txt\"\n"), verbose.ToString());
+        File.WriteAllText(Path.Combine(source, "new.txt"), "newer\n");
+        var again = Ok(await _coffer.RunAsync("at", store, "backup", source, "--verbose"));
+        var fileLines = again.Output.Split('\n').Where(l => l.StartsWith('n') || l.StartsWith('m')).ToList();
+        Assert.That(fileLines, Is.EqualTo(new[] { "modified \"new.txt\"" }), again.ToString());
+        var restoredVerbose = Ok(await _coffer.RunAsync("at", store, "restore", "--to", _temp.Combine("verbose-restore"), "-v"));
+        Assert.That(restoredVerbose.Output.Split('\n').Where(l => l.StartsWith("restored ", StringComparison.Ordinal) && l.Contains('"', StringComparison.Ordinal)),
+            Is.EquivalentTo(new[] { "restored \"q.txt\"", "restored \"new.txt\"", "restored \"same.txt\"" }), restoredVerbose.ToString());
+        foreach (var contradiction in new[] { new[] { "-v", "at", store, "ls", "--quiet" }, ["at", store, "ls", "--verbose", "--json"] })
+        {
+            var refused = await _coffer.RunAsync(contradiction);
+            Assert.That(refused.ExitCode, Is.EqualTo(ExitCodes.Usage), refused.ToString());
+            Assert.That(refused.Error, Does.Contain("--verbose"), refused.ToString());
+        }
 
         _coffer.Environment["NO_COLOR"] = "1";
         try
@@ -202,6 +258,13 @@ public class JsonOutputTests
     // Every line of stdout is a JSON document of its own.
     private static List<JsonElement> Lines(CofferResult result) =>
         result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone()).ToList();
+
+    // A command's small JSON result: its command and name.
+    private static (string?, string?) Result(CofferResult result)
+    {
+        var document = Single(Ok(result));
+        return (document.GetProperty("command").GetString(), document.GetProperty("name").GetString());
+    }
 
     private static JsonElement Single(CofferResult result)
     {

@@ -16,6 +16,14 @@ internal sealed class BackupProgress
 
     public long DoneFiles => Interlocked.Read(ref _doneFiles);
 
+    /// <summary>
+    /// Told of each file a run handles, with what happened to it (<c>new</c>, <c>modified</c> for a backup, <c>restored</c>
+    /// for a restore): <c>--verbose</c>'s lines. Called from several threads at once; null when nobody listens.
+    /// </summary>
+    public Action<string, string>? OnFile { get; init; }
+
+    public void ReportFile(string what, string path) => OnFile?.Invoke(what, path);
+
     public void AddPlanned(long bytes)
     {
         Interlocked.Add(ref _plannedBytes, bytes);

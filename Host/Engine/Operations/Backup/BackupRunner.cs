@@ -324,6 +324,7 @@ internal sealed partial class BackupRunner
                     }
                     else if (entry.Error is null)
                     {
+                        _progress.ReportFile(before is null ? "new" : "modified", entry.Path);
                         if (_request.DryRun)
                         {
                             _wouldRead.Add(entry.Path);

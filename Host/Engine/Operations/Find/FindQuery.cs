@@ -1,5 +1,6 @@
 using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
+using Coffer.Plumbing;
 
 namespace Coffer.Engine.Operations.Find;
 

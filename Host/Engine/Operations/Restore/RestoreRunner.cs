@@ -106,6 +106,7 @@ internal sealed class RestoreRunner
 
                 Interlocked.Increment(ref fileCount);
                 Interlocked.Add(ref bytes, job.Node.Size);
+                _progress.ReportFile("restored", job.Path);
             }
 
             if (_options.Verify && !await ReadsBackAsync(content!, job, token).ConfigureAwait(false))
