@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Coffer.Abstractions;
 
 namespace Coffer.Engine.Core.Model;
@@ -85,17 +84,6 @@ internal static class FileExtents
 
     /// <summary>The extents as one string (null without), to key contents by.</summary>
     public static string? Key(Node file) => file.Extents is null ? null : string.Join(',', file.Extents.Select(e => string.Join(':', e)));
-
-    /// <summary>Adds <paramref name="length"/> zeros to <paramref name="hash"/>: a hole is hashed, never read.</summary>
-    public static void HashZeros(IncrementalHash hash, long length)
-    {
-        for (var left = length; left > 0; left -= Zeros.Length)
-        {
-            hash.AppendData(Zeros, 0, (int)Math.Min(left, Zeros.Length));
-        }
-    }
-
-    private static readonly byte[] Zeros = new byte[1 << 20];
 
     /// <summary>Whether two file nodes have the same content: the same chunks in the same places.</summary>
     public static bool SameContent(Node a, Node b) =>

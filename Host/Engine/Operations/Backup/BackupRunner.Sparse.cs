@@ -14,8 +14,9 @@ internal sealed partial class BackupRunner
     /// <summary>
     /// Reads only the data runs of a file whose source reported holes: each run is chunked on its own (the
     /// chunker starts afresh at every run, so a run's chunks do not depend on the runs before it), the chunks
-    /// of all runs make the content, the runs the node's extents. The SHA-256 covers the whole content, the
-    /// holes fed as zeros. A run that ends early (the file shrank) is recorded as read; the rest is a hole.
+    /// of all runs make the content, the runs the node's extents. The SHA-256 covers the data read (the runs
+    /// concatenated, as stored): hashing the holes as zeros would be a pass over bytes never read. A run that
+    /// ends early (the file shrank) is recorded as read; the rest is a hole.
     /// </summary>
     private async Task ReadSparseFileAsync(FileState file, Stream stream, ISparseContent sparse, IReadOnlyList<DataRun> runs, byte[] window, ChannelWriter<ChunkWork> chunks, PackUploader uploader, CancellationToken cancellationToken)
     {
@@ -24,7 +25,7 @@ internal sealed partial class BackupRunner
         long position = 0;
         foreach (var run in runs)
         {
-            AddHole(hash, run.Offset - position);
+            _progress.AddDone(run.Offset - position, file: false);
             sparse.SkipTo(run.Offset);
             // Not disposed: the bounded view would dispose the file's stream, which the caller owns.
             var view = new BoundedStream(stream, run.Length);
@@ -39,13 +40,7 @@ internal sealed partial class BackupRunner
             position = run.Offset + reader.BytesRead;
         }
 
-        AddHole(hash, sparse.ContentLength - position);
+        _progress.AddDone(sparse.ContentLength - position, file: false);
         file.Complete(hash.GetHashAndReset(), sparse.ContentLength, FileExtents.ToNode(read));
-    }
-
-    private void AddHole(IncrementalHash hash, long length)
-    {
-        _progress.AddDone(length, file: false);
-        FileExtents.HashZeros(hash, length);
     }
 }

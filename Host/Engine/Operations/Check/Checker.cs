@@ -186,12 +186,12 @@ internal sealed class Checker
                 {
                     _problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {problem}"));
                 }
-                else if (!fast && node.Sha256 is { } sha && _goodFiles.Add(sha))
+                else if (!fast && node.Sha256 is { } sha && _goodFiles.Add($"{sha}{FileExtents.Key(node)}"))
                 {
                     var hashProblem = await CheckContentAsync(node, path, cancellationToken).ConfigureAwait(false);
                     if (hashProblem is not null)
                     {
-                        _goodFiles.Remove(sha);
+                        _goodFiles.Remove($"{sha}{FileExtents.Key(node)}");
                         _problems.Add(new CheckProblem(snapshot.ShortId, path, $"file damaged: {hashProblem}"));
                     }
                 }
@@ -219,19 +219,19 @@ internal sealed class Checker
     {
         try
         {
-            // The digest is of the whole content: a file with holes is hashed with its holes read as zeros.
-            var sparse = node.Extents is not null;
-            var content = FileExtents.Open(node, new BlobSequenceStream(_store, node.Content ?? [], sparse ? null : node.Sha256, path), path);
-            using var wholeContent = sparse ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-            await using (content.ConfigureAwait(false))
+            // The digest covers the stored data (for a file with holes, its runs concatenated), so the holes
+            // are never read; the runs must then add up to exactly what was read.
+            var stored = new BlobSequenceStream(_store, node.Content ?? [], node.Sha256, path);
+            long storedLength = 0;
+            await using (stored.ConfigureAwait(false))
             {
                 var buffer = BlobBuffers.Pool.Rent(1 << 20);
                 try
                 {
                     int read;
-                    while ((read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                    while ((read = await stored.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                     {
-                        wholeContent?.AppendData(buffer, 0, read);
+                        storedLength += read;
                     }
                 }
                 finally
@@ -240,8 +240,9 @@ internal sealed class Checker
                 }
             }
 
-            return wholeContent is not null && Convert.ToHexStringLower(wholeContent.GetHashAndReset()) != node.Sha256
-                ? $"{path}: content does not match its recorded SHA-256"
+            var inRuns = node.Extents is null ? storedLength : FileExtents.Runs(node, path).Sum(r => r.Length);
+            return storedLength != inRuns
+                ? $"{path}: its content holds {storedLength} bytes where its extents say {inRuns}"
                 : null;
         }
         catch (StoreException e)

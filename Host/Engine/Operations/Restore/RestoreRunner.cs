@@ -345,10 +345,13 @@ internal sealed class RestoreRunner
             : there.Size != node.Size || there.ModifiedTime != node.Mtime),
     };
 
-    /// <summary>Reads a restored file back and compares it with the snapshot's SHA-256 (or, without one, its blobs).</summary>
+    /// <summary>
+    /// Reads a restored file back and compares it with the snapshot's SHA-256, or, for a file without one or with
+    /// holes (whose digest covers its data runs only), with the digest of its content read from the store.
+    /// </summary>
     private async Task<bool> ReadsBackAsync(IDestinationContent content, FileJob job, CancellationToken cancellationToken)
     {
-        var expected = job.Node.Sha256 ?? await HashAsync(FileExtents.Open(job.Node, new BlobSequenceStream(_store, job.Node.Content ?? [], expectedSha256: null, job.Path), job.Path), cancellationToken).ConfigureAwait(false);
+        var expected = job.Node is { Sha256: { } whole, Extents: null } ? whole : await HashAsync(FileExtents.Open(job.Node, new BlobSequenceStream(_store, job.Node.Content ?? [], expectedSha256: null, job.Path), job.Path), cancellationToken).ConfigureAwait(false);
         try
         {
             return await HashAsync(await content.OpenReadAsync(job.Path, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) == expected;

@@ -206,7 +206,7 @@ internal sealed class SnapshotSync : IDisposable
             var ids = new List<string>();
 
             // The reader hashes what it reads: the file's SHA-256 proves the copy whole, beyond each blob's own MAC.
-            // A file with holes is cut run by run, as backup cuts it, its holes hashed as zeros.
+            // A file with holes is cut run by run, as backup cuts it, its digest covering the runs only.
             var content = new BlobSequenceStream(_source, file.Content!, expectedSha256: null, path);
             await using (content.ConfigureAwait(false))
             {
@@ -218,17 +218,12 @@ internal sealed class SnapshotSync : IDisposable
                 }
                 else
                 {
-                    long position = 0;
                     foreach (var run in FileExtents.Runs(file, path))
                     {
-                        FileExtents.HashZeros(hash, run.Offset - position);
                         // Not disposed: it would dispose the content stream.
                         using var reader = new ChunkReader(_destination.Chunker, new BoundedStream(content, run.Length), run.Length, window, hash);
                         await CutAsync(reader).ConfigureAwait(false);
-                        position = run.Offset + reader.BytesRead;
                     }
-
-                    FileExtents.HashZeros(hash, file.Size - position);
                 }
 
                 if (file.Sha256 is not null && Convert.ToHexStringLower(hash.GetHashAndReset()) != file.Sha256)
