@@ -1,0 +1,48 @@
+using System.Runtime;
+using Coffer.Packager;
+
+namespace Coffer.Cli;
+
+/// <summary>
+/// Multi-core JIT for each command (<see cref="ProfileOptimization"/>): a run records which methods it had to compile
+/// (generic code over coffer's types that ReadyToRun cannot precompile, the plugins' code), and the next run of the
+/// same command compiles them on a background thread ahead of use, on the core the main thread leaves idle while it
+/// derives the store key or waits on storage. The profiles live in the data directory's <c>jit</c> folder, made only
+/// when the data directory exists (coffer is set up there); without one that can be written, nothing changes
+/// (docs/decisions.md, "Start-up: multi-core JIT").
+/// </summary>
+internal static class StartupProfile
+{
+    /// <summary>The data directory's folder for the profiles.</summary>
+    public const string Folder = "jit";
+
+    /// <summary>Starts recording (and replaying) the profile of the command <paramref name="args"/> name.</summary>
+    public static void Start(CofferPaths paths, string[] args)
+    {
+        if (!Directory.Exists(paths.DataDirectory))
+        {
+            return;
+        }
+
+        try
+        {
+            var folder = Path.Combine(paths.DataDirectory, Folder);
+            Directory.CreateDirectory(folder);
+            ProfileOptimization.SetProfileRoot(folder);
+            ProfileOptimization.StartProfile(ProfileName(args));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No place for a profile: the command runs as it would without one.
+        }
+    }
+
+    // The command's name (after 'at STORE'), so that each command replays what it compiles itself; the name holds
+    // only letters, so that no argument (a path, a passphrase file) ends up in a file name.
+    private static string ProfileName(string[] args)
+    {
+        var rest = args.Length >= 2 && args[0] == "at" ? args.Skip(2) : args;
+        var command = rest.FirstOrDefault(a => !a.StartsWith('-')) ?? "";
+        return (command.Length is > 0 and <= 16 && command.All(char.IsAsciiLetterLower) ? command : "other") + ".profile";
+    }
+}
