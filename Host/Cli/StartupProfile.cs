@@ -16,6 +16,8 @@ internal static class StartupProfile
     /// <summary>The data directory's folder for the profiles.</summary>
     public const string Folder = "jit";
 
+    private static FileStream? _held;
+
     /// <summary>Starts recording (and replaying) the profile of the command <paramref name="args"/> name.</summary>
     public static void Start(CofferPaths paths, string[] args)
     {
@@ -28,8 +30,14 @@ internal static class StartupProfile
         {
             var folder = Path.Combine(paths.DataDirectory, Folder);
             Directory.CreateDirectory(folder);
+            var name = ProfileName(args);
+
+            // The runtime rewrites the profile in place when the process ends: two runs of one command ending
+            // together could interleave their writes. One run at a time uses a profile (the lock lives as long
+            // as the process); the others run as without one.
+            _held = new FileStream(Path.Combine(folder, name + ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             ProfileOptimization.SetProfileRoot(folder);
-            ProfileOptimization.StartProfile(ProfileName(args));
+            ProfileOptimization.StartProfile(name + ".profile");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -43,6 +51,6 @@ internal static class StartupProfile
     {
         var rest = args.Length >= 2 && args[0] == "at" ? args.Skip(2) : args;
         var command = rest.FirstOrDefault(a => !a.StartsWith('-')) ?? "";
-        return (command.Length is > 0 and <= 16 && command.All(char.IsAsciiLetterLower) ? command : "other") + ".profile";
+        return command.Length is > 0 and <= 16 && command.All(char.IsAsciiLetterLower) ? command : "other";
     }
 }

@@ -57,7 +57,7 @@ public class CliTests
         // and info above replayed theirs and still did their work.
         var profiles = Directory.GetFiles(Path.Combine(coffer.DataDirectory, "jit")).Select(Path.GetFileName);
         Assert.That(profiles, Is.SupersetOf(new[] { "create.profile", "backup.profile", "ls.profile", "cat.profile", "restore.profile", "check.profile", "info.profile" }));
-        Assert.That(profiles, Has.All.Match("^[a-z]+\\.profile$"));
+        Assert.That(profiles, Has.All.Match("^[a-z]+\\.(profile|lock)$"));
     }
 
     [Test]
