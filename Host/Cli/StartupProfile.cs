@@ -16,12 +16,15 @@ internal static class StartupProfile
     /// <summary>The data directory's folder for the profiles.</summary>
     public const string Folder = "jit";
 
+    /// <summary><c>COFFER_JIT_PROFILE=0</c> turns the profiles off (a busy machine, where no core is idle to compile on).</summary>
+    public const string Variable = "COFFER_JIT_PROFILE";
+
     private static FileStream? _held;
 
     /// <summary>Starts recording (and replaying) the profile of the command <paramref name="args"/> name.</summary>
     public static void Start(CofferPaths paths, string[] args)
     {
-        if (!Directory.Exists(paths.DataDirectory))
+        if (!Directory.Exists(paths.DataDirectory) || Environment.GetEnvironmentVariable(Variable) == "0")
         {
             return;
         }

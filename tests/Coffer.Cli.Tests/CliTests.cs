@@ -9,6 +9,7 @@ public class CliTests
     {
         using var temp = new TemporaryDirectory("cli");
         var coffer = CofferCli.WithPosix(temp);
+        coffer.Environment[StartupProfile.Variable] = "1";
         var source = temp.Combine("source");
         TreeAssert.BuildSample(source);
 
