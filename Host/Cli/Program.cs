@@ -21,7 +21,9 @@ AppDomain.CurrentDomain.ProcessExit += (_, _) =>
     }
 };
 
-using var context = new CliContext(CofferPaths.FromEnvironment(), Console.Out, Console.Error);
+var paths = CofferPaths.FromEnvironment();
+StartupProfile.Start(paths, args);
+using var context = new CliContext(paths, Console.Out, Console.Error);
 var exitCode = await CofferCommandLine.RunAsync(args, context, cancellation.Token);
 finished = true;
 return exitCode;

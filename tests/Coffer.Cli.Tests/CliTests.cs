@@ -9,6 +9,7 @@ public class CliTests
     {
         using var temp = new TemporaryDirectory("cli");
         var coffer = CofferCli.WithPosix(temp);
+        coffer.Environment[StartupProfile.Variable] = "1";
         var source = temp.Combine("source");
         TreeAssert.BuildSample(source);
 
@@ -52,6 +53,12 @@ public class CliTests
         Assert.That(info.Output, Does.Contain("snapshots:   2").And.Contain("dedup ratio: 2.00").And.Contain("aes-256-gcm"), info.ToString());
         var snapshotInfo = await coffer.RunAsync("info", "latest");
         Assert.That(snapshotInfo.Output, Does.Contain("files:       5 (5 unchanged since the parent)"), snapshotInfo.ToString());
+
+        // Each command recorded its multi-core JIT profile, named by the command alone; the second ls, check, backup
+        // and info above replayed theirs and still did their work.
+        var profiles = Directory.GetFiles(Path.Combine(coffer.DataDirectory, "jit")).Select(Path.GetFileName);
+        Assert.That(profiles, Is.SupersetOf(new[] { "create.profile", "backup.profile", "ls.profile", "cat.profile", "restore.profile", "check.profile", "info.profile" }));
+        Assert.That(profiles, Has.All.Match("^[a-z]+\\.(profile|lock)$"));
     }
 
     [Test]

@@ -60,6 +60,10 @@ public sealed class CofferProcess
         info.Environment["COFFER_CONFIG_DIR"] = ConfigDirectory;
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
+
+        // The start-up JIT profile compiles ahead on an idle core; the suite keeps both cores busy, where it only
+        // adds CPU (docs/decisions.md, "Start-up: multi-core JIT"). The test of the profiles turns it back on.
+        info.Environment["COFFER_JIT_PROFILE"] = "0";
         foreach (var (key, value) in Environment)
         {
             info.Environment[key] = value;

@@ -1,9 +1,21 @@
+using Coffer.Abstractions;
+using Coffer.Connectors;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Locks;
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Operations.Maintenance;
 
 public class MaintenanceTests
 {
+    private ConnectorCatalog _catalog = null!;
+
+    [OneTimeSetUp]
+    public void Load() => _catalog = EngineHarness.LoadBundled();
+
+    [OneTimeTearDown]
+    public void Unload() => _catalog.Dispose();
+
     private static long StoreBytes(string store) =>
         new DirectoryInfo(Path.Combine(store, "packfiles")).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
 
@@ -70,34 +82,41 @@ public class MaintenanceTests
         LifecycleCli.BuildTree(kept, seed: 7, files: 4, size: 300_000);
         var keptId = LifecycleCli.SnapshotId(await coffer.RunAsync("at", store, "backup", kept));
 
-        var backup = coffer.RunAsync("at", store, "backup", current);
-        var locks = Path.Combine(store, "locks");
-        while (Directory.GetFiles(locks).Length == 0 && !backup.IsCompleted)
+        // The backup runs in this process over the real posix source and store, locked and indexed as the CLI does,
+        // and pauses two thirds through its files (the reused ones are read first): maintenance runs beside it for sure.
+        await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(store));
+        var open = await CofferStore.OpenAsync(storage, await CofferStore.ReadConfigAsync(storage, CancellationToken.None), () => null!, CancellationToken.None, loadIndex: false);
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var files = await _catalog.CreateSourceAsync(new ConnectorConfiguration(current));
+        var backup = Task.Run(async () =>
         {
-            await Task.Delay(20);
-        }
+            await using var held = await StoreLock.AcquireAsync(open, LockKind.Backup, TimeProvider.System, Environment.MachineName, "unlock", CancellationToken.None);
+            await open.LoadIndexAsync(CancellationToken.None);
+            return await EngineHarness.BackupAsync(open, new PausingSource(files, pauseAt: 60, reached, resume.Task), current);
+        });
+        await reached.Task.WaitAsync(TimeSpan.FromMinutes(2));
 
-        // Maintenance again and again while the backup runs.
-        var runs = new List<CofferResult>();
-        do
+        // Twice while the backup waits: the first marks the unused packs, the second finds them marked; neither may delete them.
+        var runs = new List<CofferResult> { await coffer.RunAsync("at", store, "maintenance"), await coffer.RunAsync("at", store, "maintenance") };
+        var overlapped = !backup.IsCompleted;
+        resume.SetResult();
+        var maintenance = string.Join("\n", runs.Select(r => r.ToString()));
+        Assert.That(overlapped, Is.True, "the backup was still waiting at its pause");
+        foreach (var run in runs)
         {
-            var run = await coffer.RunAsync("at", store, "maintenance");
-            Assert.That(run.ExitCode, Is.Zero, run.ToString());
-            runs.Add(run);
+            Assert.That(run.ExitCode, Is.Zero, maintenance);
+            Assert.That(run.Output, Does.Contain("kept").And.Contain("a backup is running: backup by"), maintenance);
         }
-        while (!backup.IsCompleted);
 
         var backedUp = await backup;
-        Assert.That(backedUp.ExitCode, Is.Zero, backedUp.ToString());
-        var maintenance = string.Join("\n", runs.Select(r => r.Output));
-        Assert.That(runs[0].Output, Does.Contain("kept").And.Contain("a backup is running: backup by"), "the first maintenance overlapped the backup:\n" + maintenance);
 
         // After the backup, a second run deletes what is really unused and keeps what the backup reused.
         var second = await coffer.RunAsync("at", store, "maintenance");
         Assert.That(second.ExitCode, Is.Zero, second.ToString());
         var check = await coffer.RunAsync("at", store, "check");
         Assert.That(check.Output, Does.StartWith("check ok: 2 snapshots"), check.ToString() + maintenance + second);
-        foreach (var (id, source) in new[] { (LifecycleCli.SnapshotId(backedUp), current), (keptId, kept) })
+        foreach (var (id, source) in new[] { (backedUp.ShortId, current), (keptId, kept) })
         {
             var restored = temp.Combine("restored-" + id);
             var restore = await coffer.RunAsync("at", store, "restore", "-to", restored, id);

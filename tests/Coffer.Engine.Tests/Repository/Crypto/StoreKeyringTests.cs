@@ -96,29 +96,6 @@ public class StoreKeyringTests
         return path;
     }
 
-    /// <summary>The real source, pausing the backup at one file until the test lets it go on.</summary>
-    private sealed class PausingSource(ISourceConnector inner, int pauseAt, TaskCompletionSource reached, Task resume) : ISourceConnector
-    {
-        private int _opened;
-
-        public string Description => inner.Description;
-
-        public async Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Increment(ref _opened) == pauseAt)
-            {
-                reached.SetResult();
-                await resume.WaitAsync(cancellationToken);
-            }
-
-            return await inner.OpenReadAsync(path, cancellationToken);
-        }
-
-        public IAsyncEnumerable<TreeEntry> ScanAsync(CancellationToken cancellationToken = default) => inner.ScanAsync(cancellationToken);
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
     /// <summary>The real posix storage as a plugin built before ABI 1.2 sees it: it has no place for key objects.</summary>
     private sealed class ConnectorBeforeKeyObjects(IStorageConnector inner) : IStorageConnector
     {
