@@ -69,11 +69,11 @@ internal sealed record BackupResult(Snapshot Snapshot, IReadOnlyList<string> War
 /// </summary>
 internal sealed class BackupRunner
 {
-    private const int Readers = 2;
+    internal const int Readers = 2;
 
     // How many trees of the parent snapshot each open directory reads ahead of the scan (its next subdirectories'):
     // read one by one as the scan met them, they were a third of an unchanged re-backup's time.
-    private const int ReadAheadTrees = CofferStore.ParallelReads;
+    internal const int ReadAheadTrees = CofferStore.ParallelReads;
 
     private readonly CofferStore _store;
     private readonly ISourceConnector _source;
@@ -89,8 +89,8 @@ internal sealed class BackupRunner
     // Directories whose content is all done, for the tree writer.
     private readonly Channel<DirectoryState> _finished = Channel.CreateUnbounded<DirectoryState>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SummaryCounts _counts = new();
-    private readonly LiveCounter _live = new();
-    private readonly LiveCounter _parentTrees = new();
+    private readonly PeakCounter _live = new();
+    private readonly PeakCounter _parentTrees = new();
 
     /// <param name="store">The store, locked for a backup, its index loaded.</param>
     /// <param name="source">What to back up.</param>
@@ -134,11 +134,15 @@ internal sealed class BackupRunner
         var chunks = Channel.CreateBounded<ChunkWork>(new BoundedChannelOptions(encoders) { SingleReader = false });
         DirectoryState? root = null;
 
+        // Directories the scan has left whose trees are not written yet (waiting for files in flight or for the
+        // tree writer): the scan waits when there are as many as files in flight, so the writer cannot fall behind.
+        using var closed = new SemaphoreSlim(QueuedFiles + Readers);
+
         var scan = Pipeline.Stage(failure, async () =>
         {
             try
             {
-                root = await ScanAsync(parent?.Root, files.Writer, token).ConfigureAwait(false);
+                root = await ScanAsync(parent?.Root, files.Writer, closed, token).ConfigureAwait(false);
             }
             finally
             {
@@ -157,7 +161,7 @@ internal sealed class BackupRunner
             }
         });
         var encoding = Pipeline.Stage(failure, () => Task.WhenAll(Enumerable.Range(0, encoders).Select(_ => EncodeChunksAsync(chunks.Reader, uploader, token))));
-        var trees = Pipeline.Stage(failure, () => WriteTreesAsync(uploader, token));
+        var trees = Pipeline.Stage(failure, () => WriteTreesAsync(uploader, closed, token));
 
         try
         {
@@ -233,7 +237,7 @@ internal sealed class BackupRunner
     /// files in flight, not the whole tree.
     /// </summary>
     /// <returns>The root's state; its tree is written once everything below it is.</returns>
-    private async Task<DirectoryState> ScanAsync(Node? parentRoot, ChannelWriter<FileState> files, CancellationToken cancellationToken)
+    private async Task<DirectoryState> ScanAsync(Node? parentRoot, ChannelWriter<FileState> files, SemaphoreSlim closed, CancellationToken cancellationToken)
     {
         // The directories the scan is in, root first; a skipped one (State null) stays while the scan is inside
         // it, so that what is below it is skipped without a word.
@@ -267,7 +271,7 @@ internal sealed class BackupRunner
             var parentPath = slash < 0 ? "" : entry.Path[..slash];
             while (open.Count > 1 && !IsAtOrBelow(parentPath, open[^1].Path))
             {
-                Close(open[^1].State);
+                await CloseAsync(open[^1].State, closed, cancellationToken).ConfigureAwait(false);
                 open.RemoveAt(open.Count - 1);
             }
 
@@ -376,7 +380,7 @@ internal sealed class BackupRunner
 
         for (var i = open.Count - 1; i >= 0; i--)
         {
-            Close(open[i].State);
+            await CloseAsync(open[i].State, closed, cancellationToken).ConfigureAwait(false);
         }
 
         return root;
@@ -387,13 +391,14 @@ internal sealed class BackupRunner
         directory.Length == 0 || (path.StartsWith(directory, StringComparison.Ordinal) && (path.Length == directory.Length || path[directory.Length] == '/'));
 
     /// <summary>The scan left <paramref name="directory"/>: nothing more is added to it, and what it read of the parent snapshot goes.</summary>
-    private void Close(DirectoryState? directory)
+    private async Task CloseAsync(DirectoryState? directory, SemaphoreSlim closed, CancellationToken cancellationToken)
     {
         if (directory is null)
         {
             return;
         }
 
+        await closed.WaitAsync(cancellationToken).ConfigureAwait(false);
         _parentTrees.Add(-directory.ClosePrevious());
         directory.Release(_finished.Writer);
     }
@@ -547,7 +552,7 @@ internal sealed class BackupRunner
     /// Writes each directory's tree as soon as everything in it is done (its files read, its subdirectories'
     /// trees written), then drops its children's states; the root comes last.
     /// </summary>
-    private async Task WriteTreesAsync(PackUploader uploader, CancellationToken cancellationToken)
+    private async Task WriteTreesAsync(PackUploader uploader, SemaphoreSlim closed, CancellationToken cancellationToken)
     {
         await foreach (var directory in _finished.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -568,6 +573,7 @@ internal sealed class BackupRunner
 
             directory.DropChildren();
             _live.Add(-held);
+            closed.Release();
             if (directory.Parent is { } parent)
             {
                 parent.Release(_finished.Writer);
@@ -718,27 +724,6 @@ internal sealed class BackupRunner
                 if (string.CompareOrdinal(next.Name, _passed) > 0)
                 {
                     _readAhead[next.Name] = read(next.Subtree!);
-                }
-            }
-        }
-    }
-
-    /// <summary>A count of things held and the most held at once.</summary>
-    private sealed class LiveCounter
-    {
-        private long _now;
-        private long _peak;
-
-        public long Peak => Interlocked.Read(ref _peak);
-
-        public void Add(long count)
-        {
-            var now = Interlocked.Add(ref _now, count);
-            for (var peak = Interlocked.Read(ref _peak); now > peak; peak = Interlocked.Read(ref _peak))
-            {
-                if (Interlocked.CompareExchange(ref _peak, now, peak) == peak)
-                {
-                    break;
                 }
             }
         }
