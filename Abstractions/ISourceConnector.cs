@@ -8,7 +8,8 @@ public interface ISourceConnector : IAsyncDisposable
 
     /// <summary>
     /// Walks the tree below the root. The root comes first (path <c>""</c>), a directory before what it
-    /// contains. An entry that cannot be read is yielded with <see cref="TreeEntry.Error"/> set, and the walk goes on.
+    /// contains and everything below it together, right after it (depth first): a backup writes a directory's
+    /// tree once the walk has left it. An entry that cannot be read is yielded with <see cref="TreeEntry.Error"/> set, and the walk goes on.
     /// </summary>
     /// <param name="cancellationToken">Cancels the walk.</param>
     /// <returns>The entries.</returns>

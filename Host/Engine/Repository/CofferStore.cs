@@ -580,24 +580,36 @@ internal sealed class CofferStore
     /// </summary>
     public async IAsyncEnumerable<(string Path, Node Node)> WalkAsync(Node root, string rootPath, Dictionary<string, TreeNode>? trees, List<(string Path, string Reason)>? damaged, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var pending = new Stack<(string Path, Node Node)>();
-        pending.Push((rootPath, root));
+        // The entries still to visit, the next one last; trees read with a batch, until their directory is visited.
+        var pending = new List<(string Path, Node Node)> { (rootPath, root) };
+        var readAhead = new Dictionary<string, TreeNode?>(StringComparer.Ordinal);
         while (pending.Count > 0)
         {
-            var (path, node) = pending.Pop();
+            var (path, node) = pending[^1];
+            pending.RemoveAt(pending.Count - 1);
             yield return (path, node);
             if (node.Subtree is { } subtree)
             {
                 if (trees is null || !trees.TryGetValue(subtree, out var tree))
                 {
-                    try
+                    if (!readAhead.Remove(subtree, out tree))
                     {
-                        tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                        await ReadAheadAsync(subtree, pending, readAhead, cancellationToken).ConfigureAwait(false);
+                        readAhead.Remove(subtree, out tree);
                     }
-                    catch (StoreException e) when (damaged is not null)
+
+                    if (tree is null)
                     {
-                        damaged.Add((path, e.Message));
-                        continue;
+                        // Not in the batch (missing or damaged): read alone, so the failure is this tree's own.
+                        try
+                        {
+                            tree = await ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (StoreException e) when (damaged is not null)
+                        {
+                            damaged.Add((path, e.Message));
+                            continue;
+                        }
                     }
 
                     if (trees is not null && trees.Count < MaxCachedTrees)
@@ -609,10 +621,82 @@ internal sealed class CofferStore
                 for (var i = tree.Entries.Count - 1; i >= 0; i--)
                 {
                     var child = tree.Entries[i];
-                    pending.Push((path.Length == 0 ? child.Name : $"{path}/{child.Name}", child));
+                    pending.Add((path.Length == 0 ? child.Name : $"{path}/{child.Name}", child));
                 }
             }
         }
+    }
+
+    /// <summary>How many trees a walk reads with one batch: the directory it enters and the next ones it will enter.</summary>
+    internal const int WalkReadAhead = 64;
+
+    /// <summary>
+    /// Reads <paramref name="subtree"/> with the trees of the next directories the walk will enter (the top of
+    /// <paramref name="pending"/>), as one batch: a tree pack is read once for them, not once per directory.
+    /// </summary>
+    private async Task ReadAheadAsync(string subtree, List<(string Path, Node Node)> pending, Dictionary<string, TreeNode?> readAhead, CancellationToken cancellationToken)
+    {
+        var ids = new List<string> { subtree };
+        for (var i = pending.Count - 1; i >= Math.Max(0, pending.Count - (4 * WalkReadAhead)) && ids.Count < WalkReadAhead; i--)
+        {
+            if (pending[i].Node.Subtree is { } next && !readAhead.ContainsKey(next) && !ids.Contains(next, StringComparer.Ordinal))
+            {
+                ids.Add(next);
+            }
+        }
+
+        var read = await ReadTreesAsync(ids, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            readAhead[ids[i]] = read[i];
+        }
+    }
+
+    /// <summary>
+    /// Reads trees pack by pack with one <see cref="BlobBatch"/> (a backup writes a snapshot's trees into few
+    /// packs, so many directories cost a few ranged reads, not one each); when the batch fails, one by one, so a
+    /// damaged tree costs only itself. A tree that cannot be read is null.
+    /// </summary>
+    public async Task<TreeNode?[]> ReadTreesAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var read = new TreeNode?[ids.Count];
+        try
+        {
+            using var batch = await BlobBatch.ReadAsync(this, ids.Select(BlobId.Parse), cancellationToken).ConfigureAwait(false);
+
+            // Parsing the JSON is most of the time once the blobs are read: on every core.
+            Parallel.For(0, ids.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+            {
+                var id = BlobId.Parse(ids[i]);
+                try
+                {
+                    read[i] = ParseTree(id, batch[id]);
+                }
+                catch (StoreFormatException)
+                {
+                    read[i] = null;
+                }
+            });
+
+            return read;
+        }
+        catch (Exception e) when (e is StoreException or FormatException)
+        {
+            // Some tree of the batch is missing or damaged: which one is for the reads below to find out.
+        }
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            try
+            {
+                read[i] = await ReadTreeAsync(BlobId.Parse(ids[i]), ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is StoreException or FormatException)
+            {
+                read[i] = null;
+            }
+        }).ConfigureAwait(false);
+        return read;
     }
 
     /// <summary>Finds the node at <paramref name="path"/> below a snapshot's root.</summary>

@@ -62,12 +62,18 @@ internal sealed record BackupResult(Snapshot Snapshot, IReadOnlyList<string> War
 /// <summary>
 /// One backup as a pipeline: the scan feeds files to readers (which chunk, hash the whole file and name
 /// each chunk), new chunks go through a bounded channel to encoders (compress, seal), sealed blobs are
-/// packed and uploaded in the background; then trees are written bottom-up, the index, the snapshot.
-/// Every stage is bounded, so memory does not grow with file or tree size beyond the tree's metadata.
+/// packed and uploaded in the background; a directory's tree is written as soon as everything in it is
+/// done (restic's archiver does the same), then the index, the snapshot. Every stage is bounded and the
+/// parent snapshot's trees are read per directory as the scan reaches it, so memory follows the work in
+/// flight (the open path, the files queued), not the size of the tree (docs/decisions.md).
 /// </summary>
 internal sealed partial class BackupRunner
 {
-    private const int Readers = 2;
+    internal const int Readers = 2;
+
+    // How many trees of the parent snapshot each open directory reads ahead of the scan (its next subdirectories'):
+    // read one by one as the scan met them, they were a third of an unchanged re-backup's time.
+    internal const int ReadAheadTrees = CofferStore.ParallelReads;
 
     private readonly CofferStore _store;
     private readonly ISourceConnector _source;
@@ -80,6 +86,12 @@ internal sealed partial class BackupRunner
     private readonly List<string> _wouldRead = [];
     private long _wouldAdd;
     private long _bytesRead;
+
+    // Directories whose content is all done, for the tree writer.
+    private readonly Channel<DirectoryState> _finished = Channel.CreateUnbounded<DirectoryState>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SummaryCounts _counts = new();
+    private readonly PeakCounter _live = new();
+    private readonly PeakCounter _parentTrees = new();
 
     /// <param name="store">The store, locked for a backup, its index loaded.</param>
     /// <param name="source">What to back up.</param>
@@ -98,6 +110,15 @@ internal sealed partial class BackupRunner
         _excludes = new ExcludeMatcher(request.Excludes, request.CaseInsensitiveExcludes, request.ExcludeLargerThan, request.Includes);
     }
 
+    /// <summary>How many files the scan queues for the readers at most (the files in flight, with the readers' own).</summary>
+    internal int QueuedFiles { get; init; } = 256;
+
+    /// <summary>The most entry states (directories, files, links) the run held at once: a test's view of its memory bound.</summary>
+    internal long PeakLiveEntries => _live.Peak;
+
+    /// <summary>The most trees of the parent snapshot the run held at once (read or being read).</summary>
+    internal long PeakParentTrees => _parentTrees.Peak;
+
     public async Task<BackupResult> RunAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
@@ -105,21 +126,24 @@ internal sealed partial class BackupRunner
         // Packs an interrupted backup uploaded but never indexed are reused, not sent again.
         var adoptedPacks = _request.DryRun ? 0 : await OrphanPacks.AdoptAsync(_store, cancellationToken).ConfigureAwait(false);
         var parent = await FindParentAsync(cancellationToken).ConfigureAwait(false);
-        var previous = parent is null ? new Dictionary<string, Node>(StringComparer.Ordinal) : await LoadFilesAsync(parent, cancellationToken).ConfigureAwait(false);
 
         using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = failure.Token;
         var encoders = Math.Max(1, Environment.ProcessorCount);
         using var uploader = new PackUploader(_store, concurrency: 2, failure);
-        var files = Channel.CreateBounded<FileState>(new BoundedChannelOptions(256) { SingleWriter = true });
+        var files = Channel.CreateBounded<FileState>(new BoundedChannelOptions(QueuedFiles) { SingleWriter = true });
         var chunks = Channel.CreateBounded<ChunkWork>(new BoundedChannelOptions(encoders) { SingleReader = false });
-        var directories = new List<DirectoryState>();
+        DirectoryState? root = null;
+
+        // Directories the scan has left whose trees are not written yet (waiting for files in flight or for the
+        // tree writer): the scan waits when there are as many as files in flight, so the writer cannot fall behind.
+        using var closed = new SemaphoreSlim(QueuedFiles + Readers);
 
         var scan = Pipeline.Stage(failure, async () =>
         {
             try
             {
-                await ScanAsync(directories, previous, files.Writer, token).ConfigureAwait(false);
+                root = await ScanAsync(parent?.Root, files.Writer, closed, token).ConfigureAwait(false);
             }
             finally
             {
@@ -138,12 +162,11 @@ internal sealed partial class BackupRunner
             }
         });
         var encoding = Pipeline.Stage(failure, () => Task.WhenAll(Enumerable.Range(0, encoders).Select(_ => EncodeChunksAsync(chunks.Reader, uploader, token))));
+        var trees = Pipeline.Stage(failure, () => WriteTreesAsync(uploader, closed, token));
 
         try
         {
-            await Pipeline.WhenAllAsync(scan, readers, encoding).ConfigureAwait(false);
-            var all = directories.SelectMany(d => d.Children).ToList();
-            var root = _request.DryRun ? directories[0].ToNode() : await WriteTreesAsync(directories, uploader, token).ConfigureAwait(false);
+            await Pipeline.WhenAllAsync(scan, readers, encoding, trees).ConfigureAwait(false);
             if (_request.DryRun)
             {
                 await uploader.AbandonAsync().ConfigureAwait(false);
@@ -162,16 +185,16 @@ internal sealed partial class BackupRunner
                 Source = _request.Source,
                 Tags = _request.Tags,
                 Parent = parent?.Id,
-                Root = root,
+                Root = root!.ToNode(),
                 Summary = new SnapshotSummary
                 {
-                    Files = all.Count(c => c.Kind == EntryKind.File),
-                    Directories = directories.Count(d => !d.Pruned),
-                    Symlinks = all.Count(c => c.Kind == EntryKind.Symlink),
-                    Bytes = all.OfType<FileState>().Sum(f => f.Entry.Size),
+                    Files = _counts.Files,
+                    Directories = _counts.Directories,
+                    Symlinks = _counts.Symlinks,
+                    Bytes = _counts.Bytes,
                     BytesRead = Interlocked.Read(ref _bytesRead),
                     Errors = _warnings.Count,
-                    FilesUnchanged = all.OfType<FileState>().Count(f => f.Unchanged),
+                    FilesUnchanged = _counts.FilesUnchanged,
                     NewBlobs = uploader.NewBlobs,
                     NewBytesStored = _request.DryRun ? Interlocked.Read(ref _wouldAdd) : uploader.NewBytes,
                     Seconds = _time.GetElapsedTime(started).TotalSeconds,
@@ -209,54 +232,20 @@ internal sealed partial class BackupRunner
         return snapshots.LastOrDefault(s => s.Source == _request.Source && s.Hostname == _hostName);
     }
 
-    private async Task<Dictionary<string, Node>> LoadFilesAsync(Snapshot parent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Walks the source, hands new and changed files to the readers and closes each directory when the scan leaves
+    /// it (the source lists a directory's content right after it, depth first). A directory whose tree is written
+    /// drops its children's states, so what is held is the directories along the open path and those waiting for
+    /// files in flight, not the whole tree.
+    /// </summary>
+    /// <returns>The root's state; its tree is written once everything below it is.</returns>
+    private async Task<DirectoryState> ScanAsync(Node? parentRoot, ChannelWriter<FileState> files, SemaphoreSlim closed, CancellationToken cancellationToken)
     {
-        var files = new Dictionary<string, Node>(StringComparer.Ordinal);
-        try
-        {
-            // A directory level at a time, its trees read in parallel: read one by one, the parent's trees
-            // were a third of an unchanged re-backup's engine time (docs/decisions.md).
-            var level = new List<(string Path, Node Node)> { ("", parent.Root) };
-            while (level.Count > 0)
-            {
-                var trees = new TreeNode[level.Count];
-                await Parallel.ForEachAsync(Enumerable.Range(0, level.Count), new ParallelOptions { MaxDegreeOfParallelism = CofferStore.ParallelReads, CancellationToken = cancellationToken }, async (i, ct) =>
-                {
-                    trees[i] = await _store.ReadTreeAsync(BlobId.Parse(level[i].Node.Subtree!), ct).ConfigureAwait(false);
-                }).ConfigureAwait(false);
-
-                var next = new List<(string Path, Node Node)>();
-                for (var i = 0; i < level.Count; i++)
-                {
-                    foreach (var child in trees[i].Entries)
-                    {
-                        var path = level[i].Path.Length == 0 ? child.Name : $"{level[i].Path}/{child.Name}";
-                        if (child.Subtree is not null)
-                        {
-                            next.Add((path, child));
-                        }
-                        else if (child.Kind == Node.FileKind && child.Error is null && child.Content is not null)
-                        {
-                            files[path] = child;
-                        }
-                    }
-                }
-
-                level = next;
-            }
-        }
-        catch (StoreException)
-        {
-            // A damaged parent only costs speed: everything is read again.
-            files.Clear();
-        }
-
-        return files;
-    }
-
-    private async Task ScanAsync(List<DirectoryState> directories, Dictionary<string, Node> previous, ChannelWriter<FileState> files, CancellationToken cancellationToken)
-    {
-        var byPath = new Dictionary<string, DirectoryState>(StringComparer.Ordinal);
+        // The directories the scan is in, root first; a skipped one (State null) stays while the scan is inside
+        // it, so that what is below it is skipped without a word.
+        var open = new List<(string Path, DirectoryState? State)>();
+        DirectoryState? root = null;
+        Task<TreeNode?> ReadParentTree(string subtree) => ReadParentTreeAsync(subtree, cancellationToken);
         await foreach (var entry in _source.ScanAsync(cancellationToken).ConfigureAwait(false))
         {
             if (entry.Path.Length == 0)
@@ -266,32 +255,64 @@ internal sealed partial class BackupRunner
                     throw new StoreException($"the source's root {_source.Description} is not a directory");
                 }
 
-                var root = new DirectoryState(entry, "") { Listed = !_excludes.HasIncludes, TaggedBy = await FindTagFileAsync("", cancellationToken).ConfigureAwait(false) };
-                directories.Add(root);
-                byPath[""] = root;
+                if (root is not null)
+                {
+                    Warn(entry.Path, "not backed up: not a plain name below its directory, or listed twice");
+                    continue;
+                }
+
+                root = new DirectoryState(entry, "", parent: null) { Listed = !_excludes.HasIncludes, TaggedBy = await FindTagFileAsync("", cancellationToken).ConfigureAwait(false) };
+                _live.Add(1);
+                Interlocked.Increment(ref _counts.Directories);
+                await OpenPreviousAsync(root, parentRoot?.Subtree is { } rootTree ? ReadParentTree(rootTree) : null, ReadParentTree).ConfigureAwait(false);
+                open.Add(("", root));
                 continue;
             }
 
             var slash = entry.Path.LastIndexOf('/');
             var parentPath = slash < 0 ? "" : entry.Path[..slash];
-            if (!byPath.TryGetValue(parentPath, out var parent))
+            while (open.Count > 1 && !IsAtOrBelow(parentPath, open[^1].Path))
             {
-                continue; // inside an excluded directory
+                await CloseAsync(open[^1].State, closed, cancellationToken).ConfigureAwait(false);
+                open.RemoveAt(open.Count - 1);
+            }
+
+            var skipsDirectory = entry.Kind == EntryKind.Directory;
+            if (open.Count == 0 || open[^1].State is not { } parent || open[^1].Path != parentPath)
+            {
+                if (open.Count > 0 && open[^1].State is not null)
+                {
+                    // Its directory was closed (its tree may be written) or never listed: a source out of order.
+                    Warn(entry.Path, "not backed up: the source listed it apart from its directory (a source lists a directory's content right after it)");
+                }
+
+                if (skipsDirectory)
+                {
+                    open.Add((entry.Path, null));
+                }
+
+                continue;
             }
 
             var name = entry.Path[(slash + 1)..];
             var inclusion = parent.Listed ? Inclusion.Listed : _excludes.Includes(entry.Path, entry.Kind == EntryKind.Directory);
             if (_excludes.Excludes(entry) || inclusion == Inclusion.None || (parent.TaggedBy is { } tag && (name != tag || entry.Kind != EntryKind.File)))
             {
+                if (skipsDirectory)
+                {
+                    open.Add((entry.Path, null));
+                }
+
                 continue;
             }
 
-            if (!Node.IsSafeName(name) || !parent.ChildNames.Add(name))
+            if (!Node.IsSafeName(name) || !parent.ChildNames!.Add(name))
             {
                 // A source (perhaps a third-party one) must not smuggle a path that escapes a restore into a tree.
-                lock (_warnings)
+                Warn(entry.Path, "not backed up: not a plain name below its directory, or listed twice");
+                if (skipsDirectory)
                 {
-                    _warnings.Add($"{Node.Quote(entry.Path)}: not backed up: not a plain name below its directory, or listed twice");
+                    open.Add((entry.Path, null));
                 }
 
                 continue;
@@ -299,27 +320,32 @@ internal sealed partial class BackupRunner
 
             if (entry.Error is not null)
             {
-                lock (_warnings)
-                {
-                    _warnings.Add($"{Node.Quote(entry.Path)}: {entry.Error}");
-                }
+                Warn(entry.Path, entry.Error);
             }
 
+            _live.Add(1);
             switch (entry.Kind)
             {
                 case EntryKind.Directory:
-                    var directory = new DirectoryState(entry, name) { Listed = inclusion == Inclusion.Listed, TaggedBy = await FindTagFileAsync(entry.Path, cancellationToken).ConfigureAwait(false) };
-                    directories.Add(directory);
-                    byPath[entry.Path] = directory;
-                    parent.Children.Add(directory);
+                    var directory = new DirectoryState(entry, name, parent) { Listed = inclusion == Inclusion.Listed, TaggedBy = await FindTagFileAsync(entry.Path, cancellationToken).ConfigureAwait(false) };
+                    Interlocked.Increment(ref _counts.Directories);
+                    parent.Add(directory, pending: true);
+                    var previousTree = parent.TakePreviousTree(name, ReadParentTree, out var passed);
+                    _parentTrees.Add(-passed);
+                    await OpenPreviousAsync(directory, previousTree, ReadParentTree).ConfigureAwait(false);
+                    open.Add((entry.Path, directory));
                     break;
                 case EntryKind.File:
-                    var file = new FileState(entry, name);
-                    parent.Children.Add(file);
+                    var file = new FileState(entry, name, parent);
+                    Interlocked.Increment(ref _counts.Files);
+                    Interlocked.Add(ref _counts.Bytes, entry.Size);
                     _progress.AddPlanned(entry.Size);
-                    if (previous.TryGetValue(entry.Path, out var before) && IsUnchanged(before, entry))
+                    var before = parent.Previous?.GetValueOrDefault(name);
+                    if (before is { Kind: Node.FileKind, Error: null, Content: not null } && IsUnchanged(before, entry))
                     {
+                        parent.Add(file, pending: false);
                         file.Reuse(before);
+                        Interlocked.Increment(ref _counts.FilesUnchanged);
                         _progress.AddDone(entry.Size, file: true);
                     }
                     else if (entry.Error is null)
@@ -330,19 +356,90 @@ internal sealed partial class BackupRunner
                             _wouldRead.Add(entry.Path);
                         }
 
+                        // The directory waits for the file: its tree is written once the file is read.
+                        parent.Add(file, pending: true);
                         await files.WriteAsync(file, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        parent.Add(file, pending: false);
                     }
 
                     break;
                 default:
-                    parent.Children.Add(new LeafState(entry, name));
+                    if (entry.Kind == EntryKind.Symlink)
+                    {
+                        Interlocked.Increment(ref _counts.Symlinks);
+                    }
+
+                    parent.Add(new LeafState(entry, name), pending: false);
                     break;
             }
         }
 
-        if (directories.Count == 0)
+        if (root is null)
         {
             throw new StoreException($"the source {_source.Description} yielded nothing");
+        }
+
+        for (var i = open.Count - 1; i >= 0; i--)
+        {
+            await CloseAsync(open[i].State, closed, cancellationToken).ConfigureAwait(false);
+        }
+
+        return root;
+    }
+
+    /// <summary>Whether <paramref name="path"/> is <paramref name="directory"/> or lies below it.</summary>
+    private static bool IsAtOrBelow(string path, string directory) =>
+        directory.Length == 0 || (path.StartsWith(directory, StringComparison.Ordinal) && (path.Length == directory.Length || path[directory.Length] == '/'));
+
+    /// <summary>The scan left <paramref name="directory"/>: nothing more is added to it, and what it read of the parent snapshot goes.</summary>
+    private async Task CloseAsync(DirectoryState? directory, SemaphoreSlim closed, CancellationToken cancellationToken)
+    {
+        if (directory is null)
+        {
+            return;
+        }
+
+        await closed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _parentTrees.Add(-directory.ClosePrevious());
+        directory.Release(_finished.Writer);
+    }
+
+    private void Warn(string path, string reason)
+    {
+        lock (_warnings)
+        {
+            _warnings.Add($"{Node.Quote(path)}: {reason}");
+        }
+    }
+
+    /// <summary>Gives <paramref name="directory"/> the parent snapshot's tree of its path (being read by <paramref name="read"/>), so its unchanged files are not read again.</summary>
+    private static async Task OpenPreviousAsync(DirectoryState directory, Task<TreeNode?>? read, Func<string, Task<TreeNode?>> readParentTree)
+    {
+        if (read is not null)
+        {
+            directory.HoldPrevious(await read.ConfigureAwait(false), readParentTree);
+        }
+    }
+
+    /// <summary>Reads a tree of the parent snapshot; a damaged one only costs speed (its files are read again).</summary>
+    private Task<TreeNode?> ReadParentTreeAsync(string subtree, CancellationToken cancellationToken)
+    {
+        _parentTrees.Add(1);
+        return ReadAsync();
+
+        async Task<TreeNode?> ReadAsync()
+        {
+            try
+            {
+                return await _store.ReadTreeAsync(BlobId.Parse(subtree), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is StoreException or FormatException)
+            {
+                return null;
+            }
         }
     }
 
@@ -416,11 +513,10 @@ internal sealed partial class BackupRunner
                 // The file vanished or cannot be read: record that and go on, as the source does for scan errors.
                 var line = e.Message.Split('\n', 2)[0];
                 file.Fail(line);
-                lock (_warnings)
-                {
-                    _warnings.Add($"{Node.Quote(file.Entry.Path)}: {line}");
-                }
+                Warn(file.Entry.Path, line);
             }
+
+            file.Parent.Release(_finished.Writer);
         }
     }
 
@@ -470,27 +566,41 @@ internal sealed partial class BackupRunner
         }
     }
 
-    /// <summary>Writes every directory's tree, deepest first (the scan lists parents before children).</summary>
-    private static async Task<Node> WriteTreesAsync(List<DirectoryState> directories, PackUploader uploader, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes each directory's tree as soon as everything in it is done (its files read, its subdirectories'
+    /// trees written), then drops its children's states; the root comes last.
+    /// </summary>
+    private async Task WriteTreesAsync(PackUploader uploader, SemaphoreSlim closed, CancellationToken cancellationToken)
     {
-        for (var i = directories.Count - 1; i >= 0; i--)
+        await foreach (var directory in _finished.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            var directory = directories[i];
-            directory.Children.RemoveAll(c => c is DirectoryState { Pruned: true });
-            if (i > 0 && !directory.Listed && directory.Children.Count == 0)
+            var children = directory.Children;
+            var held = children.Count;
+            children.RemoveAll(c => c is DirectoryState { Pruned: true });
+            if (directory.Parent is not null && !directory.Listed && children.Count == 0)
             {
                 // Only on the way to a --files-from glob that matched nothing below it.
                 directory.Pruned = true;
-                continue;
+                Interlocked.Decrement(ref _counts.Directories);
+            }
+            else if (!_request.DryRun)
+            {
+                var tree = new TreeNode { Entries = children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList() };
+                directory.Subtree = (await uploader.AddTreeAsync(tree, cancellationToken).ConfigureAwait(false)).ToString();
             }
 
-            var tree = new TreeNode { Entries = directory.Children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList() };
-            var id = await uploader.AddTreeAsync(tree, cancellationToken).ConfigureAwait(false);
-            directory.Subtree = id.ToString();
-            directory.Children.Clear();
+            directory.DropChildren();
+            _live.Add(-held);
+            closed.Release();
+            if (directory.Parent is { } parent)
+            {
+                parent.Release(_finished.Writer);
+            }
+            else
+            {
+                _finished.Writer.TryComplete();
+            }
         }
-
-        return directories[0].ToNode();
     }
 
     private readonly record struct ChunkWork(BlobId Id, byte[] Buffer, int Length);
@@ -508,11 +618,31 @@ internal sealed partial class BackupRunner
 
     private sealed class LeafState(TreeEntry entry, string name) : EntryState(entry, name);
 
-    private sealed class DirectoryState(TreeEntry entry, string name) : EntryState(entry, name)
+    private sealed class DirectoryState(TreeEntry entry, string name, DirectoryState? parent) : EntryState(entry, name)
     {
-        public List<EntryState> Children { get; } = [];
+        // The scan's hold, released when it leaves the directory, plus one for each child it waits for.
+        private int _pending = 1;
+        private List<EntryState>? _children = [];
 
-        public HashSet<string> ChildNames { get; } = new(StringComparer.Ordinal);
+        // The parent snapshot's directory of this path, while the scan is in it: its entries by name, its
+        // subdirectories in tree order, and the trees of the next few of them being read ahead of the scan.
+        private Dictionary<string, Node>? _previous;
+        private List<Node>? _previousDirectories;
+        private Dictionary<string, Task<TreeNode?>>? _readAhead;
+        private int _nextReadAhead;
+        private string _passed = "";
+        private int _heldReads;
+
+        public DirectoryState? Parent => parent;
+
+        /// <summary>The entries in it, until its tree is written.</summary>
+        public List<EntryState> Children => _children ?? throw new InvalidOperationException("the directory's tree is written");
+
+        /// <summary>The names taken so far, while the scan is in it.</summary>
+        public HashSet<string>? ChildNames { get; private set; } = new(StringComparer.Ordinal);
+
+        /// <summary>The parent snapshot's entries of this directory by name, while the scan is in it; null: none.</summary>
+        public IReadOnlyDictionary<string, Node>? Previous => _previous;
 
         public string? Subtree { get; set; }
 
@@ -524,16 +654,119 @@ internal sealed partial class BackupRunner
 
         public bool Pruned { get; set; }
 
+        public void Add(EntryState child, bool pending)
+        {
+            if (pending)
+            {
+                Interlocked.Increment(ref _pending);
+            }
+
+            Children.Add(child);
+        }
+
+        /// <summary>One thing it waited for is done; when the last is, it goes to the tree writer.</summary>
+        public void Release(ChannelWriter<DirectoryState> finished)
+        {
+            if (Interlocked.Decrement(ref _pending) == 0)
+            {
+                finished.TryWrite(this);
+            }
+        }
+
+        public void DropChildren() => _children = null;
+
+        /// <summary>Holds the parent snapshot's tree of this path (null: it could not be read) and reads ahead the first subdirectories' trees.</summary>
+        public void HoldPrevious(TreeNode? tree, Func<string, Task<TreeNode?>> read)
+        {
+            _heldReads = 1;
+            if (tree is not null)
+            {
+                _previous = tree.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+                _previousDirectories = tree.Entries.Where(e => e is { Kind: Node.DirectoryKind, Subtree: not null }).ToList();
+                _readAhead = new(StringComparer.Ordinal);
+                ReadAhead(read);
+            }
+        }
+
+        /// <summary>
+        /// The read of the parent snapshot's tree of subdirectory <paramref name="name"/> (started ahead, or now), or
+        /// null when the parent snapshot has no such directory; <paramref name="passed"/>: how many trees read ahead
+        /// were dropped because the scan passed their directories (a source lists siblings in name order).
+        /// </summary>
+        public Task<TreeNode?>? TakePreviousTree(string name, Func<string, Task<TreeNode?>> read, out int passed)
+        {
+            passed = 0;
+            if (_readAhead is null)
+            {
+                return null;
+            }
+
+            foreach (var behind in _readAhead.Keys.Where(k => string.CompareOrdinal(k, name) < 0).ToList())
+            {
+                _readAhead.Remove(behind);
+                passed++;
+            }
+
+            if (string.CompareOrdinal(name, _passed) > 0)
+            {
+                _passed = name;
+            }
+
+            if (!_readAhead.Remove(name, out var started) && _previous!.GetValueOrDefault(name) is { Kind: Node.DirectoryKind, Subtree: { } subtree })
+            {
+                started = read(subtree);
+            }
+
+            ReadAhead(read);
+            return started;
+        }
+
+        /// <summary>The scan left it: drops what it held of the parent snapshot, and returns how many trees that was.</summary>
+        public int ClosePrevious()
+        {
+            var released = _heldReads + (_readAhead?.Count ?? 0);
+            _previous = null;
+            _previousDirectories = null;
+            _readAhead = null;
+            ChildNames = null;
+            return released;
+        }
+
         public override Node ToNode() => base.ToNode() with { Subtree = Subtree };
+
+        private void ReadAhead(Func<string, Task<TreeNode?>> read)
+        {
+            while (_readAhead!.Count < ReadAheadTrees && _nextReadAhead < _previousDirectories!.Count)
+            {
+                var next = _previousDirectories[_nextReadAhead++];
+                if (string.CompareOrdinal(next.Name, _passed) > 0)
+                {
+                    _readAhead[next.Name] = read(next.Subtree!);
+                }
+            }
+        }
     }
 
-    private sealed class FileState(TreeEntry entry, string name) : EntryState(entry, name)
+    /// <summary>The summary's counters, counted as the scan goes.</summary>
+    private sealed class SummaryCounts
+    {
+        public int Files;
+        public int Directories;
+        public int Symlinks;
+        public long Bytes;
+        public int FilesUnchanged;
+    }
+
+    private sealed class FileState(TreeEntry entry, string name, DirectoryState parent) : EntryState(entry, name)
     {
         private string? _sha256;
         private string? _error;
         private long? _size;
         private IReadOnlyList<string>? _reused;
         private IReadOnlyList<long[]>? _extents;
+
+        /// <summary>The directory waiting for it.</summary>
+        public DirectoryState Parent => parent;
 
         public List<BlobId> Content { get; } = [];
 

@@ -1,4 +1,3 @@
-using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
 using Coffer.Engine.Repository;
 
@@ -51,7 +50,7 @@ internal sealed class SnapshotFind
         while (level.Count > 0)
         {
             var missing = level.Where(id => !trees.ContainsKey(id)).Distinct(StringComparer.Ordinal).Take(CofferStore.MaxCachedTrees - trees.Count).ToList();
-            var read = await ReadTreesAsync(missing, cancellationToken).ConfigureAwait(false);
+            var read = await _store.ReadTreesAsync(missing, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < missing.Count; i++)
             {
                 if (read[i] is { } tree)
@@ -62,51 +61,5 @@ internal sealed class SnapshotFind
 
             level = level.Where(trees.ContainsKey).SelectMany(id => trees[id].Entries).Select(entry => entry.Subtree).OfType<string>().ToList();
         }
-    }
-
-    /// <summary>
-    /// Reads trees pack by pack (a backup writes a snapshot's trees into few packs, so a level is a few ranged
-    /// reads, not one per directory); when the batch fails, one by one, so one damaged tree costs only itself.
-    /// </summary>
-    private async Task<TreeNode?[]> ReadTreesAsync(List<string> ids, CancellationToken cancellationToken)
-    {
-        var read = new TreeNode?[ids.Count];
-        try
-        {
-            using var batch = await BlobBatch.ReadAsync(_store, ids.Select(BlobId.Parse), cancellationToken).ConfigureAwait(false);
-
-            // Parsing the JSON is most of a level's time once its blobs are read: on every core.
-            Parallel.For(0, ids.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
-            {
-                var id = BlobId.Parse(ids[i]);
-                try
-                {
-                    read[i] = CofferStore.ParseTree(id, batch[id]);
-                }
-                catch (StoreFormatException)
-                {
-                    read[i] = null;
-                }
-            });
-
-            return read;
-        }
-        catch (Exception e) when (e is StoreException or FormatException)
-        {
-            // Some tree of the batch is missing or damaged: which one is for the reads below to find out.
-        }
-
-        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = CofferStore.ParallelReads, CancellationToken = cancellationToken }, async (i, ct) =>
-        {
-            try
-            {
-                read[i] = await _store.ReadTreeAsync(BlobId.Parse(ids[i]), ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is StoreException or FormatException)
-            {
-                read[i] = null;
-            }
-        }).ConfigureAwait(false);
-        return read;
     }
 }

@@ -13,19 +13,21 @@ namespace Coffer.Engine.Operations.Restore;
 /// Writes a snapshot (or a part of it) to a destination. The walk creates directories as it meets them (so before
 /// the files in them) and links in place, and hands files to a few writers: large files one by one, each fetching
 /// its blobs ahead; small files in batches whose blobs are read pack by pack (<see cref="BlobBatch"/>), so a pack
-/// is read once per batch rather than once per blob. What is at the target already is compared first
-/// (<see cref="RestoreOptions.Overwrite"/>), what the snapshot lacks is removed on request, and directory
-/// metadata comes last (deepest first), since writing into a directory changes its mtime.
+/// is read once per batch rather than once per blob. The walk reads trees a batch of directories at a time
+/// (<see cref="CofferStore.WalkAsync(Node, string, Dictionary{string, TreeNode}?, List{ValueTuple{string, string}}?, CancellationToken)"/>).
+/// What is at the target already is compared first (<see cref="RestoreOptions.Overwrite"/>), what the snapshot
+/// lacks is removed on request. A directory's metadata is set once the walk has left it and everything in it is
+/// written (writing into a directory changes its mtime), so the plan holds the directories along the walk's path
+/// and those waiting for files in flight, not every directory; with <c>--delete</c>, after the deletions.
 /// </summary>
 internal sealed class RestoreRunner
 {
-    private const int Writers = 4;
+    internal const int Writers = 4;
 
     // Files up to this size go in batches; a batch holds at most BatchBytes of content (bounded memory:
     // Writers batches in flight) or BatchFiles files.
     private const long SmallFile = 4 << 20;
     private const long BatchBytes = 16 << 20;
-    private const int BatchFiles = 512;
 
     private readonly CofferStore _store;
     private readonly IDestinationConnector _destination;
@@ -41,6 +43,14 @@ internal sealed class RestoreRunner
         _options = options ?? new RestoreOptions();
         _report = report ?? (_ => { });
     }
+
+    /// <summary>How many small files a batch holds at most; with <see cref="Writers"/> batches queued and as many being written, the files in flight.</summary>
+    internal int BatchFiles { get; init; } = 512;
+
+    /// <summary>The most restored directories held at once, waiting for their content before their metadata is set: a test's view of the plan's memory bound.</summary>
+    internal long PeakOpenDirectories => _openDirectories.Peak;
+
+    private readonly PeakCounter _openDirectories = new();
 
     /// <summary>The ranged pack reads the last run made for its batches of small files.</summary>
     public int BatchReads { get; private set; }
@@ -85,7 +95,9 @@ internal sealed class RestoreRunner
         using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = failure.Token;
         var work = Channel.CreateBounded<FileJob[]>(new BoundedChannelOptions(Writers) { SingleWriter = true });
-        var directories = new List<(string Path, Node Node)>();
+        // With --delete, stale entries are removed after every write and that changes their directory's mtime: its
+        // metadata waits until then (deepest first), as --delete holds the target's listing anyway.
+        var finishLater = _options.Delete ? new List<RestoredDirectory>() : null;
         // Hard links: the first path restored of each file (by FileId), and the later paths, linked once it is written.
         var firstLinked = new Dictionary<string, string>(StringComparer.Ordinal);
         var linked = new List<FileJob>();
@@ -115,6 +127,28 @@ internal sealed class RestoreRunner
             }
 
             _progress.AddDone(job.Node.Size, file: true);
+            await ReleaseAsync(job.Directory).ConfigureAwait(false);
+        }
+
+        // One thing a directory waited for is done; when it was the last, its metadata is set (or left for
+        // after --delete) and its own directory has one thing less to wait for.
+        async Task ReleaseAsync(RestoredDirectory? directory)
+        {
+            for (; directory is not null && directory.Release(); directory = directory.Parent)
+            {
+                if (finishLater is not null)
+                {
+                    lock (finishLater)
+                    {
+                        finishLater.Add(directory);
+                    }
+
+                    continue;
+                }
+
+                await _destination.FinishDirectoryAsync(directory.Node.ToEntry(directory.Path), token).ConfigureAwait(false);
+                _openDirectories.Add(-1);
+            }
         }
 
         var writers = Enumerable.Range(0, Writers).Select(_ => Pipeline.Stage(failure, async () =>
@@ -140,6 +174,9 @@ internal sealed class RestoreRunner
         {
             var batch = new List<FileJob>();
             long batchBytes = 0;
+
+            // The restored directories the walk is in (their metadata waits for the walk to leave them and for their files).
+            var open = new List<RestoredDirectory>();
             async Task FlushAsync()
             {
                 if (batch.Count > 0)
@@ -163,6 +200,12 @@ internal sealed class RestoreRunner
                 {
                     // --numeric-owner: without names, a destination sets owners by number.
                     var node = _options.NumericOwner ? stored with { User = null, Group = null } : stored;
+                    while (open.Count > 0 && !IsBelow(entryPath, open[^1].Path))
+                    {
+                        await ReleaseAsync(open[^1]).ConfigureAwait(false);
+                        open.RemoveAt(open.Count - 1);
+                    }
+
                     TreeEntry? there = null;
                     existing?.Remove(entryPath, out there);
                     if (!selection.Selects(entryPath))
@@ -186,7 +229,10 @@ internal sealed class RestoreRunner
                             if (!_options.DryRun)
                             {
                                 await _destination.CreateDirectoryAsync(node.ToEntry(entryPath), token).ConfigureAwait(false);
-                                directories.Add((entryPath, node));
+                                var inside = open.Count > 0 ? open[^1] : null;
+                                inside?.Hold();
+                                open.Add(new RestoredDirectory(entryPath, node, inside));
+                                _openDirectories.Add(1);
                             }
 
                             break;
@@ -221,13 +267,14 @@ internal sealed class RestoreRunner
 
                             break;
                         default:
-                            var job = new FileJob(entryPath, node, ShouldWrite(overwrite, node, there));
+                            var job = new FileJob(entryPath, node, ShouldWrite(overwrite, node, there), open.Count > 0 ? open[^1] : null);
                             if (node.Links > 1 && node.FileId is { } fileId && !firstLinked.TryAdd(fileId, entryPath))
                             {
                                 // Written after every first path is (writers run in parallel), as a link to it.
                                 if (!_options.DryRun)
                                 {
                                     _progress.AddPlanned(node.Size);
+                                    job.Directory?.Hold();
                                     linked.Add(job with { LinkTo = firstLinked[fileId] });
                                 }
                                 else if (job.Write)
@@ -260,6 +307,7 @@ internal sealed class RestoreRunner
                             }
 
                             _progress.AddPlanned(node.Size);
+                            job.Directory?.Hold();
                             if (node.Size > SmallFile)
                             {
                                 await work.Writer.WriteAsync([job], token).ConfigureAwait(false);
@@ -278,6 +326,10 @@ internal sealed class RestoreRunner
                 }
 
                 await FlushAsync().ConfigureAwait(false);
+                for (var i = open.Count - 1; i >= 0; i--)
+                {
+                    await ReleaseAsync(open[i]).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -321,9 +373,10 @@ internal sealed class RestoreRunner
             }
         }
 
-        for (var i = directories.Count - 1; i >= 0; i--)
+        foreach (var directory in finishLater ?? [])
         {
-            await _destination.FinishDirectoryAsync(directories[i].Node.ToEntry(directories[i].Path), cancellationToken).ConfigureAwait(false);
+            await _destination.FinishDirectoryAsync(directory.Node.ToEntry(directory.Path), cancellationToken).ConfigureAwait(false);
+            _openDirectories.Add(-1);
         }
 
         if (!mismatches.IsEmpty)
@@ -386,6 +439,29 @@ internal sealed class RestoreRunner
         }
     }
 
-    // LinkTo: for a later name of a hard-linked file, the path restored first.
-    private sealed record FileJob(string Path, Node Node, bool Write, string? LinkTo = null);
+    /// <summary>Whether <paramref name="path"/> lies below <paramref name="directory"/> (the root, <c>""</c>, holds everything).</summary>
+    private static bool IsBelow(string path, string directory) =>
+        directory.Length == 0 || (path.Length > directory.Length && path[directory.Length] == '/' && path.StartsWith(directory, StringComparison.Ordinal));
+
+    // Directory: the nearest restored directory it is in, which waits for it. LinkTo: for a later name of a
+    // hard-linked file, the path restored first.
+    private sealed record FileJob(string Path, Node Node, bool Write, RestoredDirectory? Directory, string? LinkTo = null);
+
+    /// <summary>A directory restored, whose metadata is set once the walk has left it and everything in it is written.</summary>
+    private sealed class RestoredDirectory(string path, Node node, RestoredDirectory? parent)
+    {
+        // The walk's hold, released when it leaves the directory, plus one for each file and directory in it not done.
+        private int _pending = 1;
+
+        public string Path => path;
+
+        public Node Node => node;
+
+        public RestoredDirectory? Parent => parent;
+
+        public void Hold() => Interlocked.Increment(ref _pending);
+
+        /// <summary>Releases one hold; true when it was the last.</summary>
+        public bool Release() => Interlocked.Decrement(ref _pending) == 0;
+    }
 }
