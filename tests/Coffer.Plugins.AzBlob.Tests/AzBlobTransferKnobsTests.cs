@@ -52,6 +52,14 @@ public sealed class AzBlobTransferKnobsTests
         Assert.That(await TierAsync("store/packfile/" + new string('a', 64)), Is.EqualTo(AccessTier.Cool));
         Assert.That(await TierAsync("store/index/" + new string('b', 64)), Is.EqualTo(AccessTier.Hot), "small objects stay in the account's default tier");
 
+        await using (var cold = await StorageAsync("cold", ("access_tier", "cold")))
+        {
+            await cold.CreateAsync("{}"u8.ToArray());
+            await cold.PutAsync(StorageObjectClass.Packfile, new string('a', 64), new MemoryStream(new byte[1000]));
+        }
+
+        Assert.That(await TierAsync("cold/packfile/" + new string('a', 64)), Is.EqualTo(AccessTier.Cold));
+
         // A destination takes archive too, and the option wins over the tier the entry recorded.
         var entry = new TreeEntry("docs/a.txt", EntryKind.File) { Size = 3, Metadata = new Dictionary<string, string> { ["azure.tier"] = "Hot" } };
         await using (var destination = await AzBlobHarness.Catalog.CreateDestinationAsync(
