@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Coffer.Engine.Core.Model;
+using Coffer.Plumbing;
 
 namespace Coffer.Cli;
 
@@ -40,6 +41,13 @@ internal sealed class JsonOutput
     public static JsonSnapshot Snapshot(Snapshot s) =>
         new(s.Id, s.ShortId, s.Time, s.Hostname, s.Username, s.Source, s.Tags, s.Parent, s.Origin, s.Summary);
 
+    /// <summary>
+    /// The bytes of a name or path that is not UTF-8, in base64 (the tree format's <c>name_raw</c>), else null: the
+    /// serializer writes each such byte as U+FFFD, so the string beside it cannot name the file.
+    /// </summary>
+    public static string? Raw(string? name) =>
+        name is not null && RawName.HasEscapedBytes(name) ? Convert.ToBase64String(RawName.Encode(name)) : null;
+
     /// <summary>A tree entry as <c>ls</c> and <c>find</c> show it.</summary>
     public static JsonNode Node(Node node, string path) =>
         new(path, node.Name, node.Kind, node.Mode, node.Uid, node.Gid, node.Size, node.Mtime, node.Target);
@@ -66,8 +74,21 @@ internal sealed record JsonSnapshot(string Id, string ShortId, DateTimeOffset? T
     public bool Damaged { get; init; }
 }
 
-/// <summary>A tree entry.</summary>
-internal sealed record JsonNode(string Path, string Name, string Type, int? Mode, long? Uid, long? Gid, long Size, DateTimeOffset Mtime, string? Target);
+/// <summary>A tree entry; the <c>_raw</c> fields only for names that are not UTF-8.</summary>
+internal sealed record JsonNode(string Path, string Name, string Type, int? Mode, long? Uid, long? Gid, long Size, DateTimeOffset Mtime, string? Target)
+{
+    /// <summary>The path's bytes (base64) when it is not UTF-8.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PathRaw => JsonOutput.Raw(Path);
+
+    /// <summary>The name's bytes (base64) when it is not UTF-8.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? NameRaw => JsonOutput.Raw(Name);
+
+    /// <summary>The symlink target's bytes (base64) when it is not UTF-8.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TargetRaw => JsonOutput.Raw(Target);
+}
 
 /// <summary>The end of a backup (restic's backup summary names where the meaning is the same).</summary>
 internal sealed record JsonBackupSummary(string? SnapshotId, long TotalFilesProcessed, long FilesUnmodified, long DirsProcessed, long Symlinks,
@@ -95,10 +116,20 @@ internal sealed record JsonRestoreSummary(string SnapshotId, string Destination,
 }
 
 /// <summary>A path and why something happened to it.</summary>
-internal sealed record JsonPathReason(string Path, string Reason);
+internal sealed record JsonPathReason(string Path, string Reason)
+{
+    /// <summary>The path's bytes (base64) when it is not UTF-8.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PathRaw => JsonOutput.Raw(Path);
+}
 
 /// <summary>A problem <c>check</c> found.</summary>
-internal sealed record JsonCheckProblem(string? Snapshot, string? Path, string Reason);
+internal sealed record JsonCheckProblem(string? Snapshot, string? Path, string Reason)
+{
+    /// <summary>The path's bytes (base64) when it is not UTF-8.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PathRaw => JsonOutput.Raw(Path);
+}
 
 /// <summary>The end of a check.</summary>
 internal sealed record JsonCheckSummary(bool Ok, int Snapshots, long FilesChecked, long BlobsChecked, int PacksRead, int PacksIndexed,
@@ -117,7 +148,12 @@ internal sealed record JsonStoreInfo(string Id, string Location, int Format, Dat
 internal sealed record JsonFindMatch(string SnapshotId, JsonNode Node);
 
 /// <summary>A difference <c>diff</c> found: <c>+</c> added, <c>-</c> removed, <c>M</c> modified, with what changed.</summary>
-internal sealed record JsonDiffChange(string Modifier, string Path, IReadOnlyList<string> What);
+internal sealed record JsonDiffChange(string Modifier, string Path, IReadOnlyList<string> What)
+{
+    /// <summary>The path's bytes (base64) when it is not UTF-8.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PathRaw => JsonOutput.Raw(Path);
+}
 
 /// <summary>A key of the store, in <c>key list</c>.</summary>
 internal sealed record JsonKey(string Id, DateTimeOffset Created, string? Hostname, string? Username, bool Current, bool InConfig);

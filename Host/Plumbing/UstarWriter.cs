@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 
 namespace Coffer.Plumbing;
@@ -12,10 +11,9 @@ namespace Coffer.Plumbing;
 /// <param name="output">Receives the archive; not disposed.</param>
 public sealed class UstarWriter(Stream output)
 {
-    private const int BlockSize = 512;
+    private const int BlockSize = TarFields.BlockSize;
     private const int NameLength = 100;
     private const int PrefixLength = 155;
-    private const int CopyBufferSize = 1 << 20;
 
     /// <summary>Writes one regular file.</summary>
     /// <param name="path">Its path in the archive: at most 100 UTF-8 bytes, or 255 split at a '/' into ustar's prefix and name.</param>
@@ -31,35 +29,7 @@ public sealed class UstarWriter(Stream output)
         ArgumentNullException.ThrowIfNull(content);
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         await output.WriteAsync(Header(path, size), cancellationToken).ConfigureAwait(false);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(size + 1, 1, CopyBufferSize));
-        try
-        {
-            long written = 0;
-            int read;
-            // Never more than size + 1 bytes: the extra one proves the content grew, without writing it.
-            while ((read = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, size - written + 1)), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                if (written + read > size)
-                {
-                    throw new TarFormatException(TarProblem.SizeMismatch, path, $"'{path}' grew beyond the {size} bytes its header says");
-                }
-
-                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                written += read;
-            }
-
-            if (written != size)
-            {
-                throw new TarFormatException(TarProblem.SizeMismatch, path, $"'{path}' has {written} bytes, not the {size} its header says");
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        var padding = (int)((BlockSize - (size % BlockSize)) % BlockSize);
-        await output.WriteAsync(new byte[padding], cancellationToken).ConfigureAwait(false);
+        await TarFields.CopyContentAsync(output, content, size, path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes the end-of-archive marker: two zero blocks.</summary>
@@ -86,36 +56,15 @@ public sealed class UstarWriter(Stream output)
         }
 
         name.CopyTo(header, 0);
-        Octal(0b110_100_100, header.AsSpan(100, 8)); // mode 0644
-        Octal(0, header.AsSpan(108, 8)); // uid
-        Octal(0, header.AsSpan(116, 8)); // gid
-        Octal(size, header.AsSpan(124, 12));
-        Octal(0, header.AsSpan(136, 12)); // mtime: the epoch
+        TarFields.Octal(0b110_100_100, header.AsSpan(100, 8)); // mode 0644
+        TarFields.Octal(0, header.AsSpan(108, 8)); // uid
+        TarFields.Octal(0, header.AsSpan(116, 8)); // gid
+        TarFields.Octal(size, header.AsSpan(124, 12));
+        TarFields.Octal(0, header.AsSpan(136, 12)); // mtime: the epoch
         header[156] = (byte)'0';
         "ustar\000"u8.CopyTo(header.AsSpan(257));
 
-        // The checksum is the byte sum with its own field taken as spaces, written as six digits, NUL, space.
-        "        "u8.CopyTo(header.AsSpan(148));
-        long sum = 0;
-        foreach (var b in header)
-        {
-            sum += b;
-        }
-
-        Octal(sum, header.AsSpan(148, 7));
+        TarFields.Checksum(header);
         return header;
-    }
-
-    // Zero-padded octal digits filling the field but its last byte, which stays NUL.
-    private static void Octal(long value, Span<byte> field)
-    {
-        var digits = Convert.ToString(value, 8);
-        if (digits.Length > field.Length - 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(value), value, "too large for a ustar header field");
-        }
-
-        Encoding.ASCII.GetBytes(digits.PadLeft(field.Length - 1, '0'), field);
-        field[^1] = 0;
     }
 }

@@ -53,6 +53,11 @@ public static class RawTree
         print('\n'.join(sorted(lines)))
         """;
 
+    private const string TarNames = """
+        import sys, tarfile
+        print('\n'.join(m.name.encode('utf-8', 'surrogateescape').hex() for m in tarfile.open(sys.argv[1])))
+        """;
+
     /// <summary>Bytes of a path the tree holds, over 4096 bytes long.</summary>
     public const int DeepPathBytes = (17 * 253) + 9;
 
@@ -64,6 +69,14 @@ public static class RawTree
     /// mtime in microseconds (not for directories, whose listing changes it), and a file's SHA-256 or a link's target.
     /// </summary>
     public static string Listing(string root) => Python(List, root);
+
+    /// <summary>The entries' names in the tar file <paramref name="tar"/>, one per line, each its bytes in hex (Python's tarfile).</summary>
+    public static string TarListing(string tar) => Python(TarNames, tar);
+
+    /// <summary>The bytes (hex) of the path over PATH_MAX, relative to the tree's root.</summary>
+    public static string DeepPathHex =>
+        string.Concat(Enumerable.Range(0, 17).Select(level => Convert.ToHexStringLower(System.Text.Encoding.ASCII.GetBytes($"{level:00}{new string('d', 250)}/"))))
+        + "64656570ff2e747874";
 
     private static string Python(string script, string root)
     {

@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using Coffer.Engine.Core;
@@ -135,55 +134,49 @@ internal sealed class SnapshotDump
 
     private sealed class TarArchiveWriter(Stream output) : IArchiveWriter
     {
-        // Pax, not ustar: no 100-byte name limit, mtimes below the second, owners of any size.
-        private readonly TarWriter _writer = new(output, TarEntryFormat.Pax, leaveOpen: true);
+        // Pax, not ustar: no 100-byte name limit, mtimes below the second, owners of any size, and names that are
+        // not UTF-8 written as their bytes (System.Formats.Tar's writer would replace those bytes with U+FFFD).
+        private readonly PaxWriter _writer = new(output);
 
         public async Task WriteAsync(string path, Node node, Stream? content, CancellationToken cancellationToken)
         {
             var (type, name) = node.Kind switch
             {
-                Node.DirectoryKind => (TarEntryType.Directory, path + "/"),
-                Node.SymlinkKind => (TarEntryType.SymbolicLink, path),
-                HardLinkKind => (TarEntryType.HardLink, path),
-                Node.FifoKind => (TarEntryType.Fifo, path),
-                Node.CharacterDeviceKind => (TarEntryType.CharacterDevice, path),
-                Node.BlockDeviceKind => (TarEntryType.BlockDevice, path),
-                _ => (TarEntryType.RegularFile, path),
+                Node.DirectoryKind => (PaxEntryType.Directory, path + "/"),
+                Node.SymlinkKind => (PaxEntryType.SymbolicLink, path),
+                HardLinkKind => (PaxEntryType.HardLink, path),
+                Node.FifoKind => (PaxEntryType.Fifo, path),
+                Node.CharacterDeviceKind => (PaxEntryType.CharacterDevice, path),
+                Node.BlockDeviceKind => (PaxEntryType.BlockDevice, path),
+                _ => (PaxEntryType.RegularFile, path),
             };
-            var entry = new PaxTarEntry(type, name)
+            var entry = new PaxEntry(type, name)
             {
-                Mode = (UnixFileMode)ModeOf(node),
+                Mode = ModeOf(node),
                 ModificationTime = node.Mtime,
                 UserName = node.User ?? "",
                 GroupName = node.Group ?? "",
+                LinkPath = node.Target,
             };
-            if (node.Rdev is { } rdev && type is TarEntryType.CharacterDevice or TarEntryType.BlockDevice)
+            if (node.Rdev is { } rdev && type is PaxEntryType.CharacterDevice or PaxEntryType.BlockDevice)
             {
                 // glibc's makedev encoding, undone.
-                entry.DeviceMajor = (int)(((rdev >> 8) & 0xFFF) | ((rdev >> 32) & 0xFFFFF000));
-                entry.DeviceMinor = (int)((rdev & 0xFF) | ((rdev >> 12) & 0xFFFFFF00));
+                entry = entry with
+                {
+                    DeviceMajor = ((rdev >> 8) & 0xFFF) | ((rdev >> 32) & 0xFFFFF000),
+                    DeviceMinor = (rdev & 0xFF) | ((rdev >> 12) & 0xFFFFFF00),
+                };
             }
 
-            if (content is not null)
+            if (node.Uid is { } uid && node.Gid is { } gid && uid >= 0 && gid >= 0)
             {
-                entry.DataStream = content;
+                entry = entry with { Uid = uid, Gid = gid };
             }
 
-            if (node.Target is { } target)
-            {
-                entry.LinkName = target;
-            }
-
-            if (node.Uid is { } uid && node.Gid is { } gid && uid is >= 0 and <= int.MaxValue && gid is >= 0 and <= int.MaxValue)
-            {
-                entry.Uid = (int)uid;
-                entry.Gid = (int)gid;
-            }
-
-            await _writer.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+            await _writer.WriteEntryAsync(entry, content is null ? 0 : node.Size, content, cancellationToken).ConfigureAwait(false);
         }
 
-        public ValueTask DisposeAsync() => _writer.DisposeAsync();
+        public async ValueTask DisposeAsync() => await _writer.FinishAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     private sealed class ZipArchiveWriter(Stream output) : IArchiveWriter
@@ -227,10 +220,9 @@ internal sealed class SnapshotDump
     }
 
     /// <summary>
-    /// A file's content with the size its node records. TarWriter writes an entry's size before its data
-    /// and asks only a seekable stream for it, so this stream says it can seek and answers Length and
-    /// Position (all TarWriter uses); it cannot move. Content that turns out longer or shorter than the
-    /// node says fails here, before a wrong size is left in an archive.
+    /// A file's content with the size its node records (it says it can seek and answers Length and Position, for
+    /// writers that ask; it cannot move). Content that turns out longer or shorter than the node says fails
+    /// here, before a wrong size is left in an archive.
     /// </summary>
     private sealed class SizedContentStream(Stream content, long size, string path) : ReadOnlyStream
     {
