@@ -264,7 +264,7 @@ internal sealed partial class BackupRunner
                 root = new DirectoryState(entry, "", parent: null) { Listed = !_excludes.HasIncludes, TaggedBy = await FindTagFileAsync("", cancellationToken).ConfigureAwait(false) };
                 _live.Add(1);
                 Interlocked.Increment(ref _counts.Directories);
-                await OpenPreviousAsync(root, parentRoot?.Subtree is { } rootTree ? ReadParentTree(rootTree) : null, ReadParentTree).ConfigureAwait(false);
+                await OpenPreviousAsync(root, parentRoot?.Subtree, parentRoot?.Subtree is { } rootTree ? ReadParentTree(rootTree) : null, ReadParentTree).ConfigureAwait(false);
                 open.Add(("", root));
                 continue;
             }
@@ -332,7 +332,7 @@ internal sealed partial class BackupRunner
                     parent.Add(directory, pending: true);
                     var previousTree = parent.TakePreviousTree(name, ReadParentTree, out var passed);
                     _parentTrees.Add(-passed);
-                    await OpenPreviousAsync(directory, previousTree, ReadParentTree).ConfigureAwait(false);
+                    await OpenPreviousAsync(directory, parent.Previous?.GetValueOrDefault(name)?.Subtree, previousTree, ReadParentTree).ConfigureAwait(false);
                     open.Add((entry.Path, directory));
                     break;
                 case EntryKind.File:
@@ -415,12 +415,15 @@ internal sealed partial class BackupRunner
         }
     }
 
-    /// <summary>Gives <paramref name="directory"/> the parent snapshot's tree of its path (being read by <paramref name="read"/>), so its unchanged files are not read again.</summary>
-    private static async Task OpenPreviousAsync(DirectoryState directory, Task<TreeNode?>? read, Func<string, Task<TreeNode?>> readParentTree)
+    /// <summary>
+    /// Gives <paramref name="directory"/> the parent snapshot's tree of its path (blob <paramref name="subtree"/>, being
+    /// read by <paramref name="read"/>), so its unchanged files are not read again and an unchanged tree is not written again.
+    /// </summary>
+    private static async Task OpenPreviousAsync(DirectoryState directory, string? subtree, Task<TreeNode?>? read, Func<string, Task<TreeNode?>> readParentTree)
     {
         if (read is not null)
         {
-            directory.HoldPrevious(await read.ConfigureAwait(false), readParentTree);
+            directory.HoldPrevious(subtree, await read.ConfigureAwait(false), readParentTree);
         }
     }
 
@@ -585,8 +588,9 @@ internal sealed partial class BackupRunner
             }
             else if (!_request.DryRun)
             {
-                var tree = new TreeNode { Entries = children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList() };
-                directory.Subtree = (await uploader.AddTreeAsync(tree, cancellationToken).ConfigureAwait(false)).ToString();
+                var entries = children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+                directory.Subtree = directory.UnchangedSubtree(entries, _store.Index)
+                    ?? (await uploader.AddTreeAsync(new TreeNode { Entries = entries }, cancellationToken).ConfigureAwait(false)).ToString();
             }
 
             directory.DropChildren();
@@ -633,6 +637,11 @@ internal sealed partial class BackupRunner
         private string _passed = "";
         private int _heldReads;
 
+        // The parent snapshot's tree of this path, kept from the scan to the tree writer: when the new entries say
+        // the same, its blob is the new tree too, and nothing is encoded, hashed or looked up again.
+        private string? _previousSubtree;
+        private IReadOnlyList<Node>? _previousEntries;
+
         public DirectoryState? Parent => parent;
 
         /// <summary>The entries in it, until its tree is written.</summary>
@@ -673,14 +682,40 @@ internal sealed partial class BackupRunner
             }
         }
 
-        public void DropChildren() => _children = null;
+        public void DropChildren()
+        {
+            _children = null;
+            _previousEntries = null;
+        }
+
+        /// <summary>The parent snapshot's tree blob of this path when <paramref name="entries"/> (sorted by name) say what it says; else null.</summary>
+        public string? UnchangedSubtree(List<Node> entries, Repository.Packs.StoreIndex index)
+        {
+            if (_previousSubtree is null || _previousEntries is not { } previous || previous.Count != entries.Count)
+            {
+                return null;
+            }
+
+            for (var i = 0; i < entries.Count; i++)
+            {
+                if (!entries[i].SameAs(previous[i]))
+                {
+                    return null;
+                }
+            }
+
+            // It was read through the index; a store whose index lost it since gets the tree written again.
+            return index.Contains(BlobId.Parse(_previousSubtree)) ? _previousSubtree : null;
+        }
 
         /// <summary>Holds the parent snapshot's tree of this path (null: it could not be read) and reads ahead the first subdirectories' trees.</summary>
-        public void HoldPrevious(TreeNode? tree, Func<string, Task<TreeNode?>> read)
+        public void HoldPrevious(string? subtree, TreeNode? tree, Func<string, Task<TreeNode?>> read)
         {
             _heldReads = 1;
             if (tree is not null)
             {
+                _previousSubtree = subtree;
+                _previousEntries = tree.Entries;
                 _previous = tree.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
                 _previousDirectories = tree.Entries.Where(e => e is { Kind: Node.DirectoryKind, Subtree: not null }).ToList();
                 _readAhead = new(StringComparer.Ordinal);
