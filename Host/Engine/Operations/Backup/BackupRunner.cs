@@ -113,6 +113,9 @@ internal sealed partial class BackupRunner
     /// <summary>How many files the scan queues for the readers at most (the files in flight, with the readers' own).</summary>
     internal int QueuedFiles { get; init; } = 256;
 
+    /// <summary>The source's scan, started before the store was opened; null: the backup scans the source itself.</summary>
+    public SourcePrescan? Prescan { get; init; }
+
     /// <summary>The most entry states (directories, files, links) the run held at once: a test's view of its memory bound.</summary>
     internal long PeakLiveEntries => _live.Peak;
 
@@ -246,7 +249,7 @@ internal sealed partial class BackupRunner
         var open = new List<(string Path, DirectoryState? State)>();
         DirectoryState? root = null;
         Task<TreeNode?> ReadParentTree(string subtree) => ReadParentTreeAsync(subtree, cancellationToken);
-        await foreach (var entry in _source.ScanAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in (Prescan?.ReadAllAsync(cancellationToken) ?? _source.ScanAsync(cancellationToken)).ConfigureAwait(false))
         {
             if (entry.Path.Length == 0)
             {
