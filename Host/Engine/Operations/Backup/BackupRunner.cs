@@ -86,6 +86,7 @@ internal sealed partial class BackupRunner
     private readonly List<string> _wouldRead = [];
     private long _wouldAdd;
     private long _bytesRead;
+    private int _reusedTrees;
 
     // Directories whose content is all done, for the tree writer.
     private readonly Channel<DirectoryState> _finished = Channel.CreateUnbounded<DirectoryState>(new UnboundedChannelOptions { SingleReader = true });
@@ -121,6 +122,9 @@ internal sealed partial class BackupRunner
 
     /// <summary>The most trees of the parent snapshot the run held at once (read or being read).</summary>
     internal long PeakParentTrees => _parentTrees.Peak;
+
+    /// <summary>How many directories kept their parent snapshot's tree blob (nothing in them changed).</summary>
+    internal int ReusedTrees => _reusedTrees;
 
     public async Task<BackupResult> RunAsync(CancellationToken cancellationToken)
     {
@@ -592,8 +596,15 @@ internal sealed partial class BackupRunner
             else if (!_request.DryRun)
             {
                 var entries = children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
-                directory.Subtree = directory.UnchangedSubtree(entries, _store.Index)
-                    ?? (await uploader.AddTreeAsync(new TreeNode { Entries = entries }, cancellationToken).ConfigureAwait(false)).ToString();
+                if (directory.UnchangedSubtree(entries, _store.Index) is { } unchanged)
+                {
+                    directory.Subtree = unchanged;
+                    _reusedTrees++;
+                }
+                else
+                {
+                    directory.Subtree = (await uploader.AddTreeAsync(new TreeNode { Entries = entries }, cancellationToken).ConfigureAwait(false)).ToString();
+                }
             }
 
             directory.DropChildren();
