@@ -59,15 +59,18 @@ internal static class StoreCommands
             configuration = configuration is null ? null : selection.SourceConfiguration(parse, configuration, scheme => context.Catalog.FindOrDefault(ConnectorKind.Source, scheme)?.Descriptor);
             var piped = stdin ? await OpenStdinAsync(context, selection.StdinFileName(parse), request.Time ?? context.Time.GetUtcNow(), ct) : null;
 
-            // A dry run writes nothing, so it takes no lock that could keep others waiting (as restic).
-            return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
+            // The source is scanned while the store opens (its key derivation leaves the other core idle).
+            var connector = piped ?? await context.Catalog.CreateSourceAsync(configuration!, ct);
+            await using (connector)
             {
-                var connector = piped ?? await context.Catalog.CreateSourceAsync(configuration!, ct);
-                await using (connector)
+                await using var prescan = new SourcePrescan(connector, ct);
+
+                // A dry run writes nothing, so it takes no lock that could keep others waiting (as restic).
+                return await StoreReferences.WithStoreAsync(context, parse.GetValue(passphraseFile), async store =>
                 {
                     // A dry run lists what it would read anyway, at the end.
                     var progress = new BackupProgress { OnFile = request.DryRun ? null : ProgressDisplay.VerboseFileLines(context) };
-                    var runner = new BackupRunner(store, connector, request, context.Time, selection.HostName(parse), progress);
+                    var runner = new BackupRunner(store, connector, request, context.Time, selection.HostName(parse), progress) { Prescan = prescan };
                     BackupResult result;
                     try
                     {
@@ -124,8 +127,8 @@ internal static class StoreCommands
                     }
 
                     return ExitCodes.Incomplete;
-                }
-            }, ct, request.DryRun ? null : LockKind.Backup);
+                }, ct, request.DryRun ? null : LockKind.Backup);
+            }
         });
         return command;
     }

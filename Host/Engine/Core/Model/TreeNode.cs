@@ -148,6 +148,56 @@ internal sealed record Node
         TargetRaw = Target is { } escaped && RawName.HasEscapedBytes(escaped) ? RawName.Encode(escaped) : null,
     };
 
+    /// <summary>
+    /// Whether this node and <paramref name="other"/> say the same thing, so a tree of such nodes reads back the
+    /// same: every field equal, collections by content, a time's offset too (a tree blob keeps it).
+    /// </summary>
+    public bool SameAs(Node other)
+    {
+        // The record's own equality covers every scalar field, present and future; collections compare by
+        // reference there, so they are compared here by content and taken from other for the record's check.
+        // A collection field added later and not listed here compares by reference: at worst a tree is re-encoded.
+        if (Mtime.Offset != other.Mtime.Offset
+            || !SameItems(Content, other.Content, (a, b) => string.Equals(a, b, StringComparison.Ordinal))
+            || !SameItems(Extents, other.Extents, (a, b) => a.AsSpan().SequenceEqual(b))
+            || !SameItems(NameRaw, other.NameRaw, (a, b) => a == b)
+            || !SameItems(TargetRaw, other.TargetRaw, (a, b) => a == b)
+            || !SameMetadata(Metadata, other.Metadata))
+        {
+            return false;
+        }
+
+        return this with { Content = other.Content, Extents = other.Extents, NameRaw = other.NameRaw, TargetRaw = other.TargetRaw, Metadata = other.Metadata } == other;
+    }
+
+    private static bool SameItems<T>(IReadOnlyList<T>? left, IReadOnlyList<T>? right, Func<T, T, bool> same)
+    {
+        if (ReferenceEquals(left, right))
+        {
+            return true;
+        }
+
+        if (left is null || right is null || left.Count != right.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < left.Count; i++)
+        {
+            if (!same(left[i], right[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameMetadata(Dictionary<string, string>? left, Dictionary<string, string>? right) =>
+        ReferenceEquals(left, right)
+        || (left is not null && right is not null && left.Count == right.Count
+            && left.All(pair => right.TryGetValue(pair.Key, out var value) && string.Equals(value, pair.Value, StringComparison.Ordinal)));
+
     /// <summary>This node as read from a tree blob: its name and target as the strings a source gave.</summary>
     public Node Loaded() => this with
     {

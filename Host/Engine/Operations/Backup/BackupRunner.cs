@@ -86,6 +86,7 @@ internal sealed partial class BackupRunner
     private readonly List<string> _wouldRead = [];
     private long _wouldAdd;
     private long _bytesRead;
+    private int _reusedTrees;
 
     // Directories whose content is all done, for the tree writer.
     private readonly Channel<DirectoryState> _finished = Channel.CreateUnbounded<DirectoryState>(new UnboundedChannelOptions { SingleReader = true });
@@ -113,11 +114,17 @@ internal sealed partial class BackupRunner
     /// <summary>How many files the scan queues for the readers at most (the files in flight, with the readers' own).</summary>
     internal int QueuedFiles { get; init; } = 256;
 
+    /// <summary>The source's scan, started before the store was opened; null: the backup scans the source itself.</summary>
+    public SourcePrescan? Prescan { get; init; }
+
     /// <summary>The most entry states (directories, files, links) the run held at once: a test's view of its memory bound.</summary>
     internal long PeakLiveEntries => _live.Peak;
 
     /// <summary>The most trees of the parent snapshot the run held at once (read or being read).</summary>
     internal long PeakParentTrees => _parentTrees.Peak;
+
+    /// <summary>How many directories kept their parent snapshot's tree blob (nothing in them changed).</summary>
+    internal int ReusedTrees => _reusedTrees;
 
     public async Task<BackupResult> RunAsync(CancellationToken cancellationToken)
     {
@@ -246,7 +253,7 @@ internal sealed partial class BackupRunner
         var open = new List<(string Path, DirectoryState? State)>();
         DirectoryState? root = null;
         Task<TreeNode?> ReadParentTree(string subtree) => ReadParentTreeAsync(subtree, cancellationToken);
-        await foreach (var entry in _source.ScanAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in (Prescan?.ReadAllAsync(cancellationToken) ?? _source.ScanAsync(cancellationToken)).ConfigureAwait(false))
         {
             if (entry.Path.Length == 0)
             {
@@ -264,7 +271,7 @@ internal sealed partial class BackupRunner
                 root = new DirectoryState(entry, "", parent: null) { Listed = !_excludes.HasIncludes, TaggedBy = await FindTagFileAsync("", cancellationToken).ConfigureAwait(false) };
                 _live.Add(1);
                 Interlocked.Increment(ref _counts.Directories);
-                await OpenPreviousAsync(root, parentRoot?.Subtree is { } rootTree ? ReadParentTree(rootTree) : null, ReadParentTree).ConfigureAwait(false);
+                await OpenPreviousAsync(root, parentRoot?.Subtree, parentRoot?.Subtree is { } rootTree ? ReadParentTree(rootTree) : null, ReadParentTree).ConfigureAwait(false);
                 open.Add(("", root));
                 continue;
             }
@@ -332,7 +339,7 @@ internal sealed partial class BackupRunner
                     parent.Add(directory, pending: true);
                     var previousTree = parent.TakePreviousTree(name, ReadParentTree, out var passed);
                     _parentTrees.Add(-passed);
-                    await OpenPreviousAsync(directory, previousTree, ReadParentTree).ConfigureAwait(false);
+                    await OpenPreviousAsync(directory, parent.Previous?.GetValueOrDefault(name)?.Subtree, previousTree, ReadParentTree).ConfigureAwait(false);
                     open.Add((entry.Path, directory));
                     break;
                 case EntryKind.File:
@@ -415,12 +422,15 @@ internal sealed partial class BackupRunner
         }
     }
 
-    /// <summary>Gives <paramref name="directory"/> the parent snapshot's tree of its path (being read by <paramref name="read"/>), so its unchanged files are not read again.</summary>
-    private static async Task OpenPreviousAsync(DirectoryState directory, Task<TreeNode?>? read, Func<string, Task<TreeNode?>> readParentTree)
+    /// <summary>
+    /// Gives <paramref name="directory"/> the parent snapshot's tree of its path (blob <paramref name="subtree"/>, being
+    /// read by <paramref name="read"/>), so its unchanged files are not read again and an unchanged tree is not written again.
+    /// </summary>
+    private static async Task OpenPreviousAsync(DirectoryState directory, string? subtree, Task<TreeNode?>? read, Func<string, Task<TreeNode?>> readParentTree)
     {
         if (read is not null)
         {
-            directory.HoldPrevious(await read.ConfigureAwait(false), readParentTree);
+            directory.HoldPrevious(subtree, await read.ConfigureAwait(false), readParentTree);
         }
     }
 
@@ -585,8 +595,16 @@ internal sealed partial class BackupRunner
             }
             else if (!_request.DryRun)
             {
-                var tree = new TreeNode { Entries = children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList() };
-                directory.Subtree = (await uploader.AddTreeAsync(tree, cancellationToken).ConfigureAwait(false)).ToString();
+                var entries = children.Select(c => c.ToNode()).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+                if (directory.UnchangedSubtree(entries, _store.Index) is { } unchanged)
+                {
+                    directory.Subtree = unchanged;
+                    _reusedTrees++;
+                }
+                else
+                {
+                    directory.Subtree = (await uploader.AddTreeAsync(new TreeNode { Entries = entries }, cancellationToken).ConfigureAwait(false)).ToString();
+                }
             }
 
             directory.DropChildren();
@@ -633,6 +651,11 @@ internal sealed partial class BackupRunner
         private string _passed = "";
         private int _heldReads;
 
+        // The parent snapshot's tree of this path, kept from the scan to the tree writer: when the new entries say
+        // the same, its blob is the new tree too, and nothing is encoded, hashed or looked up again.
+        private string? _previousSubtree;
+        private IReadOnlyList<Node>? _previousEntries;
+
         public DirectoryState? Parent => parent;
 
         /// <summary>The entries in it, until its tree is written.</summary>
@@ -673,14 +696,40 @@ internal sealed partial class BackupRunner
             }
         }
 
-        public void DropChildren() => _children = null;
+        public void DropChildren()
+        {
+            _children = null;
+            _previousEntries = null;
+        }
+
+        /// <summary>The parent snapshot's tree blob of this path when <paramref name="entries"/> (sorted by name) say what it says; else null.</summary>
+        public string? UnchangedSubtree(List<Node> entries, Repository.Packs.StoreIndex index)
+        {
+            if (_previousSubtree is null || _previousEntries is not { } previous || previous.Count != entries.Count)
+            {
+                return null;
+            }
+
+            for (var i = 0; i < entries.Count; i++)
+            {
+                if (!entries[i].SameAs(previous[i]))
+                {
+                    return null;
+                }
+            }
+
+            // It was read through the index; a store whose index lost it since gets the tree written again.
+            return index.Contains(BlobId.Parse(_previousSubtree)) ? _previousSubtree : null;
+        }
 
         /// <summary>Holds the parent snapshot's tree of this path (null: it could not be read) and reads ahead the first subdirectories' trees.</summary>
-        public void HoldPrevious(TreeNode? tree, Func<string, Task<TreeNode?>> read)
+        public void HoldPrevious(string? subtree, TreeNode? tree, Func<string, Task<TreeNode?>> read)
         {
             _heldReads = 1;
             if (tree is not null)
             {
+                _previousSubtree = subtree;
+                _previousEntries = tree.Entries;
                 _previous = tree.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
                 _previousDirectories = tree.Entries.Where(e => e is { Kind: Node.DirectoryKind, Subtree: not null }).ToList();
                 _readAhead = new(StringComparer.Ordinal);
