@@ -21,6 +21,9 @@ internal sealed class DirectoryHandles(string root) : IDisposable
     /// <exception cref="Coffer.Abstractions.NotFoundException">A parent is missing and <paramref name="createParents"/> is false.</exception>
     public Lease OpenParent(string relativePath, bool createParents)
     {
+        // Checked on every call, not only when a directory is opened: a cached parent must not let "..", an
+        // absolute path or an unclean name through.
+        _ = RelativePath.Split(relativePath);
         var slash = relativePath.LastIndexOf('/');
         var parentPath = slash < 0 ? "" : relativePath[..slash];
         lock (_gate)
