@@ -2,6 +2,7 @@ using System.Buffers;
 using Coffer.Abstractions;
 using Coffer.Plugins.Posix.Internal;
 using Coffer.Plumbing;
+using Microsoft.Win32.SafeHandles;
 
 namespace Coffer.Plugins.Posix;
 
@@ -20,33 +21,37 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
 
     private volatile bool _written;
 
+    // Each directory is opened once, not once per entry written in it (docs/decisions.md, "Restore profile").
+    private readonly DirectoryHandles _directories = new(root);
+
+    // Temp names are this run's random part and a counter: unique without a random draw per file.
+    private readonly string _tempBase = Path.GetFileName(DurableFile.TempPath("")) + "-";
+    private long _tempCount;
+
     public string Description => $"directory {root}";
 
     public Task CreateDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: true);
-        using (parent)
+        using var lease = _directories.OpenParent(entry.Path, createParents: true);
+        var (parent, name) = (lease.Parent, lease.Name);
+        var existing = parent.Stat(name);
+        if (existing is { IsDirectory: true })
         {
-            var existing = parent.Stat(name);
-            if (existing is { IsDirectory: true })
-            {
-                return Task.CompletedTask;
-            }
-
-            if (existing is { IsSymlink: true })
-            {
-                // A link where a directory belongs is replaced, never written through.
-                parent.Delete(name, directory: false);
-            }
-            else if (existing is not null)
-            {
-                throw new IOException($"cannot restore directory '{entry.Path}': a file is in the way in {Description}");
-            }
-
-            parent.MakeDirectory(name);
+            return Task.CompletedTask;
         }
 
+        if (existing is { IsSymlink: true })
+        {
+            // A link where a directory belongs is replaced, never written through.
+            parent.Delete(name, directory: false);
+        }
+        else if (existing is not null)
+        {
+            throw new IOException($"cannot restore directory '{entry.Path}': a file is in the way in {Description}");
+        }
+
+        parent.MakeDirectory(name);
         return Task.CompletedTask;
     }
 
@@ -54,13 +59,19 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(content);
-        var (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: true);
-        using (parent)
+        using var lease = _directories.OpenParent(entry.Path, createParents: true);
+        var (parent, name) = (lease.Parent, lease.Name);
+        if (entry.Path.Length == 0)
+        {
+            throw DirectoryInTheWay(entry);
+        }
+
+        if (entry.Kind != EntryKind.File || entry.HardLinkTarget is not null)
         {
             var existing = parent.Stat(name);
-            if (entry.Path.Length == 0 || existing is { IsDirectory: true })
+            if (existing is { IsDirectory: true })
             {
-                throw new IOException($"cannot restore file '{entry.Path}': a directory is in the way in {Description}");
+                throw DirectoryInTheWay(entry);
             }
 
             if (entry.Kind != EntryKind.File)
@@ -69,32 +80,66 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
                 return;
             }
 
-            if (entry.HardLinkTarget is { } linkTarget && TryHardLink(linkTarget, parent, name, existing))
+            if (TryHardLink(entry.HardLinkTarget!, parent, name, existing))
             {
                 return;
             }
-
-            // Always through a temp file renamed into place: an interrupted restore never leaves a partly written
-            // file under its final name. Files are not fsynced one by one: DisposeAsync flushes the file system once.
-            _written = true;
-            var temp = Path.GetFileName(DurableFile.TempPath(""));
-            try
-            {
-                using (var file = new FileStream(parent.CreateFile(temp, DurableFile.Readable), FileAccess.ReadWrite, bufferSize: 0))
-                {
-                    await CopySparseAsync(content, file, cancellationToken).ConfigureAwait(false);
-                }
-
-                SetAttributes(parent, temp, entry);
-                // rename(2) replaces whatever is at the name, a symlink included, without following it.
-                parent.Rename(temp, name);
-            }
-            catch
-            {
-                TryDelete(parent, temp);
-                throw;
-            }
         }
+
+        // Always through a temp file renamed into place: an interrupted restore never leaves a partly written
+        // file under its final name. Files are not fsynced one by one: DisposeAsync flushes the file system once.
+        // A plain file is not stat'ed first: rename(2) refuses to replace a directory (EISDIR), which is then
+        // reported as the stat did.
+        _written = true;
+        var temp = _tempBase + Interlocked.Increment(ref _tempCount).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            using (var file = parent.CreateFile(temp, DurableFile.Readable))
+            {
+                await CopySparseAsync(content, file, cancellationToken).ConfigureAwait(false);
+                SetAttributes(parent, temp, file, entry);
+            }
+
+            // rename(2) replaces whatever is at the name, a symlink included, without following it.
+            parent.Rename(temp, name);
+        }
+        catch (IOException e) when (e.HResult == Native.EISDIR)
+        {
+            TryDelete(parent, temp);
+            throw DirectoryInTheWay(entry);
+        }
+        catch
+        {
+            TryDelete(parent, temp);
+            throw;
+        }
+    }
+
+    private IOException DirectoryInTheWay(TreeEntry entry) =>
+        new($"cannot restore file '{entry.Path}': a directory is in the way in {Description}");
+
+    /// <summary>
+    /// Gives a new file its extended attributes, owner, mode and mtime through its open descriptor (no path
+    /// lookups), in the order and for the reasons of <see cref="SetAttributes(RawDirectory, string, TreeEntry)"/>.
+    /// </summary>
+    private static void SetAttributes(RawDirectory parent, string name, SafeFileHandle file, TreeEntry entry)
+    {
+        if (entry.Metadata.Count > 0)
+        {
+            _ = Xattrs.Write(parent.ProcPath(name), entry.Metadata);
+        }
+
+        if (Owner(entry) is var (user, group))
+        {
+            Native.SetOwner(file, parent.PathOf(name), user, group);
+        }
+
+        if (entry.Mode is { } mode)
+        {
+            Native.SetMode(file, parent.PathOf(name), mode);
+        }
+
+        Native.SetModifiedTime(file, parent.PathOf(name), entry.ModifiedTime);
     }
 
     /// <summary>
@@ -133,19 +178,19 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
     /// </summary>
     private bool TryHardLink(string linkTarget, RawDirectory parent, string name, FileStat? existing)
     {
-        RawDirectory targetParent;
-        string targetName;
+        DirectoryHandles.Lease lease;
         try
         {
-            (targetParent, targetName) = RawDirectory.OpenParent(root, linkTarget, createParents: false);
+            lease = _directories.OpenParent(linkTarget, createParents: false);
         }
         catch (Exception e) when (e is NotFoundException or PathEscapesRootException or IOException or ArgumentException)
         {
             return false;
         }
 
-        using (targetParent)
+        using (lease)
         {
+            var (targetParent, targetName) = (lease.Parent, lease.Name);
             if (targetParent.Stat(targetName) is not { IsRegularFile: true } target)
             {
                 return false;
@@ -210,20 +255,31 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
     }
 
     /// <summary>
-    /// As root, gives <paramref name="name"/> the entry's owner and group: by name when it has names that exist
-    /// on this machine, else by number (the engine drops the names for <c>--numeric-owner</c>). Others cannot
+    /// As root, gives <paramref name="name"/> the entry's owner and group (<see cref="Owner"/>). Others cannot
     /// give files away, so nothing is changed.
     /// </summary>
     private static void SetOwner(RawDirectory parent, string name, TreeEntry entry)
     {
+        if (Owner(entry) is var (user, group))
+        {
+            parent.SetOwner(name, user, group);
+        }
+    }
+
+    /// <summary>
+    /// The owner and group a restored entry gets as root: by name when it has names that exist on this machine,
+    /// else by number (the engine drops the names for <c>--numeric-owner</c>); null when not root or unknown.
+    /// </summary>
+    private static (long User, long Group)? Owner(TreeEntry entry)
+    {
         if (!Native.IsRoot || (entry.UserId is null && entry.UserName is null))
         {
-            return;
+            return null;
         }
 
         var user = (entry.UserName is { } userName ? Native.UserId(userName) : null) ?? entry.UserId ?? -1;
         var group = (entry.GroupName is { } groupName ? Native.GroupId(groupName) : null) ?? entry.GroupId ?? -1;
-        parent.SetOwner(name, user, group);
+        return (user, group);
     }
 
     /// <summary>
@@ -232,29 +288,34 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
     /// Reads fill whole buffers, so blocks stay aligned with the file system's. Content that says where its data
     /// is (<see cref="ISparseContent"/>, a file stored with holes) has only its runs read.
     /// </summary>
-    private static async Task CopySparseAsync(Stream content, FileStream file, CancellationToken cancellationToken)
+    private static async Task CopySparseAsync(Stream content, SafeFileHandle file, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
-            long length;
+            long length, dataEnd = 0;
             if (content is ISparseContent sparse)
             {
                 // Stored with holes: only the data runs are read and written, each at its offset.
                 foreach (var run in sparse.DataRuns)
                 {
                     sparse.SkipTo(run.Offset);
-                    await CopyZerosSkippedAsync(content, file, buffer, run.Offset, run.Length, cancellationToken).ConfigureAwait(false);
+                    var (_, runDataEnd) = await CopyZerosSkippedAsync(content, file, buffer, run.Offset, run.Length, cancellationToken).ConfigureAwait(false);
+                    dataEnd = Math.Max(dataEnd, runDataEnd);
                 }
 
                 length = sparse.ContentLength;
             }
             else
             {
-                length = await CopyZerosSkippedAsync(content, file, buffer, 0, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                (length, dataEnd) = await CopyZerosSkippedAsync(content, file, buffer, 0, long.MaxValue, cancellationToken).ConfigureAwait(false);
             }
 
-            file.SetLength(length);
+            // The writes made the file as long as its last data; only a trailing hole needs the length set.
+            if (length != dataEnd)
+            {
+                RandomAccess.SetLength(file, length);
+            }
         }
         finally
         {
@@ -262,10 +323,14 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
         }
     }
 
-    /// <summary>Copies at most <paramref name="count"/> bytes of <paramref name="content"/> to <paramref name="file"/> at <paramref name="offset"/>, zero blocks left as holes; returns where the copy ended.</summary>
-    private static async Task<long> CopyZerosSkippedAsync(Stream content, FileStream file, byte[] buffer, long offset, long count, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies at most <paramref name="count"/> bytes of <paramref name="content"/> to <paramref name="file"/> at
+    /// <paramref name="offset"/>, zero blocks left as holes; returns where the copy ended and where the last data
+    /// written ended (0 when all was holes).
+    /// </summary>
+    private static async Task<(long End, long DataEnd)> CopyZerosSkippedAsync(Stream content, SafeFileHandle file, byte[] buffer, long offset, long count, CancellationToken cancellationToken)
     {
-        var end = offset;
+        long end = offset, dataEnd = 0;
         while (end - offset < count)
         {
             var wanted = (int)Math.Min(CopyBufferSize, count - (end - offset));
@@ -275,16 +340,18 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
                 break;
             }
 
-            WriteSkippingZeroBlocks(file, buffer.AsSpan(0, filled), end);
+            dataEnd = Math.Max(dataEnd, WriteSkippingZeroBlocks(file, buffer.AsSpan(0, filled), end));
             end += filled;
         }
 
-        return end;
+        return (end, dataEnd);
     }
 
-    private static void WriteSkippingZeroBlocks(FileStream file, ReadOnlySpan<byte> data, long offset)
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/> but for its all-zero blocks; returns where the last write ended (0 when none).</summary>
+    private static long WriteSkippingZeroBlocks(SafeFileHandle file, ReadOnlySpan<byte> data, long offset)
     {
         var runStart = -1;
+        long dataEnd = 0;
         for (var block = 0; block < data.Length; block += SparseBlockSize)
         {
             var span = data.Slice(block, Math.Min(SparseBlockSize, data.Length - block));
@@ -295,15 +362,19 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             }
             else if (zero && runStart >= 0)
             {
-                RandomAccess.Write(file.SafeFileHandle, data[runStart..block], offset + runStart);
+                RandomAccess.Write(file, data[runStart..block], offset + runStart);
+                dataEnd = offset + block;
                 runStart = -1;
             }
         }
 
         if (runStart >= 0)
         {
-            RandomAccess.Write(file.SafeFileHandle, data[runStart..], offset + runStart);
+            RandomAccess.Write(file, data[runStart..], offset + runStart);
+            dataEnd = offset + data.Length;
         }
+
+        return dataEnd;
     }
 
     public Task CreateSymlinkAsync(TreeEntry entry, CancellationToken cancellationToken = default)
@@ -314,9 +385,9 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             throw new ArgumentException($"symlink '{entry.Path}' has no target", nameof(entry));
         }
 
-        var (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: true);
-        using (parent)
+        using (var lease = _directories.OpenParent(entry.Path, createParents: true))
         {
+            var (parent, name) = (lease.Parent, lease.Name);
             var existing = parent.Stat(name);
             if (entry.Path.Length == 0 || existing is { IsDirectory: true })
             {
@@ -340,9 +411,9 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
     public Task FinishDirectoryAsync(TreeEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: false);
-        using (parent)
+        using (var lease = _directories.OpenParent(entry.Path, createParents: false))
         {
+            var (parent, name) = (lease.Parent, lease.Name);
             var existing = parent.Stat(name);
             if (existing is { IsSymlink: true })
             {
@@ -357,6 +428,8 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             SetAttributes(parent, name, entry);
         }
 
+        // Nothing more is written in it: its descriptor is closed.
+        _directories.Forget(entry.Path);
         return Task.CompletedTask;
     }
 
@@ -374,23 +447,26 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             throw new ArgumentException($"the root of {Description} is never removed", nameof(entry));
         }
 
-        RawDirectory parent;
-        string name;
+        DirectoryHandles.Lease lease;
         try
         {
-            (parent, name) = RawDirectory.OpenParent(root, entry.Path, createParents: false);
+            lease = _directories.OpenParent(entry.Path, createParents: false);
         }
         catch (NotFoundException)
         {
             return Task.CompletedTask; // its parent is gone already
         }
 
-        using (parent)
+        using (lease)
         {
             // A link is removed, never what it points to.
-            if (parent.Stat(name) is { } existing)
+            if (lease.Parent.Stat(lease.Name) is { } existing)
             {
-                parent.Delete(name, existing.IsDirectory);
+                lease.Parent.Delete(lease.Name, existing.IsDirectory);
+                if (existing.IsDirectory)
+                {
+                    _directories.Forget(entry.Path);
+                }
             }
         }
 
@@ -406,6 +482,7 @@ internal sealed class DirectoryDestination(string root) : IDestinationConnector,
             Native.SyncFileSystem(root);
         }
 
+        _directories.Dispose();
         return ValueTask.CompletedTask;
     }
 }

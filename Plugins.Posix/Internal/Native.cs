@@ -66,6 +66,9 @@ internal static partial class Native
     /// <summary>errno: not a directory.</summary>
     public const int ENOTDIR = 20;
 
+    /// <summary>errno: is a directory.</summary>
+    public const int EISDIR = 21;
+
     /// <summary>errno: read-only filesystem.</summary>
     public const int EROFS = 30;
 
@@ -263,6 +266,24 @@ internal static partial class Native
         }
     }
 
+    /// <summary>Sets the permission bits of an open file: one <c>fchmod</c>, no path lookup.</summary>
+    public static void SetMode(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path, UnixFileMode mode)
+    {
+        if (fchmod(file, (uint)mode) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "set the mode of", path);
+        }
+    }
+
+    /// <summary>Sets the owner and group of an open file: one <c>fchown</c>, no path lookup.</summary>
+    public static void SetOwner(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path, long userId, long groupId)
+    {
+        if (fchown(file, (uint)userId, (uint)groupId) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "set the owner of", path);
+        }
+    }
+
     /// <summary>Fills the two timespecs (atime, mtime) of utimensat and futimens with <paramref name="time"/>.</summary>
     public static void FillTimes(Span<long> times, DateTimeOffset time)
     {
@@ -436,6 +457,12 @@ internal static partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int futimens(Microsoft.Win32.SafeHandles.SafeFileHandle fd, long* times);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fchmod(Microsoft.Win32.SafeHandles.SafeFileHandle fd, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fchown(Microsoft.Win32.SafeHandles.SafeFileHandle fd, uint owner, uint group);
 
     [LibraryImport("libc")]
     private static partial uint geteuid();

@@ -90,4 +90,44 @@ public class PosixDestinationContentTests
         Assert.That(File.ReadAllText(Path.Combine(outside, "precious")), Is.EqualTo("keep"));
         Assert.That(async () => await content.DeleteAsync(new TreeEntry("", EntryKind.Directory)), Throws.ArgumentException);
     }
+
+    [Test]
+    public async Task Files_go_through_cached_directories_whose_descriptors_close_when_finished_and_a_directory_in_the_way_leaves_nothing()
+    {
+        using var sandbox = new TemporaryDirectory("posix-handles");
+        var root = sandbox.Combine("root");
+        Directory.CreateDirectory(root);
+        var mtime = new DateTimeOffset(2024, 5, 6, 7, 8, 9, TimeSpan.Zero);
+        var tail = new byte[8192];
+        tail.AsSpan(0, 4096).Fill(9);
+
+        await using var destination = await PosixPluginHost.Catalog.CreateDestinationAsync(new ConnectorConfiguration(root));
+        await destination.CreateDirectoryAsync(new TreeEntry("a", EntryKind.Directory));
+        await destination.CreateDirectoryAsync(new TreeEntry("a/b", EntryKind.Directory));
+        await destination.WriteFileAsync(new TreeEntry("a/b/f", EntryKind.File) { Size = 5, Mode = (UnixFileMode)0x1A0, ModifiedTime = mtime }, new MemoryStream("hello"u8.ToArray()));
+        await destination.WriteFileAsync(new TreeEntry("a/b/g", EntryKind.File) { Size = tail.Length, ModifiedTime = mtime }, new MemoryStream(tail));
+        Directory.CreateDirectory(Path.Combine(root, "a", "b", "d"));
+        Assert.That(async () => await destination.WriteFileAsync(new TreeEntry("a/b/d", EntryKind.File) { Size = 1 }, new MemoryStream([1])),
+            Throws.InstanceOf<IOException>().With.Message.Contains("a directory is in the way"));
+
+        // Mode, mtime and content set through the file's descriptor; a trailing hole still gives the full length.
+        var f = Path.Combine(root, "a", "b", "f");
+        Assert.That(File.ReadAllText(f), Is.EqualTo("hello"));
+        Assert.That(File.GetUnixFileMode(f), Is.EqualTo((UnixFileMode)0x1A0));
+        Assert.That(new DateTimeOffset(File.GetLastWriteTimeUtc(f)), Is.EqualTo(mtime));
+        Assert.That(File.ReadAllBytes(Path.Combine(root, "a", "b", "g")), Is.EqualTo(tail));
+        Assert.That(Directory.GetFileSystemEntries(Path.Combine(root, "a", "b")).Select(Path.GetFileName), Is.EquivalentTo(new[] { "d", "f", "g" }), "no temp file left");
+
+        Assert.That(DescriptorsUnder(root), Is.Not.Empty, "the directories written into stay open while they are in use");
+        foreach (var finished in new[] { "a/b", "a", "" })
+        {
+            await destination.FinishDirectoryAsync(new TreeEntry(finished, EntryKind.Directory) { ModifiedTime = mtime });
+        }
+
+        Assert.That(DescriptorsUnder(root), Is.Empty, "a finished directory's descriptor is closed");
+    }
+
+    // This process's open descriptors on paths at or below root.
+    private static List<string> DescriptorsUnder(string root) =>
+        [.. new DirectoryInfo("/proc/self/fd").GetFileSystemInfos().Select(fd => fd.LinkTarget ?? "").Where(target => target == root || target.StartsWith(root + "/", StringComparison.Ordinal))];
 }
