@@ -3,7 +3,6 @@ using System.Text;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Coffer.Abstractions;
-using Coffer.Plugins.AzBlob.Internal;
 using Coffer.TestSupport;
 
 namespace Coffer.Plugins.AzBlob.Tests;
@@ -173,7 +172,8 @@ public sealed class AzBlobSourceDestinationTests
     {
         var names = Enumerable.Range(0, 48).Select(i => $"d/f{i:D2}").ToList();
         await Task.WhenAll(names.Select(n => _from.GetBlobClient(n).UploadAsync(BinaryData.FromString($"content of {n}"))));
-        var large = new byte[SourceReadAhead.MaxBlobSize + 1];
+        // One byte over the largest blob the source fetches ahead (SourceReadAhead.MaxBlobSize, 256 KiB).
+        var large = new byte[(256 * 1024) + 1];
         new Random(5).NextBytes(large);
         await _from.GetBlobClient("d/large").UploadAsync(BinaryData.FromBytes(large));
 
