@@ -10,7 +10,7 @@ namespace Coffer.Plugins.AzBlob;
 /// <summary>
 /// A store in an Azure Blob container (or under a prefix): the plaintext config in the blob <c>CONFIG</c>, each
 /// object in <c>&lt;class&gt;/&lt;name&gt;</c> (<c>packfile/</c>, <c>index/</c>, <c>snapshot/</c>, <c>lock/</c>, <c>key/</c>).
-/// Creation is atomic (If-None-Match on <c>CONFIG</c>); objects up to 64 MiB are one Put Blob, larger ones 8 MiB blocks
+/// Creation is atomic (If-None-Match on <c>CONFIG</c>); large objects are uploaded in 8 MiB blocks and
 /// committed at once, so an object is either absent or complete.
 /// </summary>
 public sealed class AzBlobStorage : IStorageConnector
@@ -111,8 +111,8 @@ public sealed class AzBlobStorage : IStorageConnector
                 new BlobUploadOptions
                 {
                     HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
-                    // Objects up to 64 MiB (packs) in one Put Blob; larger ones as 8 MiB blocks (max_concurrency in flight) committed at once.
-                    TransferOptions = _transfer.TransferOptionsFor(content),
+                    // Small objects in one Put Blob; large ones as 8 MiB blocks (max_concurrency in flight) committed at once.
+                    TransferOptions = _transfer.TransferOptions,
                     // Only packfiles take the tier: the small, often read and rewritten index, snapshot, key and lock
                     // objects stay in the account's default tier (cool and cold charge per read and for early deletion).
                     AccessTier = objectClass == StorageObjectClass.Packfile ? _transfer.Tier : null,

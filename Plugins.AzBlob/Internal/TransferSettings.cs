@@ -17,7 +17,6 @@ internal sealed class TransferSettings
     private const string DownloadLimitOption = "download_limit";
     private const int BlockSize = 8 * 1024 * 1024;
     private const int DefaultConcurrency = 4;
-    private const int SingleShotSize = 64 * 1024 * 1024;
 
     private TransferSettings(AccessTier? tier, int concurrency, Throttle? upload, Throttle? download)
     {
@@ -49,18 +48,6 @@ internal sealed class TransferSettings
         MaximumTransferSize = BlockSize,
         MaximumConcurrency = Concurrency,
     };
-
-    /// <summary>
-    /// For a store's objects: a seekable one up to 64 MiB (every pack at the default 16 MiB pack size) in one Put
-    /// Blob, as restic and rclone do, instead of 8 MiB blocks and a commit (three requests for a pack); the SDK
-    /// sends a seekable stream without copying it. Anything else as <see cref="TransferOptions"/>: a stream of
-    /// unknown length would be buffered up to the single-shot size first.
-    /// </summary>
-    /// <param name="content">What is uploaded.</param>
-    /// <returns>The options for that upload.</returns>
-    public StorageTransferOptions TransferOptionsFor(Stream content) => content.CanSeek
-        ? new StorageTransferOptions { InitialTransferSize = SingleShotSize, MaximumTransferSize = BlockSize, MaximumConcurrency = Concurrency }
-        : TransferOptions;
 
     /// <summary>The options, as a connector descriptor lists them.</summary>
     /// <param name="forStore">True for a store (archive is refused there).</param>
