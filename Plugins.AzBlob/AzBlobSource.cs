@@ -19,6 +19,7 @@ public sealed class AzBlobSource : ISourceConnector
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TransferSettings _transfer;
+    private SourceReadAhead? _readAhead;
 
     internal AzBlobSource(AzureConnection connection, TransferSettings transfer, TimeProvider time, ILogger logger)
     {
@@ -40,6 +41,11 @@ public sealed class AzBlobSource : ISourceConnector
 
         // Flat listings come sorted by name, but "a-b" sorts before "a/b": remember the directories made so far.
         var directories = new HashSet<string>(StringComparer.Ordinal);
+
+        // Small blobs are fetched ahead of the reads that follow the scan; not under a download limit, which
+        // paces the reader's stream (the bytes would already be here).
+        _readAhead?.Dispose();
+        var readAhead = _readAhead = _transfer.Download is null ? new SourceReadAhead(_connection.Container) : null;
         await foreach (var item in BlobListing.ListAsync(_connection, location.Prefix, BlobTraits.Metadata, _time, _logger, cancellationToken).ConfigureAwait(false))
         {
             var isFolderMarker = item.Name.EndsWith('/');
@@ -83,6 +89,11 @@ public sealed class AzBlobSource : ISourceConnector
             }
 
             var target = BlobEntries.SymlinkTarget(item);
+            if (target is null)
+            {
+                readAhead?.Add(path, item.Name, item.Properties.ContentLength ?? 0);
+            }
+
             yield return new TreeEntry(path, target is null ? EntryKind.File : EntryKind.Symlink)
             {
                 Size = target is null ? item.Properties.ContentLength ?? 0 : 0,
@@ -104,6 +115,11 @@ public sealed class AzBlobSource : ISourceConnector
             throw new ArgumentException("the root is a directory, not a file", nameof(path));
         }
 
+        if (_readAhead is { } readAhead && await readAhead.TakeAsync(path).ConfigureAwait(false) is { } fetched)
+        {
+            return new MemoryStream(fetched, writable: false);
+        }
+
         var blob = _connection.Container.GetBlobClient(name);
         return await AzureErrors.Translate(_connection, $"cannot read '{path}' from", async () =>
         {
@@ -122,6 +138,11 @@ public sealed class AzBlobSource : ISourceConnector
     }
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _readAhead?.Dispose();
+        _readAhead = null;
+        return ValueTask.CompletedTask;
+    }
 
 }

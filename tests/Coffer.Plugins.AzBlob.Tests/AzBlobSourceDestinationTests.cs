@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -165,5 +166,85 @@ public sealed class AzBlobSourceDestinationTests
         var properties = (await _to.GetBlobClient("f.txt").GetPropertiesAsync()).Value;
         Assert.That(properties.Metadata, Does.ContainKey("kept").WithValue("yes"));
         Assert.That(properties.Metadata.Keys, Has.None.EqualTo("xattr.user.comment").And.None.EqualTo("note"));
+    }
+    [Test]
+    public async Task Reads_that_follow_the_scan_get_small_blobs_fetched_ahead_once_each_and_skipping_reads_fetch_nothing_ahead()
+    {
+        var names = Enumerable.Range(0, 48).Select(i => $"d/f{i:D2}").ToList();
+        await Task.WhenAll(names.Select(n => _from.GetBlobClient(n).UploadAsync(BinaryData.FromString($"content of {n}"))));
+        // One byte over the largest blob the source fetches ahead (SourceReadAhead.MaxBlobSize, 256 KiB).
+        var large = new byte[(256 * 1024) + 1];
+        new Random(5).NextBytes(large);
+        await _from.GetBlobClient("d/large").UploadAsync(BinaryData.FromBytes(large));
+
+        await using var proxy = FaultProxy.Start(_server.Port);
+        var gets = new ConcurrentQueue<string>();
+        proxy.Decide = request =>
+        {
+            if (request.Method == "GET" && !request.Target.Contains("comp=list", StringComparison.Ordinal))
+            {
+                gets.Enqueue(Uri.UnescapeDataString(request.Target.Split('?')[0]).Split($"/{_from.Name}/")[1]);
+            }
+
+            return null;
+        };
+        var configuration = new ConnectorConfiguration(AzBlobHarness.Location(_from), new Dictionary<string, string>
+        {
+            ["account_name"] = AzuriteServer.AccountName,
+            ["account_key"] = AzuriteServer.AccountKey,
+            ["endpoint"] = proxy.EndpointOf(AzuriteServer.AccountName).ToString(),
+        });
+        await using var source = await AzBlobHarness.Catalog.CreateSourceAsync(configuration);
+
+        // A backup's two readers, in scan order; one blob deleted after the scan reads as missing, as without read-ahead.
+        var files = (await AzBlobHarness.ToListAsync(source.ScanAsync())).Where(e => e.Kind == EntryKind.File).Select(e => e.Path).ToList();
+        Assert.That(files, Is.EqualTo(names.Append("d/large")));
+        await _from.GetBlobClient("d/f30").DeleteAsync();
+        var queue = new ConcurrentQueue<string>(files);
+        var read = new ConcurrentDictionary<string, byte[]>();
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            while (queue.TryDequeue(out var path))
+            {
+                try
+                {
+                    await using var stream = await source.OpenReadAsync(path);
+                    using var copy = new MemoryStream();
+                    await stream.CopyToAsync(copy);
+                    read[path] = copy.ToArray();
+                }
+                catch (NotFoundException e)
+                {
+                    Assert.That(e.Message, Does.Contain("'d/f30' is not in"));
+                    read[path] = [];
+                }
+            }
+        })));
+
+        Assert.That(read.Keys, Is.EquivalentTo(files));
+        Assert.Multiple(() =>
+        {
+            foreach (var name in names.Where(n => n != "d/f30"))
+            {
+                Assert.That(Encoding.UTF8.GetString(read[name]), Is.EqualTo($"content of {name}"), name);
+            }
+
+            Assert.That(read["d/large"], Is.EqualTo(large), "a blob too large to fetch ahead is streamed");
+            Assert.That(read["d/f30"], Is.Empty, "the deleted blob failed its read");
+        });
+        var perBlob = gets.GroupBy(g => g).ToDictionary(g => g.Key, g => g.Count());
+        Assert.That(perBlob.Where(p => p.Key != "d/f30" && p.Value != 1), Is.Empty, "every blob is downloaded once, fetched ahead or not");
+        Assert.That(perBlob["d/f30"], Is.EqualTo(2), "the failed fetch, then the read that reports it");
+
+        // A re-backup reads only changed files, far apart in the scan: nothing is fetched for the files between.
+        gets.Clear();
+        await AzBlobHarness.ToListAsync(source.ScanAsync());
+        foreach (var path in new[] { "d/f10", "d/f20", "d/f35", "d/f45" })
+        {
+            await using var stream = await source.OpenReadAsync(path);
+            await stream.CopyToAsync(Stream.Null);
+        }
+
+        Assert.That(gets.Order(), Is.EqualTo(new[] { "d/f10", "d/f20", "d/f35", "d/f45" }));
     }
 }
