@@ -71,6 +71,7 @@ internal sealed class Checker
     public async Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, PackSubset? subset, Random random, CancellationToken cancellationToken)
     {
         // Objects the store could not even load come first: each is named with the command that repairs it.
+        await _store.VerifyCachedIndexObjectsAsync(cancellationToken).ConfigureAwait(false);
         foreach (var damaged in _store.DamagedIndexObjects)
         {
             _problems.Add(new CheckProblem(null, null, $"{damaged.Reason}: rewrite the index from the packs with 'coffer repair index'"));
