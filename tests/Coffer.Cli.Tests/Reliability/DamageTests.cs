@@ -227,7 +227,8 @@ public class DamageTests
             return [.. cache!.IndexObjects.Order(StringComparer.Ordinal)];
         }
 
-        Assert.That(Listed(), Is.EqualTo(await objects.NamesAsync(StorageObjectClass.Index)));
+        // The backup built the file from the empty store; its own small index object is read beside it, in RAM.
+        Assert.That(Listed(), Is.Empty);
 
         // Damaged: one flipped byte, and the next command rebuilds the file instead of reading it, and answers the same.
         var bytes = await File.ReadAllBytesAsync(path);

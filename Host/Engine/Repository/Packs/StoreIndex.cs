@@ -147,16 +147,28 @@ internal sealed class StoreIndex
 
             if (cache is not null)
             {
-                // The file's copies of one blob are adjacent: each id once, its winner chosen as a lookup would.
-                BlobId? last = null;
+                // The file's copies of one blob are adjacent, in the order they were indexed: each id once, its
+                // winner chosen as a lookup would (RAM asked only when the file's copy is in a trashed pack).
+                IndexRecord winner = default;
+                var have = false;
                 foreach (var record in cache.Sorted())
                 {
-                    if (last != record.Id)
+                    if (have && record.Id != winner.Id)
                     {
-                        last = record.Id;
-                        TryGet(record.Id, out var location);
-                        yield return new(record.Id, location);
+                        yield return CachedWinner(cache, winner);
+                        have = false;
                     }
+
+                    if (!have || (_cachedPackTrashed!(winner.PackNumber) && !_cachedPackTrashed!(record.PackNumber)))
+                    {
+                        winner = record;
+                        have = true;
+                    }
+                }
+
+                if (have)
+                {
+                    yield return CachedWinner(cache, winner);
                 }
             }
 
@@ -198,6 +210,17 @@ internal sealed class StoreIndex
 
         location = fromCache ? cache!.Location(cached) : default;
         return fromCache;
+    }
+
+    private KeyValuePair<BlobId, BlobLocation> CachedWinner(IndexCache cache, in IndexRecord winner)
+    {
+        var location = cache.Location(winner);
+        if (_cachedPackTrashed!(winner.PackNumber))
+        {
+            TryGet(winner.Id, out location);
+        }
+
+        return new(winner.Id, location);
     }
 
     private bool CacheHas(BlobId id) => _cache!.TryFind(id, _cachedPackTrashed!, out _);
