@@ -131,6 +131,7 @@ internal static class StoreReferences
             }
 
             var destination = await CofferStore.OpenAsync(storage, config, passphrase, cancellationToken, loadIndex: false);
+            destination.IndexCacheRoot = context.Paths.CacheDirectory;
             if (destination.IsReadOnly)
             {
                 throw new CliFailure($"--to {reference} is read-only (a portable store): give a store that can be written");
@@ -152,6 +153,7 @@ internal static class StoreReferences
         var config = await ReadStoreConfigAsync(storage, Hint(context, "create"), cancellationToken);
         var store = await CofferStore.OpenAsync(storage, config, () => Passphrases.ForOpen(context, passphraseFile, context.StoreReference is null), cancellationToken, loadIndex: false);
         store.Warn = line => context.Error.WriteLine($"coffer: warning: {line}");
+        store.IndexCacheRoot = context.Paths.CacheDirectory;
         if (loadIndex)
         {
             await store.LoadIndexAsync(cancellationToken);

@@ -21,6 +21,9 @@ public sealed class CofferProcess
 
     public string ConfigDirectory { get; }
 
+    /// <summary>The cache directory (the stores' index caches), inside the data directory.</summary>
+    public string CacheDirectory => Path.Combine(DataDirectory, "cache");
+
     /// <summary>Extra environment variables for every run.</summary>
     public Dictionary<string, string> Environment { get; } = [];
 
@@ -58,6 +61,7 @@ public sealed class CofferProcess
 
         info.Environment["COFFER_DATA_DIR"] = DataDirectory;
         info.Environment["COFFER_CONFIG_DIR"] = ConfigDirectory;
+        info.Environment["COFFER_CACHE_DIR"] = CacheDirectory;
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
 

@@ -55,6 +55,18 @@ internal sealed class CofferStore
     /// <summary>The index objects that could not be read when the index was loaded (their packs were indexed from their headers instead).</summary>
     public IReadOnlyList<DamagedObject> DamagedIndexObjects { get; private set; } = [];
 
+    /// <summary>
+    /// Where <see cref="LoadIndexAsync"/> keeps the index cache (<see cref="IndexCache"/>), one directory per
+    /// store id under it; null loads the whole index into RAM.
+    /// </summary>
+    public string? IndexCacheRoot { get; set; }
+
+    /// <summary>
+    /// Index objects not in the cache file, in bytes, past which the file is rebuilt rather than those
+    /// objects held in RAM beside it (about 90,000 blobs, 4 MiB of RAM).
+    /// </summary>
+    internal const long IndexCacheExtensionBytes = 4 << 20;
+
     /// <summary>The packs <see cref="LoadIndexAsync"/> indexed from their own headers, in memory, because an index object was damaged.</summary>
     public IReadOnlyList<string> PacksIndexedFromHeaders { get; private set; } = [];
 
@@ -159,28 +171,19 @@ internal sealed class CofferStore
     /// </summary>
     public async Task<IReadOnlyList<string>> LoadIndexAsync(CancellationToken cancellationToken)
     {
-        var names = await ListIndexObjectsAsync(cancellationToken).ConfigureAwait(false);
+        var listed = await ListIndexObjectSizesAsync(cancellationToken).ConfigureAwait(false);
+        var names = listed.Keys.ToList();
         Index.Trashed = (await Trash.ReadAsync(this, cancellationToken).ConfigureAwait(false)).Packs.Keys.ToHashSet(StringComparer.Ordinal);
 
         var damaged = new System.Collections.Concurrent.ConcurrentBag<DamagedObject>();
-        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (name, ct) =>
+        var inRam = names;
+        if (!_indexLoaded && IndexCacheDirectory() is { } directory && await OpenIndexCacheAsync(directory, listed, damaged, cancellationToken).ConfigureAwait(false) is { } cache)
         {
-            try
-            {
-                var bytes = await ReadObjectAsync(StorageObjectClass.Index, name, ct).ConfigureAwait(false);
-                Index.Load(Keys, bytes, name);
-            }
-            catch (StoreFormatException e)
-            {
-                damaged.Add(new DamagedObject(StorageObjectClass.Index, name, e.Message));
-            }
-            catch (NotFoundException)
-            {
-                // Replaced by a maintenance run between the listing and the read: its packs are in the new object,
-                // which the headers below stand in for.
-                damaged.Add(new DamagedObject(StorageObjectClass.Index, name, $"index {name} vanished while it was read"));
-            }
-        }).ConfigureAwait(false);
+            Index.UseCache(cache);
+            inRam = names.Where(n => !cache.IndexObjects.Contains(n) && !damaged.Any(d => d.Name == n)).ToList();
+        }
+
+        await ReadIndexObjectsAsync(inRam, Index.AddPack, damaged, cancellationToken).ConfigureAwait(false);
 
         DamagedIndexObjects = damaged.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
         LoadedIndexObjects = names.Except(DamagedIndexObjects.Select(d => d.Name), StringComparer.Ordinal).ToList();
@@ -199,19 +202,104 @@ internal sealed class CofferStore
         return LoadedIndexObjects;
     }
 
-    /// <summary>The names of the index objects in the store (not the <see cref="Trash"/> object, which shares their folder).</summary>
-    public async Task<List<string>> ListIndexObjectsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads and authenticates every index object the index cache stands in for, which loading it did not:
+    /// the store is the source of truth, so 'check' still names an index object damaged after the cache was
+    /// built (it joins <see cref="DamagedIndexObjects"/>). One object at a time per reader: RAM stays bounded.
+    /// </summary>
+    public async Task VerifyCachedIndexObjectsAsync(CancellationToken cancellationToken)
     {
-        var names = new List<string>();
+        if (Index.Cache is not { } cache)
+        {
+            return;
+        }
+
+        var damaged = new System.Collections.Concurrent.ConcurrentBag<DamagedObject>();
+        await ReadIndexObjectsAsync(cache.IndexObjects, (_, _) => { }, damaged, cancellationToken).ConfigureAwait(false);
+        if (!damaged.IsEmpty)
+        {
+            DamagedIndexObjects = [.. DamagedIndexObjects.Concat(damaged).OrderBy(d => d.Name, StringComparer.Ordinal)];
+            LoadedIndexObjects = [.. LoadedIndexObjects.Except(damaged.Select(d => d.Name), StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>The names of the index objects in the store (not the <see cref="Trash"/> object, which shares their folder).</summary>
+    public async Task<List<string>> ListIndexObjectsAsync(CancellationToken cancellationToken) =>
+        [.. (await ListIndexObjectSizesAsync(cancellationToken).ConfigureAwait(false)).Keys];
+
+    private async Task<Dictionary<string, long>> ListIndexObjectSizesAsync(CancellationToken cancellationToken)
+    {
+        var objects = new Dictionary<string, long>(StringComparer.Ordinal);
         await foreach (var item in _storage.ListAsync(StorageObjectClass.Index, cancellationToken).ConfigureAwait(false))
         {
             if (item.Name != Trash.ObjectName)
             {
-                names.Add(item.Name);
+                objects[item.Name] = item.Size;
             }
         }
 
-        return names;
+        return objects;
+    }
+
+    // Reads index objects in parallel, handing their packs to addPack; a damaged or vanished one goes to damaged.
+    private Task ReadIndexObjectsAsync(IEnumerable<string> names, Action<string, IReadOnlyList<PackEntry>> addPack, System.Collections.Concurrent.ConcurrentBag<DamagedObject> damaged, CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken }, async (name, ct) =>
+        {
+            try
+            {
+                var bytes = await ReadObjectAsync(StorageObjectClass.Index, name, ct).ConfigureAwait(false);
+                StoreIndex.Decode(Keys, bytes, name, addPack);
+            }
+            catch (StoreFormatException e)
+            {
+                damaged.Add(new DamagedObject(StorageObjectClass.Index, name, e.Message));
+            }
+            catch (NotFoundException)
+            {
+                // Replaced by a maintenance run between the listing and the read: its packs are in the new object,
+                // which the headers below stand in for.
+                damaged.Add(new DamagedObject(StorageObjectClass.Index, name, $"index {name} vanished while it was read"));
+            }
+        });
+
+    /// <summary>The file name of the index cache in its store's directory.</summary>
+    internal const string IndexCacheFileName = "index";
+
+    // The store's own cache directory: one per store id (an id that is not a plain token has none).
+    private string? IndexCacheDirectory() =>
+        IndexCacheRoot is { } root && Config.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? Path.Combine(root, Config.Id) : null;
+
+    /// <summary>
+    /// The index cache for the index objects <paramref name="listed"/>: the file as it is when it lists a subset
+    /// of them and the rest are small (<see cref="IndexCacheExtensionBytes"/>: they stay in RAM beside it),
+    /// else a new file built from every listed object (damaged ones go to <paramref name="damaged"/>). Null when
+    /// the cache directory cannot be written: then the whole index is read into RAM as without a cache.
+    /// </summary>
+    private async Task<IndexCache?> OpenIndexCacheAsync(string directory, Dictionary<string, long> listed, System.Collections.Concurrent.ConcurrentBag<DamagedObject> damaged, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(directory, IndexCacheFileName);
+        if (IndexCache.TryOpen(path) is { } existing)
+        {
+            if (existing.IndexObjects.All(listed.ContainsKey) && listed.Where(o => !existing.IndexObjects.Contains(o.Key)).Sum(o => o.Value) <= IndexCacheExtensionBytes)
+            {
+                return existing;
+            }
+
+            existing.Dispose();
+        }
+
+        try
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            using var builder = new IndexCacheBuilder(directory);
+            await ReadIndexObjectsAsync(listed.Keys, builder.AddPack, damaged, cancellationToken).ConfigureAwait(false);
+            return builder.Finish(path, listed.Keys.Where(n => !damaged.Any(d => d.Name == n)).ToList());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            damaged.Clear();
+            return null;
+        }
     }
 
     /// <summary>Every pack in the store with its size in bytes.</summary>

@@ -207,6 +207,60 @@ public class DamageTests
         await objects.WriteAsync(StorageObjectClass.Packfile, blob.Pack, bytes);
     }
 
+    [Test]
+    public async Task The_index_cache_lists_exactly_its_index_objects_a_damaged_or_stale_one_is_rebuilt_and_check_still_reads_the_store()
+    {
+        using var temp = new TemporaryDirectory("damage-cache");
+        var (coffer, store, _) = await LifecycleCli.StoreWithContainerAsync(temp, azure: false);
+        var objects = new StoreObjects(store, null);
+        var (first, second) = (temp.Combine("first"), temp.Combine("second"));
+        LifecycleCli.BuildTree(first, seed: 5, files: 6, size: 3000);
+        LifecycleCli.BuildTree(second, seed: 6, files: 6, size: 3000);
+        var older = LifecycleCli.SnapshotId(await coffer.RunAsync("at", store, "backup", first));
+        var ls = await coffer.RunAsync("at", store, "ls", "-r", "latest");
+        Assert.That(ls.ExitCode, Is.Zero, ls.ToString());
+        var path = Directory.GetFiles(coffer.CacheDirectory, CofferStore.IndexCacheFileName, SearchOption.AllDirectories).Single();
+        string[] Listed()
+        {
+            using var cache = IndexCache.TryOpen(path);
+            Assert.That(cache, Is.Not.Null, "the cache file reads back whole");
+            return [.. cache!.IndexObjects.Order(StringComparer.Ordinal)];
+        }
+
+        // The backup built the file from the empty store; its own small index object is read beside it, in RAM.
+        Assert.That(Listed(), Is.Empty);
+
+        // Damaged: one flipped byte, and the next command rebuilds the file instead of reading it, and answers the same.
+        var bytes = await File.ReadAllBytesAsync(path);
+        bytes[bytes.Length / 2] ^= 0x10;
+        await File.WriteAllBytesAsync(path, bytes);
+        var again = await coffer.RunAsync("at", store, "ls", "-r", "latest");
+        Assert.That((again.ExitCode, again.Output, again.Error), Is.EqualTo((0, ls.Output, "")), again.ToString());
+        Assert.That(Listed(), Is.EqualTo(await objects.NamesAsync(StorageObjectClass.Index)));
+
+        // A small new index object stays beside the file, in RAM; maintenance replacing index objects makes the file stale: rebuilt.
+        var cachedBefore = Listed();
+        Assert.That((await coffer.RunAsync("at", store, "backup", second)).ExitCode, Is.Zero);
+        Assert.That((await coffer.RunAsync("at", store, "ls", "-r", "latest")).ExitCode, Is.Zero);
+        Assert.That(Listed(), Is.EqualTo(cachedBefore));
+        Assert.That((await coffer.RunAsync("at", store, "rm", older)).ExitCode, Is.Zero);
+        var maintenance = await coffer.RunAsync("at", store, "maintenance");
+        Assert.That(maintenance.ExitCode, Is.Zero, maintenance.ToString());
+        var restored = temp.Combine("restored");
+        var restore = await coffer.RunAsync("at", store, "restore", "latest", "-to", restored);
+        Assert.That(restore.ExitCode, Is.Zero, restore.ToString());
+        TreeAssert.AreEqual(second, restored, compareRootMtime: false);
+        Assert.That(Listed(), Is.EqualTo(await objects.NamesAsync(StorageObjectClass.Index)).And.Not.EqualTo(cachedBefore));
+
+        // The store stays the source of truth: an index object damaged after the file was built is still named by check.
+        var victim = Listed()[0];
+        var index = await objects.ReadAsync(StorageObjectClass.Index, victim);
+        await objects.WriteAsync(StorageObjectClass.Index, victim, index[..(index.Length / 2)]);
+        var check = await coffer.RunAsync("at", store, "check", "--fast");
+        Assert.That(check.ExitCode, Is.EqualTo(1), check.ToString());
+        Assert.That(check.Output, Does.Contain($"index {victim}").And.Contain("'coffer repair index'"), check.ToString());
+    }
+
     /// <summary>A store's objects, reached directly: files under a directory store, or blobs in its Azurite container.</summary>
     private sealed class StoreObjects(string store, string? container)
     {

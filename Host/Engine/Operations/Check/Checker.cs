@@ -71,6 +71,7 @@ internal sealed class Checker
     public async Task<CheckResult> RunAsync(IReadOnlyList<Snapshot> snapshots, bool fast, PackSubset? subset, Random random, CancellationToken cancellationToken)
     {
         // Objects the store could not even load come first: each is named with the command that repairs it.
+        await _store.VerifyCachedIndexObjectsAsync(cancellationToken).ConfigureAwait(false);
         foreach (var damaged in _store.DamagedIndexObjects)
         {
             _problems.Add(new CheckProblem(null, null, $"{damaged.Reason}: rewrite the index from the packs with 'coffer repair index'"));
@@ -82,10 +83,13 @@ internal sealed class Checker
         }
 
         var packs = await _store.ListPacksAsync(cancellationToken).ConfigureAwait(false);
-        var byPack = _store.Index.Blobs.GroupBy(b => b.Value.Pack, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        // Only a check that reads packs needs each pack's blobs in RAM; a fast one counts the packs (RAM a pack, not a blob).
+        var readsPacks = !fast || subset is not null;
+        var byPack = (readsPacks ? _store.Index.Blobs : []).GroupBy(b => b.Value.Pack, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var packsIndexed = readsPacks ? byPack.Count : _store.Index.Blobs.Select(b => b.Value.Pack).Distinct(StringComparer.Ordinal).Count();
         var packsRead = new List<string>();
 
-        if (!fast || subset is not null)
+        if (readsPacks)
         {
             // Packs first: then a file's check knows which of its blobs are damaged without reading them twice.
             var toRead = subset is null ? byPack.Keys.Order(StringComparer.Ordinal).ToList() : subset.Select(byPack.Keys, random);
@@ -104,7 +108,7 @@ internal sealed class Checker
             await CheckSnapshotAsync(snapshot, packs, fast || subset is not null, cancellationToken).ConfigureAwait(false);
         }
 
-        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count) { PacksRead = packsRead, PacksIndexed = byPack.Count, Incomplete = _incomplete.ToList() };
+        return new CheckResult(_problems.ToList(), _filesChecked, _good.Count + _bad.Count) { PacksRead = packsRead, PacksIndexed = packsIndexed, Incomplete = _incomplete.ToList() };
     }
 
     private async Task CheckPackAsync(string pack, List<KeyValuePair<BlobId, BlobLocation>> entries, CancellationToken cancellationToken)

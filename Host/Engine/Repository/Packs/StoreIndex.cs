@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Coffer.Engine.Core;
 using Coffer.Engine.Repository.Crypto;
 
@@ -10,7 +9,9 @@ namespace Coffer.Engine.Repository.Packs;
 
 /// <summary>
 /// Every blob the store holds and where: the union of all index objects, plus what this process has
-/// uploaded since it opened the store. Safe for concurrent readers and writers. Compact: fixed-size records in
+/// uploaded since it opened the store. Safe for concurrent readers and writers. Two layers: an optional
+/// <see cref="IndexCache"/> file (the index objects as they were when it was built, read from disk, a few
+/// bytes of RAM per thousand blobs) and, in RAM, everything indexed since: compact fixed-size records in
 /// chunked arrays, pack names interned to numbers, a sorted lookup searched by binary search plus a small
 /// overlay of recent additions (<see cref="BytesPerBlob"/> bytes a blob; docs/store-format.md).
 /// </summary>
@@ -21,13 +22,13 @@ internal sealed class StoreIndex
 
     private const int ChunkBits = 14;
     private const int ChunkSize = 1 << ChunkBits;
-    private const int TypeBit = 1 << 30;
+    private const int TypeBit = IndexRecord.TypeBit;
 
     private readonly Lock _gate = new();
 
     // Every entry of every indexed pack, appended in the order the packs arrived, a pack's entries contiguous.
     // Fixed-size chunks: growing never copies what is there, and no chunk is large enough to fragment the heap.
-    private readonly List<Record[]> _records = [];
+    private readonly List<IndexRecord[]> _records = [];
     private int _recordCount;
 
     // Pack names interned to a pack number, which is what a record holds.
@@ -42,17 +43,51 @@ internal sealed class StoreIndex
 
     private IReadOnlySet<string> _trashed = new HashSet<string>(StringComparer.Ordinal);
 
-    /// <summary>Bytes of RAM each indexed blob costs once merged: its record and its place in the sorted lookup.</summary>
-    public static int BytesPerBlob => Unsafe.SizeOf<Record>() + sizeof(int);
+    // The index as it was on disk when the cache file was built: everything in RAM came after it.
+    private IndexCache? _cache;
+    private Predicate<int>? _cachedPackTrashed;
 
-    public int Count
+    /// <summary>Bytes of RAM each indexed blob costs once merged: its record and its place in the sorted lookup.</summary>
+    public static int BytesPerBlob => Unsafe.SizeOf<IndexRecord>() + sizeof(int);
+
+    /// <summary>Distinct blobs indexed.</summary>
+    public long Count
     {
         get
         {
+            int[] winners;
             lock (_gate)
             {
-                return _sorted.Length + _overlay.Count;
+                if (_cache is null)
+                {
+                    return _sorted.Length + _overlay.Count;
+                }
+
+                winners = [.. _sorted, .. _overlay.Values];
             }
+
+            return _cache.DistinctCount + winners.Count(n => !CacheHas(RecordAt(n).Id));
+        }
+    }
+
+    /// <summary>The cache file under the index, when the store was loaded through one.</summary>
+    public IndexCache? Cache => _cache;
+
+    /// <summary>
+    /// Puts <paramref name="cache"/> under the index: what it lists is found there, and what is added here
+    /// afterwards (packs it does not list) stays in RAM. Called on an empty index, when the store is loaded.
+    /// </summary>
+    public void UseCache(IndexCache cache)
+    {
+        lock (_gate)
+        {
+            if (_recordCount > 0)
+            {
+                throw new InvalidOperationException("an index cache goes under an empty index");
+            }
+
+            _cache = cache;
+            _cachedPackTrashed = number => _trashed.Contains(cache.PackName(number));
         }
     }
 
@@ -92,7 +127,7 @@ internal sealed class StoreIndex
         {
             lock (_gate)
             {
-                return _packs.Select(p => p.Name).ToList();
+                return [.. _cache?.PackNames ?? [], .. _packs.Select(p => p.Name)];
             }
         }
     }
@@ -103,21 +138,47 @@ internal sealed class StoreIndex
         get
         {
             int[] winners;
+            IndexCache? cache;
             lock (_gate)
             {
                 winners = [.. _sorted, .. _overlay.Values];
+                cache = _cache;
+            }
+
+            if (cache is not null)
+            {
+                // The file's copies of one blob are adjacent, in the order they were indexed: each id once, its
+                // winner chosen as a lookup would (RAM asked only when the file's copy is in a trashed pack).
+                IndexRecord winner = default;
+                var have = false;
+                foreach (var record in cache.Sorted())
+                {
+                    if (have && record.Id != winner.Id)
+                    {
+                        yield return CachedWinner(cache, winner);
+                        have = false;
+                    }
+
+                    if (!have || (_cachedPackTrashed!(winner.PackNumber) && !_cachedPackTrashed!(record.PackNumber)))
+                    {
+                        winner = record;
+                        have = true;
+                    }
+                }
+
+                if (have)
+                {
+                    yield return CachedWinner(cache, winner);
+                }
             }
 
             foreach (var number in winners)
             {
-                KeyValuePair<BlobId, BlobLocation> pair;
-                lock (_gate)
+                var record = RecordAt(number);
+                if (cache is null || !CacheHas(record.Id))
                 {
-                    ref readonly var record = ref At(number);
-                    pair = new(record.Id, Location(record));
+                    yield return new(record.Id, LocationAt(number));
                 }
-
-                yield return pair;
             }
         }
     }
@@ -127,11 +188,56 @@ internal sealed class StoreIndex
 
     public bool TryGet(BlobId id, out BlobLocation location)
     {
+        // The file's copy came first; a copy added since wins only over one in a pack marked for deletion.
+        var cache = _cache;
+        IndexRecord cached = default;
+        var fromCache = cache is not null && cache.TryFind(id, _cachedPackTrashed!, out cached);
+        if (fromCache && !_cachedPackTrashed!(cached.PackNumber))
+        {
+            location = cache!.Location(cached);
+            return true;
+        }
+
         lock (_gate)
         {
             var number = Find(id);
-            location = number < 0 ? default : Location(At(number));
-            return number >= 0;
+            if (number >= 0 && (!fromCache || !_trashed.Contains(PackName(number))))
+            {
+                location = Location(At(number));
+                return true;
+            }
+        }
+
+        location = fromCache ? cache!.Location(cached) : default;
+        return fromCache;
+    }
+
+    private KeyValuePair<BlobId, BlobLocation> CachedWinner(IndexCache cache, in IndexRecord winner)
+    {
+        var location = cache.Location(winner);
+        if (_cachedPackTrashed!(winner.PackNumber))
+        {
+            TryGet(winner.Id, out location);
+        }
+
+        return new(winner.Id, location);
+    }
+
+    private bool CacheHas(BlobId id) => _cache!.TryFind(id, _cachedPackTrashed!, out _);
+
+    private IndexRecord RecordAt(int number)
+    {
+        lock (_gate)
+        {
+            return At(number);
+        }
+    }
+
+    private BlobLocation LocationAt(int number)
+    {
+        lock (_gate)
+        {
+            return Location(At(number));
         }
     }
 
@@ -149,7 +255,7 @@ internal sealed class StoreIndex
     {
         lock (_gate)
         {
-            if (_packNumbers.ContainsKey(pack))
+            if (_packNumbers.ContainsKey(pack) || (_cache?.TryGetPackNumber(pack, out _) ?? false))
             {
                 return;
             }
@@ -168,10 +274,10 @@ internal sealed class StoreIndex
                 var at = _recordCount++;
                 if ((at & (ChunkSize - 1)) == 0)
                 {
-                    _records.Add(new Record[ChunkSize]);
+                    _records.Add(new IndexRecord[ChunkSize]);
                 }
 
-                At(at) = new Record(e.Id, number | (e.Type == BlobType.Tree ? TypeBit : 0), e.Offset, e.Length, e.RawLength);
+                At(at) = IndexRecord.From(e, number);
                 Choose(at);
             }
 
@@ -277,9 +383,9 @@ internal sealed class StoreIndex
         return -1;
     }
 
-    private ref Record At(int number) => ref _records[number >> ChunkBits][number & (ChunkSize - 1)];
+    private ref IndexRecord At(int number) => ref _records[number >> ChunkBits][number & (ChunkSize - 1)];
 
-    private BlobLocation Location(in Record record) =>
+    private BlobLocation Location(in IndexRecord record) =>
         new(record.Type, _packs[record.PackNumber].Name, record.Offset, record.Length, record.RawLength);
 
     /// <summary>Encodes one index object listing <paramref name="packs"/>.</summary>
@@ -307,7 +413,10 @@ internal sealed class StoreIndex
     }
 
     /// <summary>Adds what an index object lists.</summary>
-    public void Load(StoreKeys keys, ReadOnlySpan<byte> sealedIndex, string name)
+    public void Load(StoreKeys keys, ReadOnlySpan<byte> sealedIndex, string name) => Decode(keys, sealedIndex, name, AddPack);
+
+    /// <summary>Decodes an index object, handing each pack it lists to <paramref name="addPack"/>.</summary>
+    public static void Decode(StoreKeys keys, ReadOnlySpan<byte> sealedIndex, string name, Action<string, IReadOnlyList<PackEntry>> addPack)
     {
         byte[] plain;
         try
@@ -349,19 +458,8 @@ internal sealed class StoreIndex
                 at += PackEntry.Size;
             }
 
-            AddPack(pack, entries);
+            addPack(pack, entries);
         }
-    }
-
-    /// <summary>One indexed blob: 48 bytes, the pack as its number and the blob type in the number's bit 30.</summary>
-    [StructLayout(LayoutKind.Sequential, Pack = 4)]
-    private readonly record struct Record(BlobId Id, int PackAndType, uint Offset, uint Length, uint RawLength)
-    {
-        public int PackNumber => PackAndType & (TypeBit - 1);
-
-        public BlobType Type => (PackAndType & TypeBit) != 0 ? BlobType.Tree : BlobType.Data;
-
-        public PackEntry ToEntry() => new(Type, Id, Offset, Length, RawLength);
     }
 
     private readonly record struct PackInfo(string Name, int First, int Count);
@@ -375,7 +473,7 @@ internal sealed class StoreIndex
             {
                 lock (index._gate)
                 {
-                    return index._packs.Count;
+                    return index._packs.Count + (index._cache?.PackCount ?? 0);
                 }
             }
         }
@@ -391,7 +489,7 @@ internal sealed class StoreIndex
         {
             lock (index._gate)
             {
-                return index._packNumbers.ContainsKey(key);
+                return index._packNumbers.ContainsKey(key) || (index._cache?.TryGetPackNumber(key, out _) ?? false);
             }
         }
 
@@ -401,8 +499,8 @@ internal sealed class StoreIndex
             {
                 if (!index._packNumbers.TryGetValue(key, out var number))
                 {
-                    value = null;
-                    return false;
+                    value = index._cache is { } cache && cache.TryGetPackNumber(key, out var cached) ? cache.PackEntries(cached) : null;
+                    return value is not null;
                 }
 
                 var pack = index._packs[number];

@@ -1,5 +1,6 @@
 using Coffer.Engine.Core;
 using Coffer.Engine.Repository.Packs;
+using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Repository.Packs;
 
@@ -17,12 +18,34 @@ public class StoreIndexTests
     private static PackEntry[] Entries(Random random, int count) =>
         Enumerable.Range(0, count).Select(i => new PackEntry(i % 3 == 0 ? BlobType.Tree : BlobType.Data, Id(random), (uint)(i * 100), 100, 90)).ToArray();
 
-    [Test]
-    public void Lookups_span_the_sorted_part_and_the_overlay_the_first_copy_wins_and_copies_outside_trashed_packs_are_preferred()
+    // Builds a cache file of the packs in runs of runLength records (several runs to merge) and opens it.
+    private static IndexCache BuildCache(TemporaryDirectory directory, IEnumerable<(string Name, PackEntry[] Entries)> packs, int runLength)
+    {
+        using var builder = new IndexCacheBuilder(directory.Path, runLength);
+        foreach (var (name, entries) in packs)
+        {
+            builder.AddPack(name, entries);
+        }
+
+        return builder.Finish(directory.Combine("index"), ["index-object-1", "index-object-2"]);
+    }
+
+    [TestCase(false, TestName = "Lookups_span_the_sorted_part_and_the_overlay_the_first_copy_wins_and_copies_outside_trashed_packs_are_preferred")]
+    [TestCase(true, TestName = "The_same_holds_with_the_packs_in_an_index_cache_file_under_the_index_and_the_later_pack_in_RAM")]
+    public void Lookups_span_the_sorted_part_and_the_overlay_the_first_copy_wins_and_copies_outside_trashed_packs_are_preferred(bool cached)
     {
         var random = new Random(19);
         var index = new StoreIndex();
         var packs = Enumerable.Range(0, 5).Select(p => (Name: PackName(p), Entries: Entries(random, 1500))).ToList();
+        using var directory = new TemporaryDirectory();
+        using var cache = cached ? BuildCache(directory, packs, runLength: 1000) : null;
+        if (cache is not null)
+        {
+            index.UseCache(cache);
+            Assert.That(cache.IndexObjects, Is.EquivalentTo(new[] { "index-object-1", "index-object-2" }));
+            Assert.That((cache.RecordCount, cache.DistinctCount, cache.PackCount), Is.EqualTo((5 * 1500L, 5 * 1500L, 5)));
+        }
+
         foreach (var (name, entries) in packs)
         {
             index.AddPack(name, entries);
@@ -83,5 +106,48 @@ public class StoreIndexTests
         Assert.That(index.Count, Is.EqualTo(blobs));
         Assert.That(held, Is.LessThan(60L * blobs), $"{held / (double)blobs:F1} bytes a blob");
         GC.KeepAlive(index);
+    }
+
+    [Test]
+    public void An_index_cache_file_of_400_000_blobs_costs_under_one_byte_of_RAM_a_blob_and_a_damaged_one_is_refused()
+    {
+        const int blobs = 400_000;
+        var random = new Random(3);
+        var packs = Enumerable.Range(0, blobs / 1000).Select(p => (Name: PackName(p), Entries: Entries(random, 1000))).ToList();
+        using var directory = new TemporaryDirectory();
+        BuildCache(directory, packs, runLength: 100_000).Dispose();
+        var path = directory.Combine("index");
+        Assert.That(Directory.GetFiles(directory.Path), Is.EqualTo(new[] { path }), "the builder's scratch files are gone");
+
+        // Everything opening the file and looking blobs up allocates, on this thread, is an upper bound on what it holds.
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        using (var cache = IndexCache.TryOpen(path))
+        {
+            Assert.That(cache, Is.Not.Null);
+            var index = new StoreIndex();
+            index.UseCache(cache!);
+            for (var p = 0; p < packs.Count; p += 7)
+            {
+                var entry = packs[p].Entries[p % 1000];
+                Assert.That(index.TryGet(entry.Id, out var location) && location == new BlobLocation(entry.Type, packs[p].Name, entry.Offset, entry.Length, entry.RawLength), Is.True);
+            }
+
+            Assert.That(index.Contains(Id(random)), Is.False);
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.That(allocated, Is.LessThan(blobs), $"{allocated / (double)blobs:F2} bytes a blob");
+            Assert.That(cache!.FenceBytes, Is.EqualTo(blobs / IndexCache.FenceStride * sizeof(ulong)));
+            Assert.That(index.Count, Is.EqualTo(blobs));
+        }
+
+        // One flipped byte anywhere (here in the sorted records) fails the checksum: the file is not read, the store rebuilds it.
+        using (var file = File.Open(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = file.Length - 100;
+            var b = file.ReadByte();
+            file.Position--;
+            file.WriteByte((byte)(b ^ 1));
+        }
+
+        Assert.That(IndexCache.TryOpen(path), Is.Null);
     }
 }
