@@ -295,7 +295,9 @@ internal sealed class CofferStore
             await ReadIndexObjectsAsync(listed.Keys, builder.AddPack, damaged, cancellationToken).ConfigureAwait(false);
             return builder.Finish(path, listed.Keys.Where(n => !damaged.Any(d => d.Name == n)).ToList());
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        // A missing or unloadable assembly is a FileNotFoundException/FileLoadException too: that is a broken
+        // install to report, not a cache directory to do without.
+        catch (Exception e) when (e is (IOException and not FileNotFoundException and not FileLoadException) or UnauthorizedAccessException)
         {
             damaged.Clear();
             return null;
