@@ -31,7 +31,7 @@ public sealed class AzBlobDestination : IDestinationConnector, IDestinationConte
     {
         _connection = connection;
         _transfer = transfer;
-        _content = new AzBlobSource(connection, transfer, time, logger);
+        _content = new AzBlobSource(connection, transfer, time, logger, readsAhead: false);
         _logger = logger;
         _name = connection.Location.ToString();
         Description = connection.Describe("azure destination");

@@ -19,11 +19,15 @@ public sealed class AzBlobSource : ISourceConnector
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly TransferSettings _transfer;
+    private readonly bool _readsAhead;
     private SourceReadAhead? _readAhead;
 
-    internal AzBlobSource(AzureConnection connection, TransferSettings transfer, TimeProvider time, ILogger logger)
+    // readsAhead: whether small blobs are fetched ahead of the reads that follow the scan. Not for a destination's
+    // read-back, whose blobs a restore rewrites between its scan and its reads (verify would read the old bytes).
+    internal AzBlobSource(AzureConnection connection, TransferSettings transfer, TimeProvider time, ILogger logger, bool readsAhead)
     {
         _connection = connection;
+        _readsAhead = readsAhead;
         _transfer = transfer;
         _time = time;
         _logger = logger;
@@ -45,7 +49,7 @@ public sealed class AzBlobSource : ISourceConnector
         // Small blobs are fetched ahead of the reads that follow the scan; not under a download limit, which
         // paces the reader's stream (the bytes would already be here).
         _readAhead?.Dispose();
-        var readAhead = _readAhead = _transfer.Download is null ? new SourceReadAhead(_connection.Container) : null;
+        var readAhead = _readAhead = _readsAhead && _transfer.Download is null ? new SourceReadAhead(_connection.Container) : null;
         await foreach (var item in BlobListing.ListAsync(_connection, location.Prefix, BlobTraits.Metadata, _time, _logger, cancellationToken).ConfigureAwait(false))
         {
             var isFolderMarker = item.Name.EndsWith('/');

@@ -19,6 +19,6 @@ public sealed class AzBlobSourceFactory : ISourceConnectorFactory
         var (connection, logger) = AzureConnection.Open(configuration);
         var transfer = TransferSettings.Read(configuration, forStore: false);
         await BlobListing.ProbeAsync(connection, configuration.Context.Time, logger, cancellationToken).ConfigureAwait(false);
-        return new AzBlobSource(connection, transfer, configuration.Context.Time, logger);
+        return new AzBlobSource(connection, transfer, configuration.Context.Time, logger, readsAhead: true);
     }
 }
