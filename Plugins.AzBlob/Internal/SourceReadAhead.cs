@@ -10,7 +10,8 @@ namespace Coffer.Plugins.AzBlob.Internal;
 /// <see cref="InFlight"/> at once. A backup that skips files (unchanged ones on a re-backup) breaks the sequence,
 /// so nothing is fetched ahead of files it will never read; a fetched blob not taken within
 /// <see cref="Slack"/> files is dropped. A failed fetch is not reported: the read then goes to the service as
-/// usual, so its error reads as without read-ahead.
+/// usual, so its error reads as without read-ahead. Only the last <see cref="Remembered"/> files the scan
+/// yielded are remembered (a read of an older one goes to the service), so its RAM does not grow with the tree.
 /// </summary>
 internal sealed class SourceReadAhead : IDisposable
 {
@@ -22,13 +23,17 @@ internal sealed class SourceReadAhead : IDisposable
     private const int Adjacent = 4;
     private const int Slack = 64;
 
+    // Far more than the backup's scan runs ahead of its readers (its prescan and queued files), a few MiB at most.
+    private const int Remembered = 32 * 1024;
+
     private readonly BlobContainerClient _container;
-    private readonly List<(string Path, string BlobName, long Size)> _files = [];
+    private readonly Dictionary<int, (string Path, string BlobName, long Size)> _files = [];
     private readonly Dictionary<string, int> _positions = new(StringComparer.Ordinal);
     private readonly Dictionary<int, Task<byte[]?>> _fetched = [];
     private readonly SemaphoreSlim _slots = new(InFlight, InFlight);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
+    private int _added;
     private int _lastRead = -1;
     private int _scheduledUpTo = -1;
 
@@ -39,8 +44,14 @@ internal sealed class SourceReadAhead : IDisposable
     {
         lock (_lock)
         {
-            _positions[path] = _files.Count;
-            _files.Add((path, blobName, size));
+            _positions[path] = _added;
+            _files[_added] = (path, blobName, size);
+            if (_files.Remove(_added - Remembered, out var forgotten))
+            {
+                _positions.Remove(forgotten.Path);
+            }
+
+            _added++;
         }
     }
 
@@ -95,7 +106,7 @@ internal sealed class SourceReadAhead : IDisposable
     private void ScheduleAfter(int position)
     {
         var from = Math.Max(position + 1, _scheduledUpTo + 1);
-        var to = Math.Min(position + Window, _files.Count - 1);
+        var to = Math.Min(position + Window, _added - 1);
         for (var next = from; next <= to; next++)
         {
             var (_, blobName, size) = _files[next];
