@@ -614,14 +614,45 @@ internal sealed class CofferStore
     public Task DeleteSnapshotAsync(string id, CancellationToken cancellationToken) =>
         _storage.DeleteAsync(StorageObjectClass.Snapshot, id, cancellationToken);
 
-    /// <summary>Writes an index object listing <paramref name="packs"/>; returns its name (null when there is nothing to list).</summary>
-    public async Task<string?> WriteIndexAsync(IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Blobs one index object lists at most (a pack holding more is alone in its object). Index objects are read
+    /// whole, <see cref="ParallelReads"/> at a time, so this bounds the RAM that loading or rebuilding the index
+    /// takes whatever the store's size (docs/store-format.md, "Index objects").
+    /// </summary>
+    internal const int MaxIndexObjectBlobs = 1 << 15;
+
+    /// <summary>
+    /// Writes index objects listing <paramref name="packs"/>, in order, at most <see cref="MaxIndexObjectBlobs"/>
+    /// blobs each; returns their names (none when there is nothing to list).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> WriteIndexAsync(IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
     {
-        if (packs.Count == 0)
+        var names = new List<string>();
+        var group = new List<(string Pack, IReadOnlyList<PackEntry> Entries)>();
+        var blobs = 0;
+        foreach (var pack in packs)
         {
-            return null;
+            if (group.Count > 0 && blobs + pack.Entries.Count > MaxIndexObjectBlobs)
+            {
+                names.Add(await WriteIndexObjectAsync(group, cancellationToken).ConfigureAwait(false));
+                group = [];
+                blobs = 0;
+            }
+
+            group.Add(pack);
+            blobs += pack.Entries.Count;
         }
 
+        if (group.Count > 0)
+        {
+            names.Add(await WriteIndexObjectAsync(group, cancellationToken).ConfigureAwait(false));
+        }
+
+        return names;
+    }
+
+    private async Task<string> WriteIndexObjectAsync(IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
+    {
         var bytes = StoreIndex.Encode(Keys, packs);
         var name = Convert.ToHexStringLower(SHA256.HashData(bytes));
         await _storage.PutAsync(StorageObjectClass.Index, name, new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);

@@ -208,12 +208,12 @@ internal sealed class Maintenance
         return report;
     }
 
-    /// <summary>Writes one index object listing <paramref name="keep"/>, then deletes the objects the index was read from.</summary>
+    /// <summary>Writes index objects listing <paramref name="keep"/>, then deletes the objects the index was read from.</summary>
     private async Task RewriteIndexAsync(IEnumerable<string> keep, CancellationToken cancellationToken)
     {
-        var rewritten = await _store.WriteIndexAsync(keep.Select(p => (p, (IReadOnlyList<PackEntry>)FullEntries(_store.Index, p))).Where(e => e.Item2.Count > 0).ToList(), cancellationToken).ConfigureAwait(false);
+        var rewritten = (await _store.WriteIndexAsync(keep.Select(p => (p, (IReadOnlyList<PackEntry>)FullEntries(_store.Index, p))).Where(e => e.Item2.Count > 0).ToList(), cancellationToken).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
         // A plaintext index object is named by its content: the rewrite may be one of the old objects.
-        foreach (var name in _indexObjects.Where(n => n != rewritten))
+        foreach (var name in _indexObjects.Where(n => !rewritten.Contains(n)))
         {
             await _store.DeleteIndexObjectAsync(name, cancellationToken).ConfigureAwait(false);
         }

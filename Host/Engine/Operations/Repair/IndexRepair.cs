@@ -53,7 +53,7 @@ internal static class IndexRepair
                 }
             }
 
-            written = await OrphanPacks.WriteIndexObjectsAsync(store, keep, cancellationToken).ConfigureAwait(false);
+            written = await store.WriteIndexAsync(keep, cancellationToken).ConfigureAwait(false);
 
             // A rewritten readable object may be one of the old ones, for the same reason.
             foreach (var name in store.LoadedIndexObjects.Except(written, StringComparer.Ordinal))

@@ -43,7 +43,7 @@ internal static class OrphanPacks
     public static async Task<int> AdoptAsync(CofferStore store, CancellationToken cancellationToken)
     {
         var adopted = await IndexInMemoryAsync(store, cancellationToken).ConfigureAwait(false);
-        await WriteIndexObjectsAsync(store, adopted, cancellationToken).ConfigureAwait(false);
+        await store.WriteIndexAsync(adopted, cancellationToken).ConfigureAwait(false);
         return adopted.Count;
     }
 
@@ -84,18 +84,4 @@ internal static class OrphanPacks
         return (adopted, unreadable);
     }
 
-    /// <summary>Writes index objects listing <paramref name="packs"/>, 256 packs per object; returns their names.</summary>
-    public static async Task<List<string>> WriteIndexObjectsAsync(CofferStore store, IReadOnlyList<(string Pack, IReadOnlyList<PackEntry> Entries)> packs, CancellationToken cancellationToken)
-    {
-        var names = new List<string>();
-        for (var i = 0; i < packs.Count; i += 256)
-        {
-            if (await store.WriteIndexAsync(packs.Skip(i).Take(256).ToList(), cancellationToken).ConfigureAwait(false) is { } name)
-            {
-                names.Add(name);
-            }
-        }
-
-        return names;
-    }
 }

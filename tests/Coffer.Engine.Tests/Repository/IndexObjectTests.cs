@@ -1,0 +1,61 @@
+using Coffer.Abstractions;
+using Coffer.Connectors;
+using Coffer.Engine.Core;
+using Coffer.Engine.Repository;
+using Coffer.Engine.Repository.Packs;
+using Coffer.TestSupport;
+
+namespace Coffer.Engine.Tests.Repository;
+
+public class IndexObjectTests
+{
+    private ConnectorCatalog _catalog = null!;
+
+    [OneTimeSetUp]
+    public void Load() => _catalog = EngineHarness.LoadBundled();
+
+    [OneTimeTearDown]
+    public void Unload() => _catalog.Dispose();
+
+    private static (string Pack, IReadOnlyList<PackEntry> Entries) Pack(Random random, int number, int blobs)
+    {
+        var entries = new PackEntry[blobs];
+        var id = new byte[BlobId.Size];
+        for (var i = 0; i < blobs; i++)
+        {
+            random.NextBytes(id);
+            entries[i] = new PackEntry(BlobType.Data, new BlobId(id), (uint)i * 64, 64, 40);
+        }
+
+        return (number.ToString("x64", System.Globalization.CultureInfo.InvariantCulture), entries);
+    }
+
+    [Test]
+    public async Task An_index_object_lists_a_bounded_number_of_blobs_a_larger_pack_alone_and_the_store_still_finds_every_blob()
+    {
+        using var temp = new TemporaryDirectory("index-objects");
+        await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(temp.Combine("store")));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        var random = new Random(19);
+        const int cap = CofferStore.MaxIndexObjectBlobs;
+        var packs = new[] { Pack(random, 1, cap / 2), Pack(random, 2, cap / 4), Pack(random, 3, cap + 100), Pack(random, 4, 5) };
+
+        var names = await store.WriteIndexAsync(packs, CancellationToken.None);
+
+        var listed = new List<int>();
+        foreach (var name in names)
+        {
+            var blobs = 0;
+            StoreIndex.Decode(store.Keys, await store.ReadObjectAsync(StorageObjectClass.Index, name, CancellationToken.None), name, (_, entries) => blobs += entries.Count);
+            listed.Add(blobs);
+        }
+
+        // Packs 1 and 2 share an object; pack 3 alone is over the bound (a pack is never split); pack 4 would
+        // have pushed pack 3's object further over it, so it starts the next one.
+        Assert.That(listed, Is.EqualTo(new[] { cap / 2 + cap / 4, cap + 100, 5 }));
+
+        var reopened = await EngineHarness.ReopenAsync(storage);
+        Assert.That(reopened.Index.Count, Is.EqualTo(packs.Sum(p => p.Entries.Count)));
+        Assert.That(packs.SelectMany(p => p.Entries).All(e => reopened.Index.Contains(e.Id)), Is.True, "every blob of every object is found again");
+    }
+}
