@@ -52,7 +52,7 @@ public class DiskFaultTests
             {
                 var (status, content) = await keep.GetBlockAsync(locator);
                 Assert.That(status, Is.EqualTo(200), locator);
-                Assert.That(content, Is.EqualTo(data), locator);
+                Assert.That(content, SameBytes.As(data), locator);
             }
 
             Assert.That(keep.Log, Does.Contain("full, "), "the full volume was tried and skipped");
@@ -135,7 +135,7 @@ public class DiskFaultTests
             {
                 var (status, content) = await keep.GetBlockAsync(locator);
                 Assert.That(status, Is.EqualTo(200), $"{locator}\n{keep.Log}");
-                Assert.That(content, Is.EqualTo(data), locator);
+                Assert.That(content, SameBytes.As(data), locator);
             }
 
             Assert.That(keep.Log, Does.Contain("read-only filesystem"), "the refused write is logged as such");
