@@ -97,7 +97,7 @@ public class PackageBuilderTests
         var again = _coffer.Run("pkg", "build", Path.Combine(RepositoryPaths.Root, "Plugins.Posix"), "-o", _root.Combine("again"));
 
         Assert.That(again.ExitCode, Is.EqualTo(0), again.ToString());
-        Assert.That(File.ReadAllBytes(again.Output.Trim()), Is.EqualTo(File.ReadAllBytes(first)));
+        Assert.That(File.ReadAllBytes(again.Output.Trim()), SameBytes.As(File.ReadAllBytes(first)));
     }
 
     [Test]

@@ -263,7 +263,7 @@ public sealed partial class ThirdPartyConnectorTests
         Assert.That(Directory.GetFiles(restored, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(restored, f)).Order(), Is.EqualTo(expected));
         foreach (var file in expected)
         {
-            Assert.That(File.ReadAllBytes(Path.Combine(restored, file)), Is.EqualTo(File.ReadAllBytes(Path.Combine(tree, file))), file);
+            Assert.That(File.ReadAllBytes(Path.Combine(restored, file)), SameBytes.As(File.ReadAllBytes(Path.Combine(tree, file))), file);
         }
 
         // The store really is the connector's one directory: its config and objects, by class.
