@@ -4,8 +4,8 @@ namespace Coffer.TestSupport;
 
 /// <summary>
 /// Byte-for-byte equality of two arrays in one vectorised comparison. <c>Is.EqualTo</c> on arrays goes element by
-/// element through NUnit's general comparer, boxing each byte: about a second for a few MiB, which block and file
-/// contents checked in loops paid many times over.
+/// element through NUnit's general comparer, boxing each byte: slow for the MiB-sized file and block contents the
+/// tests compare, often in loops.
 /// </summary>
 public static class SameBytes
 {
