@@ -111,7 +111,7 @@ public class RestoreOptionsTests
         Assert.That(restore.ExitCode, Is.Zero, restore.ToString());
         var files = Directory.EnumerateFileSystemEntries(target, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(target, f)).Order(StringComparer.Ordinal);
         Assert.That(files, Is.EqualTo(new[] { "docs", "docs/dangling", "docs/empty", "docs/text.log", "mine.txt" }), restore.ToString());
-        Assert.That(File.ReadAllBytes(Path.Combine(target, "docs", "text.log")), Is.EqualTo(File.ReadAllBytes(Path.Combine(source, "docs", "text.log"))));
+        Assert.That(File.ReadAllBytes(Path.Combine(target, "docs", "text.log")), SameBytes.As(File.ReadAllBytes(Path.Combine(source, "docs", "text.log"))));
     }
 
     [Test]
@@ -189,7 +189,7 @@ public class RestoreOptionsTests
             foreach (var file in Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories))
             {
                 var relative = Path.GetRelativePath(target, file);
-                Assert.That(File.ReadAllBytes(file), Is.EqualTo(File.ReadAllBytes(Path.Combine(source, relative))), $"seed {seed}: {relative}");
+                Assert.That(File.ReadAllBytes(file), SameBytes.As(File.ReadAllBytes(Path.Combine(source, relative))), $"seed {seed}: {relative}");
             }
         }
 

@@ -66,7 +66,7 @@ public class KeepstorePosixTests
         {
             var (status, content) = await keep.GetBlockAsync($"{KeepstoreProcess.Md5(block)}+{block.Length}+Kzzzzz");
             Assert.That(status, Is.EqualTo(200));
-            Assert.That(content, Is.EqualTo(block));
+            Assert.That(content, SameBytes.As(block));
         }
 
         // A block already stored is touched, not stored again elsewhere.
@@ -106,7 +106,7 @@ public class KeepstorePosixTests
         var (status, content) = await keep.GetBlockAsync(hash);
 
         Assert.That(status, Is.EqualTo(200), keep.Log);
-        Assert.That(content, Is.EqualTo(block));
+        Assert.That(content, SameBytes.As(block));
     }
 
     [Test]
@@ -158,7 +158,7 @@ public class KeepstorePosixTests
             using var response = await keep.SendAsync(HttpMethod.Get, $"{hash}+{hint}");
             Assert.That((int)response.StatusCode, Is.EqualTo(200), $"hint {hint}");
             Assert.That(response.Content.Headers.ContentLength, Is.EqualTo(block.Length), $"hint {hint}");
-            Assert.That(await response.Content.ReadAsByteArrayAsync(), Is.EqualTo(block), $"hint {hint}");
+            Assert.That(await response.Content.ReadAsByteArrayAsync(), SameBytes.As(block), $"hint {hint}");
             using var head = await keep.SendAsync(HttpMethod.Head, $"{hash}+{hint}");
             Assert.That(head.Content.Headers.ContentLength, Is.EqualTo(block.Length), $"HEAD, hint {hint}");
         }
@@ -207,7 +207,7 @@ public class KeepstorePosixTests
 
         // A PUT of the good block replaces the corrupt copy, which is then served again.
         await keep.PutBlockAsync(block);
-        Assert.That(File.ReadAllBytes(BlockFile(disk, hash)), Is.EqualTo(block));
+        Assert.That(File.ReadAllBytes(BlockFile(disk, hash)), SameBytes.As(block));
         Assert.That(await keep.GetBlockAsync(locator), Is.EqualTo((200, block)));
         Assert.That(keep.Log, Does.Contain($"stored copy of {hash} is corrupt"));
     }
@@ -292,7 +292,7 @@ public class KeepstorePosixTests
         {
             var (status, content) = await keep.GetBlockAsync(KeepstoreProcess.Md5(block));
             Assert.That(status, Is.EqualTo(200), keep.Log);
-            Assert.That(content, Is.EqualTo(block));
+            Assert.That(content, SameBytes.As(block));
         }
 
         // Deleting and trashing never reach the read-only disks.

@@ -94,18 +94,18 @@ public class PackageBuilderTests
     public async Task The_same_project_builds_to_the_same_bytes()
     {
         var first = await BuiltPackages.PosixAsync();
-        var again = _coffer.Run("pkg", "build", Path.Combine(RepositoryPaths.Root, "Plugins.Posix"), "-o", _root.Combine("again"));
+        var again = await BuildCheckoutProjectAsync(_root.Combine("again"), "Plugins.Posix");
 
         Assert.That(again.ExitCode, Is.EqualTo(0), again.ToString());
-        Assert.That(File.ReadAllBytes(again.Output.Trim()), Is.EqualTo(File.ReadAllBytes(first)));
+        Assert.That(File.ReadAllBytes(again.Output.Trim()), SameBytes.As(File.ReadAllBytes(first)));
     }
 
     [Test]
-    public void A_plugin_that_fails_to_load_is_not_packaged()
+    public async Task A_plugin_that_fails_to_load_is_not_packaged()
     {
         var output = _root.Combine("out");
 
-        var result = _coffer.Run("pkg", "build", Path.Combine(RepositoryPaths.Root, "tests", "TestPlugins", "Coffer.TestPlugins.Throwing"), "-o", output);
+        var result = await BuildCheckoutProjectAsync(output, "tests", "TestPlugins", "Coffer.TestPlugins.Throwing");
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
         Assert.That(result.Error, Does.Contain("coffer: plugin 'coffer-testplugins-throwing' not loaded: the throwing test plugin refuses to register: fix the plugin before packaging it"));
@@ -151,4 +151,11 @@ public class PackageBuilderTests
 
     private static IEnumerable<string> Connectors(JsonElement package) =>
         package.GetProperty("connectors").EnumerateArray().Select(c => $"{c.GetProperty("kind").GetString()} {c.GetProperty("scheme").GetString()}");
+
+    /// <summary>'coffer pkg build' of a project of this checkout, which builds its Release output: one such build at a time across test processes.</summary>
+    private async Task<CofferResult> BuildCheckoutProjectAsync(string output, params string[] project)
+    {
+        await using var release = await ProcessLock.ReleaseBuildAsync();
+        return _coffer.Run(["pkg", "build", Path.Combine([RepositoryPaths.Root, .. project]), "-o", output]);
+    }
 }

@@ -110,7 +110,7 @@ public sealed class AzBlobFaultTests
         var objects = await AzBlobHarness.ToListAsync(direct.ListAsync(StorageObjectClass.Packfile));
         foreach (var (name, data) in stored)
         {
-            Assert.That(await ReadAllAsync(direct, name), Is.EqualTo(data), $"{name} was reported stored");
+            Assert.That(await ReadAllAsync(direct, name), SameBytes.As(data), $"{name} was reported stored");
         }
 
         foreach (var name in objects.Select(o => o.Name))
@@ -167,7 +167,7 @@ public sealed class AzBlobFaultTests
             {
                 using var read = new MemoryStream();
                 await faulty.ReadAsync(hash, read);
-                Assert.That(read.ToArray(), Is.EqualTo(blocks[hash]), $"read {hash} through faults: the block, or an error");
+                Assert.That(read.ToArray(), SameBytes.As(blocks[hash]), $"read {hash} through faults: the block, or an error");
             });
             await TryAsync("compare", async () => Assert.That(await faulty.CompareAsync(hash, blocks[hash]), Is.EqualTo(BlockComparison.Identical)));
             await TryAsync("touch", () => faulty.TouchAsync(hash));
@@ -216,7 +216,7 @@ public sealed class AzBlobFaultTests
             {
                 await direct.ReadAsync(hash, read);
                 Assert.That(mustBeGone, Is.False, $"{hash} was trashed and the trash emptied");
-                Assert.That(read.ToArray(), Is.EqualTo(blocks[hash]), $"acknowledged block {hash} is whole");
+                Assert.That(read.ToArray(), SameBytes.As(blocks[hash]), $"acknowledged block {hash} is whole");
             }
             catch (NotFoundException)
             {

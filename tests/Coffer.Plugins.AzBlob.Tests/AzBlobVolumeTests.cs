@@ -146,7 +146,7 @@ public sealed class AzBlobVolumeTests
         Assert.That(read.IsCompleted, Is.False, "the read waits for the writer");
         await _container.GetBlobClient(hash).UploadAsync(BinaryData.FromBytes(data), overwrite: true);
 
-        Assert.That(await read, Is.EqualTo(data));
+        Assert.That(await read, SameBytes.As(data));
     }
 
     [Test]
@@ -216,7 +216,7 @@ public sealed class AzBlobVolumeTests
 
         await volume.WriteAsync(hash, data);
 
-        Assert.That(await ReadAsync(volume, hash), Is.EqualTo(data));
+        Assert.That(await ReadAsync(volume, hash), SameBytes.As(data));
         Assert.That((await AzBlobHarness.ToListAsync(volume.IndexAsync(""))).Select(b => b.Hash), Is.EqualTo(new[] { hash }));
     }
 

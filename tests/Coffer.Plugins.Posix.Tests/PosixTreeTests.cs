@@ -222,7 +222,7 @@ public class PosixTreeTests
             await destination.WriteFileAsync(new TreeEntry("d/new.bin", EntryKind.File) { Size = content.Length, Mode = mode, ModifiedTime = mtime }, new MemoryStream(content));
         }
 
-        Assert.That(await File.ReadAllBytesAsync(InRoot("d/new.bin")), Is.EqualTo(content));
+        Assert.That(await File.ReadAllBytesAsync(InRoot("d/new.bin")), SameBytes.As(content));
         Assert.That(File.GetUnixFileMode(InRoot("d/new.bin")), Is.EqualTo(mode));
         Assert.That(File.GetLastWriteTimeUtc(InRoot("d/new.bin")), Is.EqualTo(mtime.UtcDateTime));
         Assert.That(Directory.GetFileSystemEntries(InRoot("d")), Is.EqualTo(new[] { InRoot("d/new.bin") }), "no temp file beside it");

@@ -193,7 +193,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         var blobMain = Path.Combine(folder, "node_modules", "azurite", "dist", "src", "blob", "main.js");
 
         // Test projects run in parallel processes: one installs while the others wait on the lock file.
-        await using var lockFile = await AcquireLockAsync(Path.Combine(folder, ".install.lock"));
+        await using var lockFile = await ProcessLock.AcquireAsync(Path.Combine(folder, ".install.lock"), TimeSpan.FromMinutes(10));
         if (InstalledVersion(installed) == wanted && File.Exists(blobMain))
         {
             return blobMain;
@@ -233,21 +233,5 @@ public sealed class AzuriteServer : IAsyncDisposable
 
         using var document = JsonDocument.Parse(File.ReadAllText(packageJson));
         return document.RootElement.GetProperty("version").GetString();
-    }
-
-    private static async Task<FileStream> AcquireLockAsync(string path)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-            }
-        }
     }
 }

@@ -53,8 +53,14 @@ public sealed partial class ThirdPartyConnectorTests
         // The packages, as a release would make them: the current ABI, plus the contracts labelled as an
         // older minor and a newer major. Those two are built from a copy of the sources, so they never
         // overwrite the repository's build of the real version.
-        await Step("pack abstractions", RepositoryPaths.Root, "pack", Abstractions, "-c", "Release", "-o", _feed);
-        await Step("pack conformance", RepositoryPaths.Root, "pack", Path.Combine(RepositoryPaths.Root, "tests", "Coffer.Conformance"), "-c", "Release", "-o", _feed);
+        // The real version's two build this checkout's Release output, as the Packager tests' `coffer pkg build` of
+        // its plugins does: one such build at a time across the test processes (ProcessLock.ReleaseBuildAsync).
+        await using (await ProcessLock.ReleaseBuildAsync())
+        {
+            await Step("pack abstractions", RepositoryPaths.Root, "pack", Abstractions, "-c", "Release", "-o", _feed);
+            await Step("pack conformance", RepositoryPaths.Root, "pack", Path.Combine(RepositoryPaths.Root, "tests", "Coffer.Conformance"), "-c", "Release", "-o", _feed);
+        }
+
         foreach (var abi in new[] { "1.0", "2.0" })
         {
             var copy = CopyOfTheContracts(_work.Combine($"abstractions-{abi}"));
@@ -263,7 +269,7 @@ public sealed partial class ThirdPartyConnectorTests
         Assert.That(Directory.GetFiles(restored, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(restored, f)).Order(), Is.EqualTo(expected));
         foreach (var file in expected)
         {
-            Assert.That(File.ReadAllBytes(Path.Combine(restored, file)), Is.EqualTo(File.ReadAllBytes(Path.Combine(tree, file))), file);
+            Assert.That(File.ReadAllBytes(Path.Combine(restored, file)), SameBytes.As(File.ReadAllBytes(Path.Combine(tree, file))), file);
         }
 
         // The store really is the connector's one directory: its config and objects, by class.

@@ -56,7 +56,7 @@ public class UiBrowserTests
         Browser.FindElement(By.Id("download")).Click();
         var downloaded = Path.Combine(UiFixture.Downloads, "text.log");
         await WaitForAsync(() => File.Exists(downloaded) && new FileInfo(downloaded).Length == new FileInfo(Path.Combine(UiFixture.Source, "docs", "text.log")).Length, "the download of text.log");
-        Assert.That(File.ReadAllBytes(downloaded), Is.EqualTo(File.ReadAllBytes(Path.Combine(UiFixture.Source, "docs", "text.log"))));
+        Assert.That(File.ReadAllBytes(downloaded), SameBytes.As(File.ReadAllBytes(Path.Combine(UiFixture.Source, "docs", "text.log"))));
 
         Browser.Navigate().GoToUrl(UiFixture.Url($"/browse?snapshot={UiFixture.SecondSnapshot}&path=pixel.png"));
         var image = Browser.FindElement(By.Id("preview-image"));
@@ -89,7 +89,7 @@ public class UiBrowserTests
                 await stream.CopyToAsync(content);
             }
 
-            Assert.That(content.ToArray(), Is.EqualTo(File.ReadAllBytes(Path.Combine(UiFixture.Source, "docs", "deep", "er", "random.bin"))));
+            Assert.That(content.ToArray(), SameBytes.As(File.ReadAllBytes(Path.Combine(UiFixture.Source, "docs", "deep", "er", "random.bin"))));
         }
 
         using var tar = await client.GetAsync($"/archive?snapshot={UiFixture.SecondSnapshot}&format=tar");

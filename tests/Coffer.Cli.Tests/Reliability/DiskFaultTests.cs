@@ -52,7 +52,7 @@ public class DiskFaultTests
             {
                 var (status, content) = await keep.GetBlockAsync(locator);
                 Assert.That(status, Is.EqualTo(200), locator);
-                Assert.That(content, Is.EqualTo(data), locator);
+                Assert.That(content, SameBytes.As(data), locator);
             }
 
             Assert.That(keep.Log, Does.Contain("full, "), "the full volume was tried and skipped");
@@ -135,7 +135,7 @@ public class DiskFaultTests
             {
                 var (status, content) = await keep.GetBlockAsync(locator);
                 Assert.That(status, Is.EqualTo(200), $"{locator}\n{keep.Log}");
-                Assert.That(content, Is.EqualTo(data), locator);
+                Assert.That(content, SameBytes.As(data), locator);
             }
 
             Assert.That(keep.Log, Does.Contain("read-only filesystem"), "the refused write is logged as such");
@@ -152,7 +152,7 @@ public class DiskFaultTests
         Assert.That((int)response.StatusCode, Is.EqualTo(500), body);
         Assert.That(body.Trim(), Does.Not.Contain('\n'), "one line");
         var kept = new FileInfo(Files(turning)[0]);
-        Assert.That((await alone.GetBlockAsync($"{kept.Name}+{kept.Length}")).Content, Is.EqualTo(File.ReadAllBytes(kept.FullName)), "the read-only volume still serves its blocks");
+        Assert.That((await alone.GetBlockAsync($"{kept.Name}+{kept.Length}")).Content, SameBytes.As(File.ReadAllBytes(kept.FullName)), "the read-only volume still serves its blocks");
     }
 
     [Test]

@@ -203,7 +203,7 @@ public class ProcessKillTests
         {
             var (status, content) = await restarted.GetBlockAsync(locator);
             Assert.That(status, Is.EqualTo(200), $"acknowledged {locator}");
-            Assert.That(content, Is.EqualTo(data), locator);
+            Assert.That(content, SameBytes.As(data), locator);
         }
 
         TestContext.Out.WriteLine($"{acknowledged.Count} blocks acknowledged across 8 SIGKILLed servers");

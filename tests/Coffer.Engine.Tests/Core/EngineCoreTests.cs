@@ -97,7 +97,7 @@ public class EngineCoreTests
             var sealedBytes = buffer.AsSpan(0, length).ToArray();
             var back = new byte[content.Length];
             codec.Decode(BlobType.Data, id, sealedBytes.ToArray(), content.Length, back);
-            Assert.That(back, Is.EqualTo(content));
+            Assert.That(back, SameBytes.As(content));
 
             if (content.Length > 0)
             {
@@ -217,7 +217,7 @@ public class EngineCoreTests
         }
 
         Assert.That(sizes, Is.EqualTo(expected));
-        Assert.That(joined.ToArray(), Is.EqualTo(data));
+        Assert.That(joined.ToArray(), SameBytes.As(data));
         Assert.That(reader.ContentHash(), Is.EqualTo(System.Security.Cryptography.SHA256.HashData(data)));
     }
 
@@ -243,7 +243,7 @@ public class EngineCoreTests
             }
 
             Assert.That(sizes, Is.EqualTo(Cut(chunker, data)), $"{length} bytes");
-            Assert.That(joined.ToArray(), Is.EqualTo(data), $"{length} bytes");
+            Assert.That(joined.ToArray(), SameBytes.As(data), $"{length} bytes");
             Assert.That(reader.ContentHash(), Is.EqualTo(System.Security.Cryptography.SHA256.HashData(data)), $"{length} bytes");
         }
     }

@@ -34,7 +34,8 @@ public static class BuiltPackages
                 return done;
             }
 
-            // Builds run one at a time: they share the Abstractions project's Release output.
+            // Builds run one at a time, here and in the other test processes: they share the Abstractions project's Release output.
+            await using var release = await ProcessLock.ReleaseBuildAsync();
             using var home = new TemporaryDirectory("pkg-build-home");
             var outDir = Path.Combine(Output.Path, Path.GetFileName(projectDirectory));
             var result = await CofferProcess.In(home).RunAsync(

@@ -63,7 +63,7 @@ public class AzureRoundTripTests
         {
             var blob = restored.GetBlobClient(name);
             var content = (await blob.DownloadContentAsync()).Value;
-            Assert.That(content.Content.ToArray(), Is.EqualTo(bytes), name);
+            Assert.That(content.Content.ToArray(), SameBytes.As(bytes), name);
             Assert.That(content.Details.ContentType, Is.EqualTo("application/x-test"), name);
             Assert.That(content.Details.Metadata["owner"], Is.EqualTo("alice"), name);
         }

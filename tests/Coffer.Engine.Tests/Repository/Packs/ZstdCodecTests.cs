@@ -4,6 +4,7 @@ using Coffer.Engine.Core;
 using Coffer.Engine.Core.Model;
 using Coffer.Engine.Repository.Crypto;
 using Coffer.Engine.Repository.Packs;
+using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Repository.Packs;
 
@@ -61,7 +62,7 @@ public class ZstdCodecTests
                 BlobBuffers.Pool.Return(buffer);
                 var back = new byte[content.Length];
                 reader.Decode(BlobType.Data, id, sealedBytes.ToArray(), content.Length, back);
-                Assert.That(back, Is.EqualTo(content));
+                Assert.That(back, SameBytes.As(content));
 
                 // Without encryption the tag does not guard the frame: a damaged frame must still be caught.
                 sealedBytes[sealedBytes.Length / 2] ^= 0x5a;
