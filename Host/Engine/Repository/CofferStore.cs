@@ -615,9 +615,10 @@ internal sealed class CofferStore
         _storage.DeleteAsync(StorageObjectClass.Snapshot, id, cancellationToken);
 
     /// <summary>
-    /// Blobs one index object lists at most (a pack holding more is alone in its object). Index objects are read
-    /// whole, <see cref="ParallelReads"/> at a time, so this bounds the RAM that loading or rebuilding the index
-    /// takes whatever the store's size (docs/store-format.md, "Index objects").
+    /// Blobs one index object lists at most, and one pack holds at most (a pack written before that bound and
+    /// holding more is alone in its object). Index objects are read whole, <see cref="ParallelReads"/> at a time,
+    /// so this bounds the RAM that loading or rebuilding the index takes whatever the store's size
+    /// (docs/store-format.md, "Index objects").
     /// </summary>
     internal const int MaxIndexObjectBlobs = 1 << 15;
 

@@ -58,4 +58,40 @@ public class IndexObjectTests
         Assert.That(reopened.Index.Count, Is.EqualTo(packs.Sum(p => p.Entries.Count)));
         Assert.That(packs.SelectMany(p => p.Entries).All(e => reopened.Index.Contains(e.Id)), Is.True, "every blob of every object is found again");
     }
+
+    [Test]
+    public async Task A_pack_of_small_blobs_closes_at_the_bound_so_a_backup_of_many_small_files_writes_bounded_index_objects()
+    {
+        using var temp = new TemporaryDirectory("index-objects");
+        await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(temp.Combine("store")));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        const int cap = CofferStore.MaxIndexObjectBlobs;
+        const int blobs = 2 * cap + 100;
+        var random = new Random(23);
+        var id = new byte[BlobId.Size];
+        using var failure = new CancellationTokenSource();
+        using (var uploader = new PackUploader(store, 2, failure))
+        {
+            for (var i = 0; i < blobs; i++)
+            {
+                // 40 bytes a blob: by size, all of them would fit one 16 MiB pack.
+                var sealedBlob = BlobBuffers.Pool.Rent(40);
+                random.NextBytes(id);
+                await uploader.AddAsync(BlobType.Data, new BlobId(id), sealedBlob, 40, 40, CancellationToken.None);
+            }
+
+            await uploader.CompleteAsync(CancellationToken.None);
+        }
+
+        var reopened = await EngineHarness.ReopenAsync(storage);
+        Assert.That(reopened.Index.PackEntries.Values.Select(e => e.Count), Is.EquivalentTo(new[] { cap, cap, 100 }), "two full packs by count and the rest");
+        foreach (var name in reopened.LoadedIndexObjects)
+        {
+            var listed = 0;
+            StoreIndex.Decode(reopened.Keys, await reopened.ReadObjectAsync(StorageObjectClass.Index, name, CancellationToken.None), name, (_, entries) => listed += entries.Count);
+            Assert.That(listed, Is.LessThanOrEqualTo(cap), name);
+        }
+
+        Assert.That(reopened.Index.Count, Is.EqualTo(blobs));
+    }
 }

@@ -257,7 +257,9 @@ internal sealed class PackUploader : IDisposable
 
         public int Count => _entries.Count;
 
-        public bool IsFull => _content.Length >= _packSize;
+        // Small blobs fill a pack by count before size: a pack of a million 40-byte blobs would need an index
+        // object of a million entries, and index objects are read whole (CofferStore.MaxIndexObjectBlobs).
+        public bool IsFull => _content.Length >= _packSize || _entries.Count >= CofferStore.MaxIndexObjectBlobs;
 
         /// <summary>Whether a blob of <paramref name="length"/> bytes would take the pack past its size.</summary>
         public bool WouldOverflow(int length) => _content.Length + length > _packSize;
