@@ -26,7 +26,6 @@ internal sealed class PackUploader : IDisposable
     private readonly PackBuilder _trees;
     private readonly ConcurrentDictionary<BlobId, byte> _claimed = new();
     private readonly List<(string Pack, IReadOnlyList<PackEntry> Entries)> _unindexed = [];
-    private int _unindexedBlobs;
     private readonly SemaphoreSlim _indexLock = new(1, 1);
     private readonly SemaphoreSlim _uploadSlots;
     private readonly CancellationToken _cancellationToken;
@@ -192,7 +191,6 @@ internal sealed class PackUploader : IDisposable
                 try
                 {
                     _unindexed.Add((pack.Name, pack.Entries));
-                    _unindexedBlobs += pack.Entries.Count;
                 }
                 finally
                 {
@@ -224,14 +222,13 @@ internal sealed class PackUploader : IDisposable
         try
         {
             // Every few packs, or sooner when small blobs fill an index object: those are read whole.
-            if (_unindexed.Count == 0 || (!force && _unindexed.Count < IndexEvery && _unindexedBlobs < CofferStore.MaxIndexObjectBlobs))
+            if (_unindexed.Count == 0 || (!force && _unindexed.Count < IndexEvery && _unindexed.Sum(p => p.Entries.Count) < CofferStore.MaxIndexObjectBlobs))
             {
                 return;
             }
 
             await _store.WriteIndexAsync(_unindexed.ToList(), cancellationToken).ConfigureAwait(false);
             _unindexed.Clear();
-            _unindexedBlobs = 0;
         }
         finally
         {
