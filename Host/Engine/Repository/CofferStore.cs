@@ -62,8 +62,8 @@ internal sealed class CofferStore
     public string? IndexCacheRoot { get; set; }
 
     /// <summary>
-    /// Index objects not in the cache file, in bytes, past which the file is rebuilt rather than those
-    /// objects held in RAM beside it (about 90,000 blobs, 4 MiB of RAM).
+    /// Index objects not in the cache file, in bytes, past which the file is extended by them rather than
+    /// they are held in RAM beside it (about 90,000 blobs, 4 MiB of RAM).
     /// </summary>
     internal const long IndexCacheExtensionBytes = 4 << 20;
 
@@ -270,30 +270,42 @@ internal sealed class CofferStore
         IndexCacheRoot is { } root && Config.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? Path.Combine(root, Config.Id) : null;
 
     /// <summary>
-    /// The index cache for the index objects <paramref name="listed"/>: the file as it is when it lists a subset
-    /// of them and the rest are small (<see cref="IndexCacheExtensionBytes"/>: they stay in RAM beside it),
-    /// else a new file built from every listed object (damaged ones go to <paramref name="damaged"/>). Null when
-    /// the cache directory cannot be written: then the whole index is read into RAM as without a cache.
+    /// The index cache for the index objects <paramref name="listed"/>. A file listing a subset of them is used
+    /// as it is when the rest are small (<see cref="IndexCacheExtensionBytes"/>: they stay in RAM beside it),
+    /// else extended by a new file holding it and the rest, of which only the rest are read. A file naming an
+    /// object no longer listed (maintenance replaced it) is rebuilt from every listed object. Damaged objects go
+    /// to <paramref name="damaged"/>. Null when the cache directory cannot be written: then the whole index is
+    /// read into RAM as without a cache.
     /// </summary>
     private async Task<IndexCache?> OpenIndexCacheAsync(string directory, Dictionary<string, long> listed, System.Collections.Concurrent.ConcurrentBag<DamagedObject> damaged, CancellationToken cancellationToken)
     {
         var path = Path.Combine(directory, IndexCacheFileName);
-        if (IndexCache.TryOpen(path) is { } existing)
+        var existing = IndexCache.TryOpen(path);
+        if (existing is not null && !existing.IndexObjects.All(listed.ContainsKey))
         {
-            if (existing.IndexObjects.All(listed.ContainsKey) && listed.Where(o => !existing.IndexObjects.Contains(o.Key)).Sum(o => o.Value) <= IndexCacheExtensionBytes)
-            {
-                return existing;
-            }
-
             existing.Dispose();
+            existing = null;
+        }
+
+        var added = listed.Keys.Where(n => existing?.IndexObjects.Contains(n) != true).ToList();
+        if (existing is not null && added.Sum(n => listed[n]) <= IndexCacheExtensionBytes)
+        {
+            return existing;
         }
 
         try
         {
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             using var builder = new IndexCacheBuilder(directory);
-            await ReadIndexObjectsAsync(listed.Keys, builder.AddPack, damaged, cancellationToken).ConfigureAwait(false);
-            return builder.Finish(path, listed.Keys.Where(n => !damaged.Any(d => d.Name == n)).ToList());
+            if (existing is not null)
+            {
+                builder.AddCache(existing);
+            }
+
+            await ReadIndexObjectsAsync(added, builder.AddPack, damaged, cancellationToken).ConfigureAwait(false);
+            var objects = added.Where(n => !damaged.Any(d => d.Name == n)).ToList();
+            objects.AddRange(existing?.IndexObjects ?? Enumerable.Empty<string>());
+            return builder.Finish(path, objects);
         }
         // A missing or unloadable assembly is a FileNotFoundException/FileLoadException too: that is a broken
         // install to report, not a cache directory to do without.
@@ -301,6 +313,11 @@ internal sealed class CofferStore
         {
             damaged.Clear();
             return null;
+        }
+        finally
+        {
+            // The new file replaced the old one by rename; the old one is read until then through this handle.
+            existing?.Dispose();
         }
     }
 

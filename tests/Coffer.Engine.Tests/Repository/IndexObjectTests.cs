@@ -94,4 +94,49 @@ public class IndexObjectTests
 
         Assert.That(reopened.Index.Count, Is.EqualTo(blobs));
     }
+
+    [Test]
+    public async Task Many_new_index_objects_extend_the_index_cache_file_and_only_they_are_read()
+    {
+        using var temp = new TemporaryDirectory("index-cache");
+        await using var storage = await _catalog.CreateStorageAsync(new ConnectorConfiguration(temp.Combine("store")));
+        var store = await EngineHarness.CreateAndOpenAsync(storage);
+        var counting = new CountingStorage(storage);
+        async Task<CofferStore> LoadAsync()
+        {
+            counting.IndexReads.Clear();
+            var config = await CofferStore.ReadConfigAsync(counting, CancellationToken.None);
+            var opened = await CofferStore.OpenAsync(counting, config, () => EngineHarness.Passphrase, CancellationToken.None, loadIndex: false);
+            opened.IndexCacheRoot = temp.Combine("cache");
+            await opened.LoadIndexAsync(CancellationToken.None);
+            return opened;
+        }
+
+        IEnumerable<string> ObjectsRead() => counting.IndexReads.Keys.Where(n => n != Trash.ObjectName);
+
+        var random = new Random(31);
+        var older = await store.WriteIndexAsync([Pack(random, 1, 1000), Pack(random, 2, 1000)], CancellationToken.None);
+        await LoadAsync();
+        Assert.That(ObjectsRead(), Is.EquivalentTo(older), "the first load builds the file from every object");
+
+        // More new index objects than stay in RAM beside the file.
+        var packs = Enumerable.Range(3, 15).Select(n => Pack(random, n, 10_000)).ToList();
+        var newer = await store.WriteIndexAsync(packs, CancellationToken.None);
+        long newBytes = 0;
+        await foreach (var item in storage.ListAsync(StorageObjectClass.Index))
+        {
+            newBytes += newer.Contains(item.Name) ? item.Size : 0;
+        }
+
+        Assert.That(newBytes, Is.GreaterThan(CofferStore.IndexCacheExtensionBytes));
+        var extended = await LoadAsync();
+        Assert.That(ObjectsRead(), Is.EquivalentTo(newer), "only the new objects are read");
+        Assert.That(extended.Index.Cache!.IndexObjects, Is.EquivalentTo(older.Concat(newer)));
+        Assert.That(extended.Index.Count, Is.EqualTo(2000 + (15 * 10_000)));
+        Assert.That(packs.SelectMany(p => p.Entries).All(e => extended.Index.Contains(e.Id)), Is.True);
+
+        var again = await LoadAsync();
+        Assert.That(ObjectsRead(), Is.Empty, "the extended file stands for every object");
+        Assert.That(again.Index.Count, Is.EqualTo(extended.Index.Count));
+    }
 }

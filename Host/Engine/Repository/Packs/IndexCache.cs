@@ -107,6 +107,9 @@ internal sealed class IndexCache : IDisposable
 
     public IEnumerable<string> PackNames => _packs.Select(p => p.Name);
 
+    /// <summary>The pack table: each pack's name, its first record in pack order and its record count.</summary>
+    public IReadOnlyList<(string Name, long First, int Count)> Packs => _packs;
+
     /// <summary>Opens the cache file at <paramref name="path"/>; null when there is none or it fails its checks (then it must be rebuilt).</summary>
     public static IndexCache? TryOpen(string path)
     {
@@ -285,6 +288,19 @@ internal sealed class IndexCache : IDisposable
         }
 
         return entries;
+    }
+
+    /// <summary>Copies every record in pack order, as the file holds them, to <paramref name="destination"/>.</summary>
+    public void CopyRecordsByPackTo(Stream destination)
+    {
+        var block = new byte[FenceStride * IndexRecord.Size * 64];
+        for (long at = 0; at < RecordCount;)
+        {
+            var bytes = block.AsSpan(0, (int)Math.Min(block.Length, (RecordCount - at) * IndexRecord.Size));
+            RandomAccess.Read(_file, bytes, _byPackStart + (at * IndexRecord.Size));
+            destination.Write(bytes);
+            at += bytes.Length / IndexRecord.Size;
+        }
     }
 
     /// <summary>Every record sorted by blob id, read in blocks as it is enumerated.</summary>

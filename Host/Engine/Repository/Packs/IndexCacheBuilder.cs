@@ -6,7 +6,9 @@ namespace Coffer.Engine.Repository.Packs;
 /// <summary>
 /// Writes an <see cref="IndexCache"/> file from the packs of the index objects, in RAM bounded by
 /// <see cref="RunLength"/> records whatever the store's size: records go to a pack-order file as they come,
-/// and in sorted runs to run files that are merged at the end. Safe for concurrent <see cref="AddPack"/> calls.
+/// and in sorted runs to run files that are merged at the end. A build may start from an existing file
+/// (<see cref="AddCache"/>), so new index objects extend it without the old ones being read again.
+/// Safe for concurrent <see cref="AddPack"/> calls.
 /// </summary>
 internal sealed class IndexCacheBuilder : IDisposable
 {
@@ -23,6 +25,7 @@ internal sealed class IndexCacheBuilder : IDisposable
     private readonly (IndexRecord Record, long Arrival)[] _run;
     private int _runCount;
     private long _count;
+    private IndexCache? _base;
 
     /// <summary>Starts a build whose scratch files go to <paramref name="directory"/> (the cache's own).</summary>
     public IndexCacheBuilder(string directory, int runLength = RunLength)
@@ -31,6 +34,32 @@ internal sealed class IndexCacheBuilder : IDisposable
         _run = new (IndexRecord, long)[runLength];
         _byPackPath = Scratch("bypack");
         _byPack = new FileStream(_byPackPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+    }
+
+    /// <summary>
+    /// Starts from the packs and records of <paramref name="cache"/>, which must stay open until
+    /// <see cref="Finish"/> returns: its records come before any added later, its pack numbers are kept, and
+    /// its sorted part is merged as one more run. Called before any <see cref="AddPack"/>.
+    /// </summary>
+    public void AddCache(IndexCache cache)
+    {
+        lock (_gate)
+        {
+            if (_packs.Count != 0 || _base is not null)
+            {
+                throw new InvalidOperationException("an index cache goes first into an empty build");
+            }
+
+            _base = cache;
+            foreach (var pack in cache.Packs)
+            {
+                _packNumbers.Add(pack.Name, _packs.Count);
+                _packs.Add(pack);
+            }
+
+            cache.CopyRecordsByPackTo(_byPack);
+            _count = cache.RecordCount;
+        }
     }
 
     /// <summary>Adds a pack and its entries; a pack already added keeps the entries it was first listed with.</summary>
@@ -121,44 +150,53 @@ internal sealed class IndexCacheBuilder : IDisposable
         return distinct;
     }
 
-    // A k-way merge of the sorted runs; runs are in arrival order, so equal ids come out in the order they were indexed.
+    // A k-way merge of the sorted runs, the base file's sorted part first; runs are in arrival order, so equal
+    // ids come out in the order they were indexed.
     private IEnumerable<IndexRecord> MergeRecords()
     {
-        var readers = _runs.Select(r => new BufferedStream(File.OpenRead(r), 1 << 16)).ToList();
+        var sources = _runs.Select(ReadRun);
+        if (_base is not null)
+        {
+            sources = sources.Prepend(_base.Sorted());
+        }
+
+        var runs = sources.Select(s => s.GetEnumerator()).ToList();
         try
         {
-            var heads = new PriorityQueue<int, (BlobId Id, int Run)>(readers.Count, Comparer<(BlobId Id, int Run)>.Create((x, y) => x.Id != y.Id ? x.Id.CompareTo(y.Id) : x.Run.CompareTo(y.Run)));
-            var current = new IndexRecord[readers.Count];
-            var bytes = new byte[IndexRecord.Size];
-            bool Next(int run)
+            var heads = new PriorityQueue<int, (BlobId Id, int Run)>(runs.Count, Comparer<(BlobId Id, int Run)>.Create((x, y) => x.Id != y.Id ? x.Id.CompareTo(y.Id) : x.Run.CompareTo(y.Run)));
+            for (var run = 0; run < runs.Count; run++)
             {
-                if (readers[run].ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
+                if (runs[run].MoveNext())
                 {
-                    return false;
+                    heads.Enqueue(run, (runs[run].Current.Id, run));
                 }
-
-                current[run] = IndexRecord.Read(bytes);
-                heads.Enqueue(run, (current[run].Id, run));
-                return true;
-            }
-
-            for (var run = 0; run < readers.Count; run++)
-            {
-                Next(run);
             }
 
             while (heads.TryDequeue(out var run, out _))
             {
-                yield return current[run];
-                Next(run);
+                yield return runs[run].Current;
+                if (runs[run].MoveNext())
+                {
+                    heads.Enqueue(run, (runs[run].Current.Id, run));
+                }
             }
         }
         finally
         {
-            foreach (var reader in readers)
+            foreach (var run in runs)
             {
-                reader.Dispose();
+                run.Dispose();
             }
+        }
+    }
+
+    private static IEnumerable<IndexRecord> ReadRun(string path)
+    {
+        using var reader = new BufferedStream(File.OpenRead(path), 1 << 16);
+        var bytes = new byte[IndexRecord.Size];
+        while (reader.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) == bytes.Length)
+        {
+            yield return IndexRecord.Read(bytes);
         }
     }
 

@@ -3,7 +3,6 @@ using Coffer.Connectors;
 using Coffer.Engine.Core;
 using Coffer.Engine.Operations.Backup;
 using Coffer.Engine.Operations.Restore;
-using Coffer.Engine.Tests.Operations.Restore;
 using Coffer.TestSupport;
 
 namespace Coffer.Engine.Tests.Operations.Backup;

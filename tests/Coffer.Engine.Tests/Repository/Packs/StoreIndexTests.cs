@@ -150,4 +150,52 @@ public class StoreIndexTests
 
         Assert.That(IndexCache.TryOpen(path), Is.Null);
     }
+
+    [Test]
+    public void An_index_cache_extended_by_new_packs_is_byte_for_byte_the_file_one_build_of_all_of_them_writes()
+    {
+        var random = new Random(29);
+        var packs = Enumerable.Range(0, 8).Select(p => (Name: PackName(p), Entries: Entries(random, 1500))).ToList();
+        // Later packs repeat blobs of earlier ones, across the two builds and within the second; pack 1 listed
+        // again with other entries keeps its first.
+        var copied = packs[0].Entries[10];
+        packs[6].Entries[3] = copied with { Offset = 7 };
+        packs[7].Entries[5] = packs[6].Entries[4] with { Offset = 9 };
+        var relisted = (Name: packs[1].Name, Entries: Entries(random, 4));
+        string[] objects = ["object-a", "object-b"];
+        using var whole = new TemporaryDirectory();
+        using (var builder = new IndexCacheBuilder(whole.Path, runLength: 1000))
+        {
+            foreach (var (name, entries) in packs.Append(relisted))
+            {
+                builder.AddPack(name, entries);
+            }
+
+            builder.Finish(whole.Combine("index"), objects).Dispose();
+        }
+
+        using var extended = new TemporaryDirectory();
+        var path = extended.Combine("index");
+        BuildCache(extended, packs.Take(5), runLength: 1000).Dispose();
+        using (var first = IndexCache.TryOpen(path))
+        using (var builder = new IndexCacheBuilder(extended.Path, runLength: 1000))
+        {
+            builder.AddCache(first!);
+            foreach (var (name, entries) in packs.Skip(5).Append(relisted))
+            {
+                builder.AddPack(name, entries);
+            }
+
+            builder.Finish(path, objects).Dispose();
+        }
+
+        Assert.That(File.ReadAllBytes(path), SameBytes.As(File.ReadAllBytes(whole.Combine("index"))));
+        Assert.That(Directory.GetFiles(extended.Path), Is.EqualTo(new[] { path }), "the builder's scratch files are gone");
+        using var cache = IndexCache.TryOpen(path);
+        var index = new StoreIndex();
+        index.UseCache(cache!);
+        Assert.That((cache!.RecordCount, cache.DistinctCount, cache.PackCount), Is.EqualTo((8 * 1500L, 8 * 1500L - 2, 8)));
+        Assert.That(index.TryGet(copied.Id, out var location) && location == new BlobLocation(copied.Type, packs[0].Name, copied.Offset, copied.Length, copied.RawLength), Is.True, "the copy indexed first is found");
+        Assert.That(index.PackEntries[packs[1].Name], Is.EqualTo(packs[1].Entries));
+    }
 }

@@ -1,16 +1,19 @@
 using System.Collections.Concurrent;
 using Coffer.Abstractions;
 
-namespace Coffer.Engine.Tests.Operations.Restore;
+namespace Coffer.Engine.Tests;
 
 /// <summary>
-/// Wraps a real storage connector and counts the reads of each pack, so a test can tell how often an operation
-/// opened every pack. Everything else passes straight through.
+/// Wraps a real storage connector and counts the reads of each pack and index object, so a test can tell how
+/// often an operation opened each. Everything else passes straight through.
 /// </summary>
 internal sealed class CountingStorage(IStorageConnector inner) : IStorageConnector
 {
     /// <summary>How many times each pack was read (ranged or whole).</summary>
     public ConcurrentDictionary<string, int> PackReads { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>How many times each object in the index folder (index objects, the trash object) was read.</summary>
+    public ConcurrentDictionary<string, int> IndexReads { get; } = new(StringComparer.Ordinal);
 
     public string Description => inner.Description;
 
@@ -25,9 +28,9 @@ internal sealed class CountingStorage(IStorageConnector inner) : IStorageConnect
 
     public Task<Stream> GetAsync(StorageObjectClass objectClass, string name, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
     {
-        if (objectClass == StorageObjectClass.Packfile)
+        if (objectClass is StorageObjectClass.Packfile or StorageObjectClass.Index)
         {
-            PackReads.AddOrUpdate(name, 1, (_, count) => count + 1);
+            (objectClass == StorageObjectClass.Packfile ? PackReads : IndexReads).AddOrUpdate(name, 1, (_, count) => count + 1);
         }
 
         return inner.GetAsync(objectClass, name, offset, length, cancellationToken);
