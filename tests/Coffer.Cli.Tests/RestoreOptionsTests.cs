@@ -159,11 +159,13 @@ public class RestoreOptionsTests
             process.StandardInput.Close();
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
-            // The interrupt lands once the restore has written `seed` files of 24 (final or temporary): a delay
-            // timed from a first whole restore let every warm later one finish before its signal.
-            while (!process.HasExited && FilesUnder(target) < seed)
+            // Where the interrupt lands, watched rather than timed (a delay timed from a first whole restore let
+            // every warm later one finish before its signal): seeds 1 and 2 as soon as the restore holds its lock
+            // (opening the index, planning), 3 and 4 once it has written files (final or temporary).
+            Func<bool> begun = seed <= 2 ? () => FilesUnder(Path.Combine(store, "locks")) > 0 : () => FilesUnder(target) >= seed - 2;
+            while (!process.HasExited && !begun())
             {
-                await Task.Delay(2);
+                await Task.Delay(1);
             }
 
             Run("kill", "-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
