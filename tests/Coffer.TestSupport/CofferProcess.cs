@@ -38,13 +38,17 @@ public sealed class CofferProcess
 
     public ProcessStartInfo StartInfo(params string[] args)
     {
-        var info = new ProcessStartInfo(WithoutReadOverride ? "setpriv" : "dotnet")
+        // Through env --default-signal=INT: a test run started as a background job of a non-interactive shell
+        // ignores SIGINT, and the ignore is inherited, so the Ctrl-C tests' kill -INT would reach no handler.
+        var info = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("--default-signal=INT");
+        info.ArgumentList.Add(WithoutReadOverride ? "setpriv" : "dotnet");
         if (WithoutReadOverride)
         {
             const string Capabilities = "-dac_override,-dac_read_search";
