@@ -159,9 +159,9 @@ public class RestoreOptionsTests
             process.StandardInput.Close();
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
-            // Where the interrupt lands, watched rather than timed (a delay timed from a first whole restore let
-            // every warm later one finish before its signal): seeds 1 and 2 as soon as the restore holds its lock
-            // (opening the index, planning), 3 and 4 once it has written files (final or temporary).
+            // Where the interrupt lands, watched rather than timed from a first whole restore (whose speed says
+            // little about the warm later ones): seeds 1 and 2 as soon as the restore holds its lock (opening the
+            // index, planning), 3 and 4 once it has written files (final or temporary).
             Func<bool> begun = seed <= 2 ? () => FilesUnder(Path.Combine(store, "locks")) > 0 : () => FilesUnder(target) >= seed - 2;
             while (!process.HasExited && !begun())
             {
